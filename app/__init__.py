@@ -1,0 +1,83 @@
+"""Acquis: portfolios of competences gained in international solidarity missions."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from app.config import PROJECT_DIR, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory: wires configuration, extensions, blueprints, CLI and error handlers."""
+    if os.environ.get("ACQUIS_ENV", "development") != "production":
+        load_dotenv(PROJECT_DIR / ".env", override=False)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_DIR / "templates"),
+        static_folder="static",
+        instance_path=os.environ.get("ACQUIS_INSTANCE_DIR", str(PROJECT_DIR / "instance")),
+    )
+    app.config.update(load_config(config))
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from app.core.errors import init_error_handlers
+    from app.core.security import init_security
+    from app.core.templating import init_templating
+
+    init_security(app)
+    init_error_handlers(app)
+    init_templating(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.core.i18n import select_locale
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from app.auth.session import init_login_manager
+
+    init_login_manager(login_manager)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+
+    # Importing the views registers their routes on the blueprints.
+    from app.admin import views as _admin_views  # noqa: F401
+    from app.auth import bp as auth_bp
+    from app.auth import views as _auth_views  # noqa: F401
+    from app.main import bp as main_bp
+    from app.main import views as _main_views  # noqa: F401
+    from app.organisations import bp as organisations_bp
+    from app.organisations import views as _organisations_views  # noqa: F401
+
+    for blueprint in (main_bp, auth_bp, organisations_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.auth.cli import users_cli
+    from app.demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

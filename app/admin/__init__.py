@@ -1,0 +1,5 @@
+"""Platform administration: organisations and user accounts."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")

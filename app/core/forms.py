@@ -1,0 +1,119 @@
+"""Form base class and validators shared by every package.
+
+:class:`SafeForm` rejects, next to the field concerned, input that no legitimate person types: bytes that were
+not valid UTF-8 (the request decoder turns them into U+FFFD), NUL and other control characters. Everything is
+stripped of surrounding spaces. Free text is stored as typed and always rendered escaped; fields that hold a
+name additionally refuse markup with :class:`NoMarkup`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.fields import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, StopValidation, ValidationError
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_SINGLE_LINE_BREAKS = re.compile(r"[\r\n\t]")
+
+
+def strip_text(value):
+    """Strip surrounding whitespace from a string; leave other values alone."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def text_problem(value: str, *, multiline: bool) -> str | None:
+    """A translated reason why ``value`` is not acceptable text, or ``None``."""
+    if "\ufffd" in value:
+        return str(_l("This field contains characters that are not valid text (invalid UTF-8)."))
+    if _CONTROL_CHARS.search(value) or (not multiline and _SINGLE_LINE_BREAKS.search(value)):
+        return str(_l("This field contains control characters; please retype it."))
+    return None
+
+
+class SafeForm(FlaskForm):
+    """FlaskForm (with CSRF) that checks every text field for malformed input before other validators."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = list(unbound_field.kwargs.get("filters", ()))
+            if issubclass(unbound_field.field_class, StringField | TextAreaField) and not issubclass(
+                unbound_field.field_class, PasswordField
+            ):
+                filters.insert(0, strip_text)
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+    def validate(self, extra_validators=None):
+        malformed = {}
+        for field in self:
+            if isinstance(field.data, str):
+                problem = text_problem(field.data, multiline=isinstance(field, TextAreaField))
+                if problem:
+                    malformed[field.name] = problem
+        valid = super().validate(extra_validators)
+        for name, problem in malformed.items():
+            field = self[name]
+            field.errors = [problem]
+        return valid and not malformed
+
+
+class NoMarkup:
+    """Refuses ``<`` and ``>`` in names and titles: they are never needed there and only carry markup."""
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field: Field):
+        if isinstance(field.data, str) and ("<" in field.data or ">" in field.data):
+            raise ValidationError(self.message or _l("Please remove the characters < and >."))
+
+
+class PrintableName:
+    """Requires at least one letter or digit (a name made of symbols only is a typo)."""
+
+    def __call__(self, form, field: Field):
+        if isinstance(field.data, str) and not any(unicodedata.category(ch)[0] in "LN" for ch in field.data):
+            raise ValidationError(_l("Please enter a name."))
+
+
+def email_field(label=None, **kwargs) -> EmailField:
+    """A required e-mail field with the usual length limit and normalisation to lower case."""
+    return EmailField(
+        label or _l("E-mail address"),
+        validators=[
+            InputRequired(message=_l("Please enter your e-mail address.")),
+            Length(max=254, message=_l("An e-mail address has at most 254 characters.")),
+            Email(
+                message=_l("Please enter a valid e-mail address, like name@example.org."), check_deliverability=False
+            ),
+        ],
+        filters=[lambda v: v.lower() if isinstance(v, str) else v],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+        **kwargs,
+    )
+
+
+def required(message) -> InputRequired:
+    """InputRequired with a translated message."""
+    return InputRequired(message=message)
+
+
+def max_length(n: int) -> Length:
+    """Length(max=n) with a translated message naming the limit."""
+    return Length(max=n, message=_l("Please use at most %(max)d characters.", max=n))
+
+
+__all__ = [
+    "NoMarkup",
+    "PrintableName",
+    "SafeForm",
+    "StopValidation",
+    "email_field",
+    "max_length",
+    "required",
+    "text_problem",
+]

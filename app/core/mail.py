@@ -1,0 +1,114 @@
+"""Outgoing e-mail: rendered in the recipient's language, sent only once the transaction commits.
+
+Operations call :func:`queue_email`; the message is rendered at once (so a template error fails the request)
+and delivered after the database commit, so nobody receives a link to something that was rolled back. With
+``MAIL_SERVER`` set, messages go through SMTP; without it they are written to ``instance/mail/`` and logged,
+which is what development and the demo use.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.core.db import utcnow
+from app.core.i18n import force_locale
+
+logger = logging.getLogger("acquis.mail")
+
+OUTBOX_KEY = "acquis_outbox"
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A rendered message waiting for the commit."""
+
+    recipient: str
+    subject: str
+    body: str
+    language: str
+
+
+def render_email(template: str, *, recipient: str, language: str, subject, **context) -> OutgoingEmail:
+    """Render ``templates/emails/<template>.txt`` and its subject in ``language``.
+
+    :param subject: a lazy string (``_l(...)``) or a callable returning the subject, evaluated in ``language``.
+    """
+    with force_locale(language):
+        subject_text = str(subject() if callable(subject) else subject)
+        body = render_template(f"emails/{template}.txt", language=language, **context)
+    return OutgoingEmail(recipient=recipient, subject=subject_text, body=body, language=language)
+
+
+def queue_email(template: str, *, recipient: str, language: str, subject, **context) -> OutgoingEmail:
+    """Render a message now and deliver it after the current transaction commits."""
+    from app.extensions import db
+
+    message = render_email(template, recipient=recipient, language=language, subject=subject, **context)
+    db.session.info.setdefault(OUTBOX_KEY, []).append(message)
+    return message
+
+
+def deliver(message: OutgoingEmail) -> None:
+    """Send one message now, through SMTP or the development sink."""
+    email = _build_message(message)
+    if current_app.config.get("MAIL_SERVER"):
+        _send_smtp(email)
+    else:
+        _write_to_sink(email, message)
+
+
+def _build_message(message: OutgoingEmail) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = current_app.config["MAIL_SENDER"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(utcnow())
+    email["Message-ID"] = make_msgid(domain="acquis.localhost")
+    email["Content-Language"] = message.language
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.body)
+    return email
+
+
+def _send_smtp(email: EmailMessage) -> None:
+    config = current_app.config
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(email)
+
+
+def _write_to_sink(email: EmailMessage, message: OutgoingEmail) -> None:
+    sink = Path(current_app.config["MAIL_SINK_DIR"])
+    sink.mkdir(parents=True, exist_ok=True)
+    name = f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.eml"
+    (sink / name).write_bytes(bytes(email))
+    logger.info("mail to %s: %s\n%s", message.recipient, message.subject, message.body)
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_outbox(session):
+    messages = session.info.pop(OUTBOX_KEY, [])
+    for message in messages:
+        try:
+            deliver(message)
+        except (OSError, smtplib.SMTPException):
+            # The data is committed; a failed delivery must not turn the request into an error.
+            logger.exception("could not deliver mail to %s", message.recipient)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_outbox(session):
+    session.info.pop(OUTBOX_KEY, None)

@@ -1,0 +1,41 @@
+"""Template globals and filters shared by every page."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+
+from app.core.countries import country_name
+from app.core.i18n import LANGUAGE_NAMES, current_language
+
+
+def _navigation() -> list[tuple[str, object]]:
+    """(endpoint, label) pairs for the main menu of the current user."""
+    from flask_babel import lazy_gettext as _l
+
+    if not current_user.is_authenticated:
+        return [("main.home", _l("Home")), ("auth.login", _l("Sign in")), ("auth.register", _l("Create an account"))]
+    items = [("main.home", _l("My space")), ("organisations.directory", _l("Organisations"))]
+    if current_user.is_platform_admin:
+        items.append(("admin.index", _l("Administration")))
+    items.append(("auth.account", _l("My account")))
+    return items
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _globals():
+        return {
+            "language_names": LANGUAGE_NAMES,
+            "current_language": current_language(),
+            "navigation": _navigation(),
+            "current_path": request.full_path.rstrip("?") if request else "/",
+            "country_name": country_name,
+        }
+
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""

@@ -1,0 +1,111 @@
+"""Request-handler base classes: load → check access → act, with one commit point.
+
+Every view of Acquis is a subclass of :class:`RH`. ``dispatch_request`` runs, in order:
+
+1. the authentication rule of the class (``RHPublic`` lets anyone in, ``RHAuthenticated`` redirects guests to
+   the login page, ``RHPlatformAdmin`` answers 403 to non-admins),
+2. ``_load(**view_args)`` — fetch the objects named in the URL or raise 404,
+3. ``_check_access()`` — call the models' ``can_*`` rules (404 for objects outside the actor's scope),
+4. ``_process()`` — validate the form, call one operation, flash, redirect or render.
+
+The database session is committed once after a successful ``_process`` and rolled back on any exception, so an
+operation never commits by itself and a failed request leaves nothing half-saved.
+"""
+
+from __future__ import annotations
+
+from flask import redirect, request, url_for
+from flask.views import View
+from flask_login import current_user
+from werkzeug.exceptions import Forbidden
+
+from app.core.security import safe_next_url
+from app.extensions import db
+
+
+class RH(View):
+    """Abstract request handler; subclass one of the access-rule classes below."""
+
+    methods = ("GET",)
+    #: Name of the access rule, used by the access-matrix test and the docs.
+    access_rule = "abstract"
+
+    def dispatch_request(self, **view_args):
+        try:
+            early = self._authenticate()
+            if early is not None:
+                return early
+            self._load(**view_args)
+            self._check_access()
+            response = self._process()
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return response
+
+    def _authenticate(self):
+        """Return a response to stop the request (e.g. a login redirect), or ``None`` to go on."""
+        raise NotImplementedError
+
+    def _load(self, **view_args) -> None:
+        """Load the objects named in the URL; raise NotFound when they do not exist or are out of scope."""
+
+    def _check_access(self) -> None:
+        """Raise Forbidden/NotFound when the current user may not perform this request."""
+
+    def _process(self):
+        """Produce the response."""
+        raise NotImplementedError
+
+
+class RHPublic(RH):
+    """Open to everyone, guests included."""
+
+    access_rule = "public"
+
+    def _authenticate(self):
+        return None
+
+
+class RHGuestOnly(RHPublic):
+    """Pages for guests (login, register): signed-in users go to their home page."""
+
+    access_rule = "guest"
+
+    def _authenticate(self):
+        if current_user.is_authenticated:
+            return redirect(safe_next_url(request.args.get("next"), url_for("main.home")))
+        return None
+
+
+class RHAuthenticated(RH):
+    """Requires a signed-in user; guests are sent to the login page and come back afterwards."""
+
+    access_rule = "user"
+    #: Platform admins must enrol in two-factor authentication before using anything else.
+    allow_without_required_2fa = False
+
+    def _authenticate(self):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=_current_local_path()))
+        if current_user.must_enrol_totp and not self.allow_without_required_2fa:
+            return redirect(url_for("auth.totp_setup"))
+        return None
+
+
+class RHPlatformAdmin(RHAuthenticated):
+    """Platform administrators only (403 for other signed-in users)."""
+
+    access_rule = "platform_admin"
+
+    def _authenticate(self):
+        response = super()._authenticate()
+        if response is None and not current_user.is_platform_admin:
+            raise Forbidden
+        return response
+
+
+def _current_local_path() -> str:
+    path = request.full_path if request.query_string else request.path
+    return path

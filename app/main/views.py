@@ -1,0 +1,68 @@
+"""Home page per role, language switcher, health check."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from app.auth import operations as auth_ops
+from app.auth.forms import LanguageForm
+from app.core.i18n import SESSION_KEY, is_supported
+from app.core.security import safe_next_url
+from app.core.views import RHPublic
+from app.extensions import csrf, db, limiter
+from app.main import bp
+from app.organisations import operations as org_ops
+
+
+class RHHome(RHPublic):
+    """Landing page for guests; a personal overview for signed-in users."""
+
+    def _process(self):
+        if not current_user.is_authenticated:
+            return render_template("main/landing.html")
+        if current_user.must_enrol_totp:
+            return redirect(url_for("auth.totp_setup"))
+        return render_template("main/home.html", overview=org_ops.home_overview(current_user))
+
+
+class RHSetLanguage(RHPublic):
+    """The header's language switcher: stored on the user, or in the session for guests."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        form = LanguageForm()
+        fallback = url_for("main.home")
+        if form.validate_on_submit() and is_supported(form.locale.data):
+            session[SESSION_KEY] = form.locale.data
+            if current_user.is_authenticated:
+                auth_ops.set_locale(current_user, form.locale.data)
+        return redirect(safe_next_url(form.next.data, fallback))
+
+
+class RHHealth(RHPublic):
+    """Liveness and database check for load balancers and monitoring."""
+
+    decorators = [limiter.exempt, csrf.exempt]
+
+    def _process(self):
+        try:
+            db.session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return jsonify(status="error", database="unavailable"), 503
+        return jsonify(status="ok", database="ok")
+
+
+bp.add_url_rule("/", view_func=RHHome.as_view("home"))
+bp.add_url_rule("/language", view_func=RHSetLanguage.as_view("set_language"))
+bp.add_url_rule("/healthz", view_func=RHHealth.as_view("healthz"))
+
+
+@bp.app_template_global()
+def language_form():
+    """A fresh language-switcher form for the page header."""
+    form = LanguageForm(formdata=None)
+    form.next.data = request.full_path.rstrip("?") if request else "/"
+    return form

@@ -1,0 +1,60 @@
+"""Organisation forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms.fields import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import ValidationError
+
+from app.core.countries import country_choices, is_country_code
+from app.core.forms import NoMarkup, PrintableName, SafeForm, email_field, max_length, required
+from app.organisations.models import (
+    MEMBERSHIP_ROLE_LABELS,
+    ORGANISATION_KIND_LABELS,
+    MembershipRole,
+    OrganisationKind,
+)
+
+
+def role_choices():
+    return [(role.value, label) for role, label in MEMBERSHIP_ROLE_LABELS.items()]
+
+
+class OrganisationForm(SafeForm):
+    name = StringField(
+        _l("Name"),
+        validators=[
+            required(_l("Please enter the organisation's name.")),
+            max_length(200),
+            NoMarkup(),
+            PrintableName(),
+        ],
+    )
+    kind = SelectField(
+        _l("Kind of organisation"),
+        choices=[(kind.value, label) for kind, label in ORGANISATION_KIND_LABELS.items()],
+    )
+    country = SelectField(_l("Country"))
+    description = TextAreaField(_l("Description (optional)"), validators=[max_length(2000)])
+    accepts_join_requests = BooleanField(_l("People may ask to join from the directory"), default=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+
+    def validate_country(self, field):
+        if not is_country_code(field.data):
+            raise ValidationError(_l("Please choose a country from the list."))
+
+    @property
+    def kind_value(self) -> OrganisationKind:
+        return OrganisationKind(self.kind.data)
+
+
+class InviteForm(SafeForm):
+    email = email_field(_l("E-mail address of the person to invite"))
+    role = SelectField(_l("Role"), choices=role_choices, default=MembershipRole.VOLUNTEER.value)
+
+
+class RoleForm(SafeForm):
+    role = SelectField(_l("Role"), choices=role_choices)

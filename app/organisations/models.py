@@ -1,0 +1,166 @@
+"""Organisations, memberships with roles, and e-mail invitations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.db import Base, TimestampMixin, utcnow
+
+
+class OrganisationKind(enum.StrEnum):
+    """What an organisation is to Acquis."""
+
+    SENDING_NGO = "sending_ngo"
+    HOST_PARTNER = "host_partner"
+    GUIDANCE_SERVICE = "guidance_service"
+
+    @property
+    def label(self) -> str:
+        return str(ORGANISATION_KIND_LABELS[self])
+
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.SENDING_NGO: _l("Sending NGO"),
+    OrganisationKind.HOST_PARTNER: _l("Host partner (abroad)"),
+    OrganisationKind.GUIDANCE_SERVICE: _l("Guidance service"),
+}
+
+
+class MembershipRole(enum.StrEnum):
+    """A person's role inside one organisation."""
+
+    VOLUNTEER = "volunteer"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return str(MEMBERSHIP_ROLE_LABELS[self])
+
+
+MEMBERSHIP_ROLE_LABELS = {
+    MembershipRole.VOLUNTEER: _l("Volunteer"),
+    MembershipRole.TRAINER: _l("Trainer"),
+    MembershipRole.ADMIN: _l("Organisation admin"),
+}
+
+
+class MembershipState(enum.StrEnum):
+    """Join requests are pending until an organisation admin approves them."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+
+    @property
+    def label(self) -> str:
+        return str(MEMBERSHIP_STATE_LABELS[self])
+
+
+MEMBERSHIP_STATE_LABELS = {
+    MembershipState.PENDING: _l("Awaiting approval"),
+    MembershipState.ACTIVE: _l("Active"),
+}
+
+
+def _enum_column(enum_cls, length: int = 30):
+    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class Organisation(TimestampMixin, Base):
+    """A sending NGO, a host partner abroad or a guidance service."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[OrganisationKind] = mapped_column(_enum_column(OrganisationKind))
+    country: Mapped[str] = mapped_column(sa.String(2), default="FR")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Whether people may ask to join from the directory (org admins approve each request).
+    accepts_join_requests: Mapped[bool] = mapped_column(default=True)
+
+    memberships = relationship("Membership", back_populates="organisation", cascade="all, delete-orphan")
+
+    def membership_of(self, user) -> Membership | None:
+        """The user's membership (active or pending), looked up in the loaded memberships."""
+        if user is None or not user.is_authenticated:
+            return None
+        return next((m for m in self.memberships if m.user_id == user.id), None)
+
+    def has_role(self, user, *roles: MembershipRole) -> bool:
+        membership = self.membership_of(user)
+        return bool(membership and membership.is_active and (not roles or membership.role in roles))
+
+    def can_manage(self, user) -> bool:
+        """Organisation admins and platform admins manage members and invitations."""
+        if user is None or not user.is_authenticated:
+            return False
+        return user.is_platform_admin or self.has_role(user, MembershipRole.ADMIN)
+
+    def can_view_members(self, user) -> bool:
+        """Active members see the member list; managers too."""
+        return self.can_manage(user) or self.has_role(user)
+
+    def can_request_to_join(self, user) -> bool:
+        return (
+            user is not None
+            and user.is_authenticated
+            and user.is_verified
+            and self.accepts_join_requests
+            and self.membership_of(user) is None
+        )
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.slug}>"
+
+
+class Membership(TimestampMixin, Base):
+    """A user's role in an organisation, active or awaiting approval."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id", name="uq_memberships_user_org"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    role: Mapped[MembershipRole] = mapped_column(_enum_column(MembershipRole))
+    state: Mapped[MembershipState] = mapped_column(_enum_column(MembershipState), default=MembershipState.ACTIVE)
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    user = relationship(User, back_populates="memberships", foreign_keys=[user_id])
+    organisation = relationship(Organisation, back_populates="memberships")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == MembershipState.ACTIVE
+
+
+class Invitation(TimestampMixin, Base):
+    """An e-mailed, single-use, expiring invitation to join an organisation with a role."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    role: Mapped[MembershipRole] = mapped_column(_enum_column(MembershipRole))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    organisation = relationship(Organisation)
+    invited_by = relationship(User, foreign_keys=[invited_by_id])
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > utcnow()

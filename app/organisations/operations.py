@@ -1,0 +1,380 @@
+"""Operations on organisations, memberships and invitations. They flush and log; the caller commits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.core.audit import log_event
+from app.core.db import utcnow
+from app.core.mail import queue_email
+from app.core.security import canonical_url
+from app.core.tokens import hash_token, new_random_token
+from app.extensions import db
+from app.organisations.models import (
+    Invitation,
+    Membership,
+    MembershipRole,
+    MembershipState,
+    Organisation,
+    OrganisationKind,
+)
+
+
+class OrganisationError(Exception):
+    """A refused change, with a translated message for the user."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+# --- Organisations ---
+
+
+@dataclass(frozen=True)
+class OrganisationData:
+    name: str
+    kind: OrganisationKind
+    country: str
+    description: str = ""
+    accepts_join_requests: bool = True
+
+
+def slugify(text: str) -> str:
+    """ASCII, lower-case, hyphenated identifier for URLs."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:50] or "organisation"
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)
+    taken = set(db.session.scalars(sa.select(Organisation.slug).where(Organisation.slug.like(f"{base}%"))))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def get_organisation(slug: str) -> Organisation | None:
+    """The organisation with ``slug``, its memberships loaded."""
+    return db.session.scalar(
+        sa.select(Organisation)
+        .where(Organisation.slug == slug)
+        .options(selectinload(Organisation.memberships).selectinload(Membership.user))
+    )
+
+
+def create_organisation(data: OrganisationData, *, actor: User | None, slug: str | None = None) -> Organisation:
+    """Create an organisation with a unique slug."""
+    organisation = Organisation(
+        slug=slug or _unique_slug(data.name),
+        name=data.name,
+        kind=data.kind,
+        country=data.country.upper(),
+        description=data.description,
+        accepts_join_requests=data.accepts_join_requests,
+    )
+    db.session.add(organisation)
+    db.session.flush()
+    log_event("organisation.created", actor=actor, obj=organisation, organisation_id=organisation.id)
+    return organisation
+
+
+def update_organisation(organisation: Organisation, data: OrganisationData, *, actor: User) -> None:
+    """Change an organisation's details (its slug stays, so links keep working)."""
+    organisation.name = data.name
+    organisation.kind = data.kind
+    organisation.country = data.country.upper()
+    organisation.description = data.description
+    organisation.accepts_join_requests = data.accepts_join_requests
+    log_event("organisation.updated", actor=actor, obj=organisation, organisation_id=organisation.id)
+
+
+def list_organisations() -> list[Organisation]:
+    """Every organisation, by name, with memberships loaded (for the directory and admin pages)."""
+    return list(
+        db.session.scalars(
+            sa.select(Organisation).order_by(Organisation.name).options(selectinload(Organisation.memberships))
+        )
+    )
+
+
+# --- Memberships ---
+
+
+def add_member(organisation: Organisation, user: User, role: MembershipRole, *, actor: User | None) -> Membership:
+    """Make ``user`` an active member with ``role`` (or update the role of an existing membership)."""
+    membership = organisation.membership_of(user) or db.session.scalar(
+        sa.select(Membership).where(Membership.organisation_id == organisation.id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        membership = Membership(organisation=organisation, user=user, role=role)
+        db.session.add(membership)
+    membership.role = role
+    membership.state = MembershipState.ACTIVE
+    membership.approved_at = utcnow()
+    membership.approved_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    log_event(
+        "membership.added",
+        actor=actor,
+        obj=membership,
+        organisation_id=organisation.id,
+        data={"user_id": user.id, "role": role.value},
+    )
+    return membership
+
+
+def request_to_join(organisation: Organisation, user: User) -> Membership:
+    """A pending volunteer membership; organisation admins are told by e-mail."""
+    if not organisation.can_request_to_join(user):
+        raise OrganisationError(_l("You cannot ask to join this organisation."))
+    membership = Membership(
+        organisation=organisation, user=user, role=MembershipRole.VOLUNTEER, state=MembershipState.PENDING
+    )
+    db.session.add(membership)
+    db.session.flush()
+    log_event("membership.requested", actor=user, obj=membership, organisation_id=organisation.id)
+    for admin in _admins_of(organisation):
+        queue_email(
+            "join_request",
+            recipient=admin.email,
+            language=admin.locale,
+            subject=_l("New request to join %(organisation)s", organisation=organisation.name),
+            admin=admin,
+            applicant=user,
+            organisation=organisation,
+            url=canonical_url("organisations.members", slug=organisation.slug),
+        )
+    return membership
+
+
+def _admins_of(organisation: Organisation) -> list[User]:
+    return [m.user for m in organisation.memberships if m.is_active and m.role == MembershipRole.ADMIN]
+
+
+def approve_request(membership: Membership, *, actor: User) -> None:
+    """Activate a pending membership and tell the applicant."""
+    if membership.state != MembershipState.PENDING:
+        raise OrganisationError(_l("This request has already been handled."))
+    membership.state = MembershipState.ACTIVE
+    membership.approved_at = utcnow()
+    membership.approved_by_id = actor.id
+    log_event("membership.approved", actor=actor, obj=membership, organisation_id=membership.organisation_id)
+    user = membership.user
+    queue_email(
+        "join_approved",
+        recipient=user.email,
+        language=user.locale,
+        subject=_l("You are now a member of %(organisation)s", organisation=membership.organisation.name),
+        user=user,
+        organisation=membership.organisation,
+        url=canonical_url("main.home"),
+    )
+
+
+def decline_request(membership: Membership, *, actor: User) -> None:
+    """Delete a pending membership."""
+    if membership.state != MembershipState.PENDING:
+        raise OrganisationError(_l("This request has already been handled."))
+    log_event(
+        "membership.declined",
+        actor=actor,
+        obj=membership,
+        organisation_id=membership.organisation_id,
+        data={"user_id": membership.user_id},
+    )
+    db.session.delete(membership)
+
+
+def change_role(membership: Membership, role: MembershipRole, *, actor: User) -> None:
+    """Give an active member another role; an organisation keeps at least one admin."""
+    if membership.role == MembershipRole.ADMIN and role != MembershipRole.ADMIN:
+        _ensure_another_admin(membership)
+    membership.role = role
+    log_event(
+        "membership.role_changed",
+        actor=actor,
+        obj=membership,
+        organisation_id=membership.organisation_id,
+        data={"role": role.value},
+    )
+
+
+def remove_member(membership: Membership, *, actor: User) -> None:
+    """End a membership; the last admin cannot be removed."""
+    if membership.role == MembershipRole.ADMIN and membership.is_active:
+        _ensure_another_admin(membership)
+    log_event(
+        "membership.removed",
+        actor=actor,
+        obj=membership,
+        organisation_id=membership.organisation_id,
+        data={"user_id": membership.user_id},
+    )
+    db.session.delete(membership)
+
+
+def _ensure_another_admin(membership: Membership) -> None:
+    others = [
+        m
+        for m in membership.organisation.memberships
+        if m.id != membership.id and m.is_active and m.role == MembershipRole.ADMIN
+    ]
+    if not others:
+        raise OrganisationError(_l("An organisation needs at least one admin. Name another admin first."))
+
+
+# --- Invitations ---
+
+
+def invite(organisation: Organisation, email: str, role: MembershipRole, *, actor: User) -> Invitation:
+    """E-mail a single-use invitation link (valid ``INVITATION_DAYS`` days); earlier open invitations
+    to the same address are revoked."""
+    email = email.strip().lower()
+    existing_member = next((m for m in organisation.memberships if m.user.email == email and m.is_active), None)
+    if existing_member is not None:
+        raise OrganisationError(_l("This person is already a member."))
+    db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.organisation_id == organisation.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    token, token_hash = new_random_token()
+    days = current_app.config["INVITATION_DAYS"]
+    invitation = Invitation(
+        organisation=organisation,
+        email=email,
+        role=role,
+        token_hash=token_hash,
+        expires_at=utcnow() + timedelta(days=days),
+        invited_by_id=actor.id,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    log_event(
+        "invitation.sent",
+        actor=actor,
+        obj=invitation,
+        organisation_id=organisation.id,
+        data={"role": role.value},
+    )
+    invitee = db.session.scalar(sa.select(User).where(User.email == email))
+    language = invitee.locale if invitee else actor.locale
+    queue_email(
+        "invitation",
+        recipient=email,
+        language=language,
+        subject=_l("Invitation to join %(organisation)s on Acquis", organisation=organisation.name),
+        organisation=organisation,
+        inviter=actor,
+        role=role,
+        days=days,
+        url=canonical_url("organisations.invitation", token=token),
+    )
+    return invitation
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """The usable invitation for ``token`` (unknown, used, revoked and expired all give ``None``)."""
+    if not token or len(token) > 100:
+        return None
+    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    return invitation if invitation is not None and invitation.is_usable else None
+
+
+def accept_invitation(invitation: Invitation, user: User) -> Membership:
+    """Join with the invited role. The invitation must have been sent to the user's own address."""
+    if user.email != invitation.email:
+        raise OrganisationError(
+            _l("This invitation was sent to another e-mail address. Sign in with that address to accept it.")
+        )
+    # Conditional update: two clicks on the same link cannot both succeed.
+    claimed = db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(accepted_at=utcnow())
+    ).rowcount
+    if claimed != 1:
+        raise OrganisationError(_l("This invitation has already been used."))
+    if not user.is_verified:
+        user.email_verified_at = utcnow()  # the link reached this address
+    membership = add_member(invitation.organisation, user, invitation.role, actor=user)
+    log_event("invitation.accepted", actor=user, obj=invitation, organisation_id=invitation.organisation_id)
+    return membership
+
+
+def revoke_invitation(invitation: Invitation, *, actor: User) -> None:
+    invitation.revoked_at = utcnow()
+    log_event("invitation.revoked", actor=actor, obj=invitation, organisation_id=invitation.organisation_id)
+
+
+def open_invitations(organisation: Organisation) -> list[Invitation]:
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(
+                Invitation.organisation_id == organisation.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(Invitation.created_at.desc())
+        )
+    )
+
+
+# --- Overviews ---
+
+
+def memberships_of(user: User) -> list[Membership]:
+    """The user's memberships with their organisations, by organisation name."""
+    return list(
+        db.session.scalars(
+            sa.select(Membership)
+            .join(Organisation)
+            .where(Membership.user_id == user.id)
+            .options(selectinload(Membership.organisation))
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def pending_requests_count(organisation_ids: list[int]) -> dict[int, int]:
+    """Pending join requests per organisation id, in one query."""
+    if not organisation_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Membership.organisation_id, sa.func.count())
+        .where(Membership.organisation_id.in_(organisation_ids), Membership.state == MembershipState.PENDING)
+        .group_by(Membership.organisation_id)
+    )
+    return dict(rows.all())
+
+
+@dataclass
+class HomeOverview:
+    memberships: list[Membership]
+    pending_by_org: dict[int, int]
+
+
+def home_overview(user: User) -> HomeOverview:
+    """What the home page shows: the user's organisations and, for their admins, pending requests."""
+    memberships = memberships_of(user)
+    admin_org_ids = [m.organisation_id for m in memberships if m.is_active and m.role == MembershipRole.ADMIN]
+    return HomeOverview(memberships=memberships, pending_by_org=pending_requests_count(admin_org_ids))

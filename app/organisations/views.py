@@ -1,0 +1,224 @@
+"""Organisation directory, join requests, member management and invitations."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.forms import EmptyForm
+from app.core.permissions import require
+from app.core.views import RHAuthenticated, RHPublic
+from app.organisations import bp
+from app.organisations import operations as ops
+from app.organisations.forms import InviteForm, RoleForm, role_choices
+from app.organisations.models import MembershipRole, MembershipState
+
+
+class RHDirectory(RHAuthenticated):
+    """Every organisation, with the user's own status and a join button where allowed."""
+
+    def _process(self):
+        return render_template("organisations/directory.html", organisations=ops.list_organisations(), form=EmptyForm())
+
+
+class RHOrganisationBase(RHAuthenticated):
+    """Loads the organisation named by ``slug`` (404 when unknown)."""
+
+    def _load(self, slug, **view_args):
+        self.organisation = ops.get_organisation(slug)
+        require(self.organisation is not None)
+
+
+class RHOrganisation(RHOrganisationBase):
+    """Public profile of an organisation; members also see who else belongs to it."""
+
+    def _process(self):
+        return render_template(
+            "organisations/detail.html",
+            organisation=self.organisation,
+            membership=self.organisation.membership_of(current_user),
+            form=EmptyForm(),
+        )
+
+
+class RHRequestToJoin(RHOrganisationBase):
+    methods = ("POST",)
+
+    def _process(self):
+        form = EmptyForm()
+        if form.validate_on_submit():
+            try:
+                ops.request_to_join(self.organisation, current_user)
+            except ops.OrganisationError as exc:
+                flash(str(exc.message), "error")
+            else:
+                flash(
+                    _("Your request has been sent. An admin of %(name)s will review it.", name=self.organisation.name),
+                    "success",
+                )
+        return redirect(url_for("organisations.detail", slug=self.organisation.slug))
+
+
+class RHManageBase(RHOrganisationBase):
+    """Organisation admins (and platform admins) only; others get 404."""
+
+    def _check_access(self):
+        require(self.organisation.can_manage(current_user))
+
+
+class RHMembers(RHManageBase):
+    """Members, pending requests and open invitations, with the invitation form."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        form = InviteForm()
+        if form.validate_on_submit():
+            try:
+                ops.invite(self.organisation, form.email.data, MembershipRole(form.role.data), actor=current_user)
+            except ops.OrganisationError as exc:
+                form.email.errors = [str(exc.message)]
+            else:
+                flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+                return redirect(url_for("organisations.members", slug=self.organisation.slug))
+        memberships = sorted(self.organisation.memberships, key=lambda m: m.user.display_name.lower())
+        return render_template(
+            "organisations/members.html",
+            organisation=self.organisation,
+            active=[m for m in memberships if m.state == MembershipState.ACTIVE],
+            pending=[m for m in memberships if m.state == MembershipState.PENDING],
+            invitations=ops.open_invitations(self.organisation),
+            form=form,
+            role_choices=role_choices(),
+            action_form=EmptyForm(),
+        ), 422 if form.errors else 200
+
+
+class RHMembershipBase(RHManageBase):
+    """Loads one membership of the organisation."""
+
+    methods = ("POST",)
+
+    def _load(self, slug, membership_id):
+        super()._load(slug)
+        self.membership = next((m for m in self.organisation.memberships if m.id == membership_id), None)
+        require(self.membership is not None)
+
+    def _back(self):
+        return redirect(url_for("organisations.members", slug=self.organisation.slug))
+
+    def _run(self, operation, success_message):
+        if EmptyForm().validate_on_submit():
+            try:
+                operation()
+            except ops.OrganisationError as exc:
+                flash(str(exc.message), "error")
+            else:
+                flash(success_message, "success")
+        return self._back()
+
+
+class RHApproveRequest(RHMembershipBase):
+    def _process(self):
+        name = self.membership.user.display_name
+        return self._run(
+            lambda: ops.approve_request(self.membership, actor=current_user), _("%(name)s is now a member.", name=name)
+        )
+
+
+class RHDeclineRequest(RHMembershipBase):
+    def _process(self):
+        name = self.membership.user.display_name
+        return self._run(
+            lambda: ops.decline_request(self.membership, actor=current_user),
+            _("The request of %(name)s was declined.", name=name),
+        )
+
+
+class RHChangeRole(RHMembershipBase):
+    def _process(self):
+        form = RoleForm()
+        if form.validate_on_submit():
+            try:
+                ops.change_role(self.membership, MembershipRole(form.role.data), actor=current_user)
+            except ops.OrganisationError as exc:
+                flash(str(exc.message), "error")
+            else:
+                flash(_("The role of %(name)s was changed.", name=self.membership.user.display_name), "success")
+        else:
+            flash(_("Please choose a role from the list."), "error")
+        return self._back()
+
+
+class RHRemoveMember(RHMembershipBase):
+    """GET asks for confirmation; POST removes."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        if request.method == "GET":
+            return render_template(
+                "organisations/remove_member.html",
+                organisation=self.organisation,
+                membership=self.membership,
+                form=EmptyForm(),
+            )
+        name = self.membership.user.display_name
+        return self._run(
+            lambda: ops.remove_member(self.membership, actor=current_user),
+            _("%(name)s is no longer a member.", name=name),
+        )
+
+
+class RHRevokeInvitation(RHManageBase):
+    methods = ("POST",)
+
+    def _load(self, slug, invitation_id):
+        super()._load(slug)
+        self.invitation = next((i for i in ops.open_invitations(self.organisation) if i.id == invitation_id), None)
+        require(self.invitation is not None)
+
+    def _process(self):
+        if EmptyForm().validate_on_submit():
+            ops.revoke_invitation(self.invitation, actor=current_user)
+            flash(_("The invitation to %(email)s was withdrawn.", email=self.invitation.email), "success")
+        return redirect(url_for("organisations.members", slug=self.organisation.slug))
+
+
+class RHInvitation(RHPublic):
+    """The link from an invitation e-mail: guests are asked to sign in or register, members accept."""
+
+    methods = ("GET", "POST")
+
+    def _load(self, token):
+        self.invitation = ops.find_invitation(token)
+        require(self.invitation is not None)
+
+    def _process(self):
+        form = EmptyForm()
+        if request.method == "POST" and current_user.is_authenticated and form.validate_on_submit():
+            try:
+                ops.accept_invitation(self.invitation, current_user)
+            except ops.OrganisationError as exc:
+                flash(str(exc.message), "error")
+            else:
+                flash(_("Welcome to %(name)s.", name=self.invitation.organisation.name), "success")
+                return redirect(url_for("organisations.detail", slug=self.invitation.organisation.slug))
+        return render_template("organisations/invitation.html", invitation=self.invitation, form=form)
+
+
+_ROUTES = [
+    ("/", RHDirectory, "directory"),
+    ("/<slug>", RHOrganisation, "detail"),
+    ("/<slug>/join", RHRequestToJoin, "request_join"),
+    ("/<slug>/members", RHMembers, "members"),
+    ("/<slug>/members/<int:membership_id>/approve", RHApproveRequest, "approve_request"),
+    ("/<slug>/members/<int:membership_id>/decline", RHDeclineRequest, "decline_request"),
+    ("/<slug>/members/<int:membership_id>/role", RHChangeRole, "change_role"),
+    ("/<slug>/members/<int:membership_id>/remove", RHRemoveMember, "remove_member"),
+    ("/<slug>/invitations/<int:invitation_id>/revoke", RHRevokeInvitation, "revoke_invitation"),
+    ("/invitations/<token>", RHInvitation, "invitation"),
+]
+for rule, handler, endpoint in _ROUTES:
+    bp.add_url_rule(rule, view_func=handler.as_view(endpoint))

@@ -1,0 +1,83 @@
+"""Test fixtures: an app on a real database (SQLite file, or PostgreSQL with TEST_DATABASE_URL), one
+transaction per test rolled back afterwards, factories, a mail outbox and a signed-in client helper."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.fixtures.app import make_test_app, reset_database
+
+pytest_plugins = ["tests.fixtures.factories"]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """TEST_DATABASE_URL when set (PostgreSQL in CI), else a fresh SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'acquis-test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The application, with the schema built by the Alembic migrations."""
+    instance_dir = tmp_path_factory.mktemp("instance")
+    application = make_test_app(database_url, instance_dir)
+    with application.app_context():
+        reset_database()
+    return application
+
+
+@pytest.fixture(autouse=True)
+def db_session(request, app):
+    """Run each test inside a transaction that is rolled back at the end.
+
+    The application commits as usual; with ``join_transaction_mode="create_savepoint"`` those commits only
+    release SAVEPOINTs of the outer transaction, which the fixture rolls back.
+    """
+    if request.node.get_closest_marker("browser"):
+        yield None
+        return
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    from app.extensions import db
+
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        session_factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        original = db.session
+        db.session = scoped_session(session_factory, scopefunc=original.registry.scopefunc)
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def csrf_enabled(app):
+    """Turn CSRF protection on for one test (tests post without tokens otherwise)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
+def outbox(monkeypatch):
+    """Messages delivered (after commit) during the test, instead of sending them."""
+    from app.core import mail
+
+    sent: list[mail.OutgoingEmail] = []
+    monkeypatch.setattr(mail, "deliver", sent.append)
+    return sent
