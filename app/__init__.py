@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -59,25 +60,20 @@ def _init_extensions(app: Flask) -> None:
     init_login_manager(login_manager)
 
 
+#: Packages with a blueprint (``bp`` in ``__init__``) and routes in ``views``; order decides nothing.
+BLUEPRINT_PACKAGES = ("main", "auth", "organisations", "admin")
+#: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
+CLI_COMMANDS = ("app.auth.cli:users_cli", "app.demo.cli:demo_cli")
+
+
 def _register_blueprints(app: Flask) -> None:
-    from app.admin import bp as admin_bp
-
-    # Importing the views registers their routes on the blueprints.
-    from app.admin import views as _admin_views  # noqa: F401
-    from app.auth import bp as auth_bp
-    from app.auth import views as _auth_views  # noqa: F401
-    from app.main import bp as main_bp
-    from app.main import views as _main_views  # noqa: F401
-    from app.organisations import bp as organisations_bp
-    from app.organisations import views as _organisations_views  # noqa: F401
-
-    for blueprint in (main_bp, auth_bp, organisations_bp, admin_bp):
-        app.register_blueprint(blueprint)
+    for package in BLUEPRINT_PACKAGES:
+        module = importlib.import_module(f"app.{package}")
+        importlib.import_module(f"app.{package}.views")  # registers the routes on the blueprint
+        app.register_blueprint(module.bp)
 
 
 def _register_cli(app: Flask) -> None:
-    from app.auth.cli import users_cli
-    from app.demo.cli import demo_cli
-
-    app.cli.add_command(users_cli)
-    app.cli.add_command(demo_cli)
+    for spec in CLI_COMMANDS:
+        module_name, attribute = spec.split(":")
+        app.cli.add_command(getattr(importlib.import_module(module_name), attribute))
