@@ -25,7 +25,7 @@ venv install: $(VENV)/.installed
 dev-deps: $(VENV)/.dev-installed
 
 i18n-compile: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile --use-fuzzy -d translations -q 2>/dev/null || $(VENV)/bin/pybabel compile -d translations
+	$(VENV)/bin/pybabel compile -d translations --statistics
 
 i18n-extract: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext -k pgettext:1c,2 \

@@ -48,7 +48,7 @@ def _throttled_message(seconds: int) -> str:
     )
 
 
-def _finish_login(user: User, *, remember: bool, next_url: str | None):
+def _finish_login(user: User, *, remember: bool, next_url: str | None, message: str | None = None):
     """Open a session for ``user``: fresh session cookie, session row, Flask-Login state."""
     locale = session.get(LOCALE_SESSION_KEY)
     session.clear()
@@ -57,7 +57,7 @@ def _finish_login(user: User, *, remember: bool, next_url: str | None):
     session.permanent = remember
     ops.start_session(user, request.user_agent.string or "")
     login_user(user, remember=remember, fresh=True)
-    flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+    flash(message or _("Welcome, %(name)s.", name=user.display_name), "success")
     return redirect(safe_next_url(next_url, url_for("main.home")))
 
 
@@ -279,7 +279,12 @@ class RHChangePassword(RHAuthenticated):
             else:
                 ops.change_password(current_user, form.password.data)
                 # Every session ended with the password change: open a fresh one for this browser.
-                return _finish_login(current_user, remember=False, next_url=url_for("auth.account"))
+                return _finish_login(
+                    current_user._get_current_object(),
+                    remember=False,
+                    next_url=url_for("auth.account"),
+                    message=_("Your password has been changed. Your other devices were signed out."),
+                )
         return render_template("auth/change_password.html", form=form), 422 if form.errors else 200
 
 

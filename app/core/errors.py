@@ -63,5 +63,6 @@ def _handle_unexpected(error: Exception):
 def init_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
-    if not app.testing or not app.config.get("PROPAGATE_EXCEPTIONS"):
+    # Tests see real tracebacks unless they explicitly ask for the production behaviour.
+    if not app.testing or app.config.get("PROPAGATE_EXCEPTIONS") is False:
         app.register_error_handler(Exception, _handle_unexpected)
