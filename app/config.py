@@ -69,6 +69,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # Forms and uploads
         "WTF_CSRF_TIME_LIMIT": None,  # the token is bound to the session, which already expires
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+        "EVIDENCE_QUOTA_BYTES": _env_int("EVIDENCE_QUOTA_BYTES", 200 * 1024 * 1024),
+        "EVIDENCE_MAX_PIXELS": 40_000_000,
+        "EVIDENCE_MAX_PDF_PAGES": 300,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
         # Internationalisation
         "LANGUAGES": ("fr", "en", "es"),
@@ -92,6 +96,12 @@ def load_config(overrides: dict | None = None) -> dict:
     }
     if overrides:
         config.update(overrides)
+        if "BASE_URL" in overrides:
+            # Settings derived from the scheme follow an overridden BASE_URL (unless overridden themselves).
+            https = urlsplit(config["BASE_URL"]).scheme == "https"
+            derived = {"SESSION_COOKIE_SECURE": https, "REMEMBER_COOKIE_SECURE": https, "HSTS": https}
+            derived["PREFERRED_URL_SCHEME"] = "https" if https else "http"
+            config.update({key: value for key, value in derived.items() if key not in overrides})
     _check_production_safety(config)
     return config
 

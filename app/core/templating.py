@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_login import current_user
 
 from app.core.countries import country_name
+from app.core.hooks import template_hook
 from app.core.i18n import LANGUAGE_NAMES, current_language
 
 
@@ -14,9 +15,14 @@ def _navigation() -> list[tuple[str, object]]:
     """(endpoint, label) pairs for the main menu of the current user."""
     from flask_babel import lazy_gettext as _l
 
-    if not current_user.is_authenticated:
+    # ``current_user`` is None outside a request (e-mails rendered by a CLI command or a worker).
+    if not current_user or not current_user.is_authenticated:
         return [("main.home", _l("Home")), ("auth.login", _l("Sign in")), ("auth.register", _l("Create an account"))]
-    items = [("main.home", _l("My space")), ("organisations.directory", _l("Organisations"))]
+    items = [
+        ("main.home", _l("My space")),
+        ("experiences.index", _l("My experiences")),
+        ("organisations.directory", _l("Organisations")),
+    ]
     if current_user.is_platform_admin:
         items.append(("admin.index", _l("Administration")))
     items.append(("auth.account", _l("My account")))
@@ -35,7 +41,10 @@ def init_templating(app: Flask) -> None:
             "navigation": _navigation(),
             "current_path": request.full_path.rstrip("?") if request else "/",
             "country_name": country_name,
+            "template_hook": template_hook,
         }
 
+    app.jinja_env.filters["number"] = lambda value: format_decimal(value) if value is not None else ""
+    app.jinja_env.filters["currency"] = lambda value, code="EUR": format_currency(value, code) if value is not None else ""
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""

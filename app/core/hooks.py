@@ -1,0 +1,25 @@
+"""Template hooks: a lower package's page shows panels contributed by packages above it.
+
+The experience page (package ``experiences``) shows the claims made on it, but ``experiences`` must not import
+``claims`` (packages only depend downwards). Instead the page calls ``{{ template_hook('experience-panels',
+experience=experience) }}`` and the claims package connects a receiver that returns rendered HTML. Receivers run
+their own fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+from markupsafe import Markup
+
+_hooks = Namespace()
+
+
+def hook(name: str):
+    """The signal behind a template hook (connect receivers to it)."""
+    return _hooks.signal(name)
+
+
+def template_hook(name: str, **kwargs) -> Markup:
+    """Concatenated HTML of every receiver of hook ``name`` (receivers must return escaped Markup)."""
+    results = hook(name).send(None, **kwargs)
+    return Markup("").join(value for _receiver, value in results if value)

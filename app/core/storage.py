@@ -1,0 +1,132 @@
+"""Evidence file storage: content sniffing, bounded inspection, random keys outside any static folder.
+
+Uploads are inspected by ``app.core.filecheck`` in a child process limited in CPU time, memory and wall-clock
+time, so a hostile file can neither exhaust the web worker's memory nor hang it. Accepted files are stored under
+``STORAGE_DIR/<first two hex>/<random 32 hex>`` — never under a name the user chose — with their SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import resource
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from app.config import PROJECT_DIR
+
+_KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+INSPECTION_CPU_SECONDS = 15
+INSPECTION_WALL_SECONDS = 30
+INSPECTION_MEMORY_BYTES = 1024 * 1024 * 1024
+
+REFUSAL_MESSAGES = {
+    "type": _l("Only PDF, JPEG and PNG files are accepted (the file's content was checked, not its name)."),
+    "pixels": _l("This image has too many pixels. Please upload a smaller image."),
+    "corrupt": _l("This file is damaged or could not be read."),
+    "encrypted": _l("This PDF is password-protected. Please upload a version without a password."),
+    "pages": _l("This PDF has too many pages."),
+    "too_big": _l("This file is larger than the allowed size."),
+    "empty": _l("This file is empty."),
+    "timeout": _l("This file took too long to check. Please upload a simpler file."),
+}
+
+
+class UploadRejected(Exception):
+    """An upload refused with a translated reason (``message``)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+        self.message = REFUSAL_MESSAGES.get(code, REFUSAL_MESSAGES["corrupt"])
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """What is known about a stored file."""
+
+    key: str
+    sha256: str
+    size: int
+    mime: str
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
+
+
+def _storage_dir() -> Path:
+    return Path(current_app.config["STORAGE_DIR"])
+
+
+def path_for(key: str) -> Path:
+    """The file path of a storage key (keys are validated: no path can be injected)."""
+    if not _KEY_PATTERN.match(key or ""):
+        raise ValueError("invalid storage key")
+    return _storage_dir() / key[:2] / key
+
+
+def _limit_child_resources() -> None:  # pragma: no cover - runs in the child process
+    resource.setrlimit(resource.RLIMIT_CPU, (INSPECTION_CPU_SECONDS, INSPECTION_CPU_SECONDS))
+    resource.setrlimit(resource.RLIMIT_AS, (INSPECTION_MEMORY_BYTES, INSPECTION_MEMORY_BYTES))
+
+
+def inspect_upload(data: bytes) -> tuple[dict, bytes]:
+    """Run the bounded inspection; returns (description, bytes to store) or raises :class:`UploadRejected`."""
+    config = current_app.config
+    if not data:
+        raise UploadRejected("empty")
+    if len(data) > config["EVIDENCE_MAX_BYTES"]:
+        raise UploadRejected("too_big")
+    command = [
+        sys.executable, "-m", "app.core.filecheck",
+        str(config["EVIDENCE_MAX_PIXELS"]), str(config["EVIDENCE_MAX_PDF_PAGES"]),
+    ]
+    try:
+        completed = subprocess.run(  # noqa: S603 - fixed command, data on stdin
+            command, input=data, capture_output=True, timeout=INSPECTION_WALL_SECONDS,
+            preexec_fn=_limit_child_resources, cwd=PROJECT_DIR, env={"PATH": os.environ.get("PATH", "")},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise UploadRejected("timeout") from None
+    header, _sep, body = completed.stdout.partition(b"\n")
+    if completed.returncode != 0 or not header:
+        # Killed by a resource limit, or crashed on a hostile file.
+        raise UploadRejected("corrupt")
+    meta = json.loads(header)
+    if "refused" in meta:
+        raise UploadRejected(meta["refused"])
+    return meta, body
+
+
+def store_upload(data: bytes) -> StoredFile:
+    """Inspect and store an upload; returns its key and description. Raises :class:`UploadRejected`."""
+    meta, content = inspect_upload(data)
+    key = secrets.token_hex(16)
+    path = path_for(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".part")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+    return StoredFile(
+        key=key,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        mime=meta["mime"],
+        width=meta.get("width"),
+        height=meta.get("height"),
+        pages=meta.get("pages"),
+    )
+
+
+def delete_stored(key: str) -> None:
+    """Remove a stored file (missing files are ignored)."""
+    path_for(key).unlink(missing_ok=True)

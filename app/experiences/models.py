@@ -1,0 +1,170 @@
+"""Experiences (missions, trainings, other engagements) and the reference table of engagement statuses."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.db import Base, TimestampMixin, utcnow
+from app.core.i18n import current_language
+from app.organisations.models import Organisation
+
+
+def _enum_column(enum_cls, length: int = 30):
+    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+def localized(language_map: dict | None, language: str | None = None) -> str:
+    """The text of a language map in ``language`` (current by default), falling back to French then English."""
+    if not language_map:
+        return ""
+    language = language or current_language()
+    return language_map.get(language) or language_map.get("fr") or language_map.get("en") or ""
+
+
+class ExperienceKind(enum.StrEnum):
+    MISSION = "mission"
+    TRAINING = "training"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(EXPERIENCE_KIND_LABELS[self])
+
+
+EXPERIENCE_KIND_LABELS = {
+    ExperienceKind.MISSION: _l("Mission"),
+    ExperienceKind.TRAINING: _l("Training"),
+    ExperienceKind.OTHER: _l("Other engagement"),
+}
+
+
+class TrainingKind(enum.StrEnum):
+    PRE_DEPARTURE = "pre_departure"
+    DURING_MISSION = "during_mission"
+    RETURN = "return"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(TRAINING_KIND_LABELS[self])
+
+
+TRAINING_KIND_LABELS = {
+    TrainingKind.PRE_DEPARTURE: _l("Pre-departure training"),
+    TrainingKind.DURING_MISSION: _l("Training during the mission"),
+    TrainingKind.RETURN: _l("Return session (relecture d'expérience)"),
+    TrainingKind.OTHER: _l("Other training"),
+}
+
+
+class WorkingTime(enum.StrEnum):
+    FULL_TIME = "full_time"
+    PART_TIME = "part_time"
+
+    @property
+    def label(self) -> str:
+        return str(WORKING_TIME_LABELS[self])
+
+
+WORKING_TIME_LABELS = {WorkingTime.FULL_TIME: _l("Full time"), WorkingTime.PART_TIME: _l("Part time")}
+
+
+class EngagementStatus(Base):
+    """A French or European engagement scheme (VSI, service civique…) with its legal facts.
+
+    Reference data, filled by the migrations from DOMAIN facts; names and proofs are language maps.
+    """
+
+    __tablename__ = "engagement_statuses"
+
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[dict] = mapped_column(sa.JSON)
+    legal_basis: Mapped[str] = mapped_column(sa.Text, default="")
+    min_days: Mapped[int | None]
+    max_days: Mapped[int | None]
+    min_age: Mapped[int | None]
+    max_age: Mapped[int | None]
+    service_civique_family: Mapped[bool] = mapped_column(default=False)
+    solidarity_scheme: Mapped[bool] = mapped_column(default=True)
+    proof: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    @property
+    def label(self) -> str:
+        return localized(self.name)
+
+
+class Experience(TimestampMixin, Base):
+    """Something a volunteer lived: a mission abroad, a training, or another engagement."""
+
+    __tablename__ = "experiences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ExperienceKind] = mapped_column(_enum_column(ExperienceKind))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Mission and other engagement
+    sending_organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    sending_organisation_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    host_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    host_country: Mapped[str] = mapped_column(sa.String(2), default="")
+    host_city: Mapped[str] = mapped_column(sa.String(120), default="")
+    status_code: Mapped[str | None] = mapped_column(sa.ForeignKey("engagement_statuses.code"))
+    working_time: Mapped[WorkingTime | None] = mapped_column(_enum_column(WorkingTime))
+    hours_per_week: Mapped[int | None]
+    team_size: Mapped[int | None]
+    budget_managed_eur: Mapped[int | None]
+    people_served: Mapped[int | None]
+    languages_used: Mapped[str] = mapped_column(sa.String(300), default="")
+    context: Mapped[str] = mapped_column(sa.Text, default="")
+    activities: Mapped[str] = mapped_column(sa.Text, default="")
+    results: Mapped[str] = mapped_column(sa.Text, default="")
+    # Training
+    provider: Mapped[str] = mapped_column(sa.String(200), default="")
+    training_kind: Mapped[TrainingKind | None] = mapped_column(_enum_column(TrainingKind))
+    hours: Mapped[int | None]
+    certificate: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    owner = relationship(User)
+    sending_organisation = relationship(Organisation)
+    status = relationship(EngagementStatus)
+
+    __table_args__ = (sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),)
+
+    # --- Access rules ---------------------------------------------------------------------------------------
+    def can_view(self, user) -> bool:
+        """The owner sees the experience (validators and advisers get access in later packages)."""
+        return user is not None and user.is_authenticated and user.id == self.owner_id
+
+    def can_edit(self, user) -> bool:
+        return self.can_view(user)
+
+    # --- Derived facts --------------------------------------------------------------------------------------
+    @property
+    def duration_days(self) -> int | None:
+        if self.end_date is None:
+            return None
+        return (self.end_date - self.start_date).days + 1
+
+    @property
+    def sending_organisation_label(self) -> str:
+        if self.sending_organisation is not None:
+            return self.sending_organisation.name
+        return self.sending_organisation_name
+
+    def duration_warning(self) -> str | None:
+        """A translated note when the duration falls outside the status's usual legal bounds (never blocks)."""
+        from app.experiences.rules import duration_warning
+
+        return duration_warning(self.status, self.start_date, self.end_date)
