@@ -23,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
         instance_path=os.environ.get("ACQUIS_INSTANCE_DIR", str(PROJECT_DIR / "instance")),
     )
+    from app.core.forms import SafeRequest
+
+    app.request_class = SafeRequest  # invalid UTF-8 in forms becomes U+FFFD, refused next to the field
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     _configure_logging(app)
@@ -61,7 +64,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 #: Packages with a blueprint (``bp`` in ``__init__``) and routes in ``views``; order decides nothing.
-BLUEPRINT_PACKAGES = ("main", "auth", "organisations", "admin")
+BLUEPRINT_PACKAGES = ("main", "auth", "organisations", "admin", "experiences")
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
 CLI_COMMANDS = ("app.auth.cli:users_cli", "app.demo.cli:demo_cli")
 

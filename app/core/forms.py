@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import parse_qsl
 
+from flask import Request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.formparser import FormDataParser
 from wtforms import Field
 from wtforms.fields import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, StopValidation, ValidationError
@@ -33,6 +36,24 @@ def text_problem(value: str, *, multiline: bool) -> str | None:
     if _CONTROL_CHARS.search(value) or (not multiline and _SINGLE_LINE_BREAKS.search(value)):
         return str(_l("This field contains control characters; please retype it."))
     return None
+
+
+class _ReplacingFormDataParser(FormDataParser):
+    """Decodes url-encoded bodies with U+FFFD for bytes that are not UTF-8.
+
+    Werkzeug 3 keeps such bytes as the literal text ``%FF``, which would pass validation and be stored as if
+    typed; replacing them lets :class:`SafeForm` reject the field instead.
+    """
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        items = parse_qsl(stream.read().decode("utf-8", "replace"), keep_blank_values=True, errors="replace")
+        return stream, self.cls(items), self.cls()
+
+
+class SafeRequest(Request):
+    """The application's request class (set in :func:`app.create_app`)."""
+
+    form_data_parser_class = _ReplacingFormDataParser
 
 
 class SafeForm(FlaskForm):

@@ -6,7 +6,7 @@ switcher (kept in the session), the browser's ``Accept-Language``, and French.
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import force_locale, get_locale, lazy_gettext
 from flask_login import current_user
 
@@ -25,6 +25,8 @@ def is_supported(code: str | None) -> bool:
 
 def select_locale() -> str:
     """Flask-Babel locale selector."""
+    if not has_request_context():  # CLI commands and background work: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     user_locale = getattr(current_user, "locale", None) if _has_user() else None
     if is_supported(user_locale):
         return user_locale
