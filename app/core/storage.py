@@ -86,13 +86,21 @@ def inspect_upload(data: bytes) -> tuple[dict, bytes]:
     if len(data) > config["EVIDENCE_MAX_BYTES"]:
         raise UploadRejected("too_big")
     command = [
-        sys.executable, "-m", "app.core.filecheck",
-        str(config["EVIDENCE_MAX_PIXELS"]), str(config["EVIDENCE_MAX_PDF_PAGES"]),
+        sys.executable,
+        "-m",
+        "app.core.filecheck",
+        str(config["EVIDENCE_MAX_PIXELS"]),
+        str(config["EVIDENCE_MAX_PDF_PAGES"]),
     ]
     try:
         completed = subprocess.run(  # noqa: S603 - fixed command, data on stdin
-            command, input=data, capture_output=True, timeout=INSPECTION_WALL_SECONDS,
-            preexec_fn=_limit_child_resources, cwd=PROJECT_DIR, env={"PATH": os.environ.get("PATH", "")},
+            command,
+            input=data,
+            capture_output=True,
+            timeout=INSPECTION_WALL_SECONDS,
+            preexec_fn=_limit_child_resources,
+            cwd=PROJECT_DIR,
+            env={"PATH": os.environ.get("PATH", "")},
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -130,3 +138,59 @@ def store_upload(data: bytes) -> StoredFile:
 def delete_stored(key: str) -> None:
     """Remove a stored file (missing files are ignored)."""
     path_for(key).unlink(missing_ok=True)
+
+
+# --- Keeping files and rows in step ------------------------------------------------------------------------
+# A file is written before its row is committed and removed only after its row is gone: the session remembers
+# which files to delete if the transaction rolls back (new files) or once it commits (deleted rows).
+
+_NEW_FILES = "acquis_storage_new"
+_DOOMED_FILES = "acquis_storage_doomed"
+
+
+def delete_on_rollback(key: str) -> None:
+    """Forget a freshly stored file if the current transaction rolls back."""
+    from app.extensions import db
+
+    db.session.info.setdefault(_NEW_FILES, []).append(key)
+
+
+def delete_after_commit(key: str) -> None:
+    """Delete a stored file once the current transaction has committed."""
+    from app.extensions import db
+
+    db.session.info.setdefault(_DOOMED_FILES, []).append(key)
+
+
+def _discard(keys) -> None:
+    for key in keys:
+        try:
+            delete_stored(key)
+        except (OSError, ValueError):
+            current_app.logger.exception("could not delete stored file %s", key)
+
+
+def _after_commit(session):
+    session.info.pop(_NEW_FILES, None)
+    _discard(session.info.pop(_DOOMED_FILES, []))
+
+
+def _after_rollback(session):
+    session.info.pop(_DOOMED_FILES, None)
+    _discard(session.info.pop(_NEW_FILES, []))
+
+
+def _install_session_hooks() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "after_commit", _after_commit)
+
+    def _on_rollback(session, previous_transaction):
+        if not previous_transaction.nested:  # a SAVEPOINT rolled back inside a transaction changes nothing yet
+            _after_rollback(session)
+
+    event.listen(Session, "after_soft_rollback", _on_rollback)
+
+
+_install_session_hooks()

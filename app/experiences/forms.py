@@ -18,7 +18,10 @@ NOT_ON_ACQUIS = ""
 def _count_field(label, maximum: int, hint=None) -> IntegerField:
     return IntegerField(
         label,
-        validators=[Optional(), NumberRange(min=0, max=maximum, message=_l("Please enter a number between %(min)s and %(max)s."))],
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=maximum, message=_l("Please enter a number between %(min)s and %(max)s.")),
+        ],
         description=hint,
     )
 
@@ -36,9 +39,7 @@ class ExperienceForm(SafeForm):
         validators=[required(_l("Please give a title.")), max_length(200), NoMarkup(), PrintableName()],
     )
     start_date = DateField(_l("Start date"), validators=[required(_l("Please enter the start date."))])
-    end_date = DateField(
-        _l("End date (leave empty if it is still going on)"), validators=[Optional()]
-    )
+    end_date = DateField(_l("End date (leave empty if it is still going on)"), validators=[Optional()])
 
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:
@@ -49,18 +50,18 @@ class ExperienceForm(SafeForm):
 
 
 class _OrganisationFields(SafeForm):
-    sending_organisation_id = SelectField(_l("Sending organisation on Acquis"), coerce=str)
+    sending_organisation_id = SelectField(_l("Sending organisation on Acquis"), coerce=str, default=NOT_ON_ACQUIS)
     sending_organisation_name = StringField(
         _l("Or its name, if it is not on Acquis"), validators=[max_length(200), NoMarkup()]
     )
-    host_country = SelectField(_l("Country"))
+    host_country = SelectField(_l("Country"), default="")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.sending_organisation_id.choices = [(NOT_ON_ACQUIS, _l("— Not on Acquis —"))] + [
             (str(org.id), org.name) for org in ops.sending_ngos()
         ]
-        self.host_country.choices = [("", _l("— Choose a country —"))] + country_choices()
+        self.host_country.choices = [("", _l("— Choose a country —")), *country_choices()]
 
     def validate_sending_organisation_id(self, field):
         valid = {value for value, _label in field.choices}
@@ -80,6 +81,7 @@ class MissionForm(ExperienceForm, _OrganisationFields):
     working_time = SelectField(
         _l("Working time"),
         choices=[("", _l("— Not specified —"))] + [(k.value, label) for k, label in WORKING_TIME_LABELS.items()],
+        default="",
     )
     hours_per_week = _count_field(_l("Hours per week"), 100)
     team_size = _count_field(_l("Size of the team you worked in"), 100000)
@@ -119,9 +121,7 @@ class TrainingForm(ExperienceForm):
         _l("Kind of training"), choices=[(k.value, label) for k, label in TRAINING_KIND_LABELS.items()]
     )
     hours = _count_field(_l("Duration in hours"), 10000)
-    certificate = StringField(
-        _l("Certificate or attestation received"), validators=[max_length(200), NoMarkup()]
-    )
+    certificate = StringField(_l("Certificate or attestation received"), validators=[max_length(200), NoMarkup()])
     activities = _text_area(_l("Content of the training"))
 
 
@@ -144,7 +144,9 @@ def form_to_data(form: ExperienceForm) -> ops.ExperienceData:
         if isinstance(value, str) and name not in {"title"}:
             values[name] = value.strip()
     if "sending_organisation_id" in values:
-        values["sending_organisation_id"] = int(values["sending_organisation_id"]) if values["sending_organisation_id"] else None
+        values["sending_organisation_id"] = (
+            int(values["sending_organisation_id"]) if values["sending_organisation_id"] else None
+        )
     if "status_code" in values:
         values["status_code"] = values["status_code"] or None
     if "working_time" in values:

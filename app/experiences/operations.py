@@ -10,8 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
-from app.extensions import db
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind, WorkingTime
+from app.extensions import db
 from app.organisations.models import Organisation, OrganisationKind
 
 
@@ -73,7 +73,9 @@ def _check(data: ExperienceData) -> None:
 def create_experience(owner: User, data: ExperienceData) -> Experience:
     """Record a new experience for ``owner``. Raises :class:`ExperienceError`."""
     _check(data)
-    experience = Experience(owner_id=owner.id, kind=data.kind, **{name: getattr(data, name) for name in EDITABLE_FIELDS})
+    experience = Experience(
+        owner_id=owner.id, kind=data.kind, **{name: getattr(data, name) for name in EDITABLE_FIELDS}
+    )
     db.session.add(experience)
     db.session.flush()
     log_event("experience.created", actor=owner, obj=experience, data={"kind": data.kind.value})

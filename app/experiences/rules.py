@@ -16,12 +16,18 @@ def duration_warning(status, start: date | None, end: date | None) -> str | None
         return _(
             "This mission lasts %(days)d days, more than the usual maximum of %(max)d days for the status "
             "“%(status)s” (%(basis)s). Please check the dates.",
-            days=days, max=status.max_days, status=status.label, basis=status.legal_basis or "—",
+            days=days,
+            max=status.max_days,
+            status=status.label,
+            basis=status.legal_basis or "—",
         )
     if status.min_days is not None and days < status.min_days:
         return _(
             "This mission lasts %(days)d days, less than the usual minimum of %(min)d days for the status "
             "“%(status)s” (%(basis)s). Please check the dates.",
-            days=days, min=status.min_days, status=status.label, basis=status.legal_basis or "—",
+            days=days,
+            min=status.min_days,
+            status=status.label,
+            basis=status.legal_basis or "—",
         )
     return None

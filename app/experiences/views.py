@@ -27,7 +27,7 @@ def _save(form, operation):
     try:
         operation(form_to_data(form))
     except ops.ExperienceError as exc:
-        target = form[exc.field] if exc.field in form else form.title
+        target = form._fields.get(exc.field, form.title)
         target.errors = [*target.errors, str(exc.message)]
         return False
     return True
@@ -45,7 +45,9 @@ class RHNewExperience(RHAuthenticated):
     def _process(self):
         form = form_for(self.kind)
         created = []
-        if form.validate_on_submit() and _save(form, lambda data: created.append(ops.create_experience(current_user, data))):
+        if form.validate_on_submit() and _save(
+            form, lambda data: created.append(ops.create_experience(current_user, data))
+        ):
             experience = created[0]
             flash(_("“%(title)s” has been saved.", title=experience.title), "success")
             warning = experience.duration_warning()

@@ -15,8 +15,14 @@ def build(world):
 
     world.mission = ops.create_experience(
         world.users["volunteer"],
-        ops.ExperienceData(kind=ExperienceKind.MISSION, title="Coordinator", start_date=date(2023, 1, 1),
-                           end_date=date(2023, 12, 31), status_code="VSI", host_country="PE"),
+        ops.ExperienceData(
+            kind=ExperienceKind.MISSION,
+            title="Coordinator",
+            start_date=date(2023, 1, 1),
+            end_date=date(2023, 12, 31),
+            status_code="VSI",
+            host_country="PE",
+        ),
     )
 
 

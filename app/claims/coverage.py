@@ -1,0 +1,127 @@
+"""Portfolio dashboard figures: coverage per framework, hints, and the coverage chart (pygal SVG)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+import pygal
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from pygal.style import Style
+
+from app.claims.models import Claim
+from app.experiences.models import Experience, ExperienceKind
+from app.extensions import db
+from app.frameworks.models import FrameworkNode, FrameworkVersion, localized
+
+
+@dataclass
+class FrameworkCoverage:
+    """How much of one framework version a volunteer has claimed."""
+
+    version: FrameworkVersion
+    claimable_total: int
+    claimed: set[int] = field(default_factory=set)
+    by_level: dict[int | None, int] = field(default_factory=dict)
+    with_evidence: int = 0
+    without_evidence: int = 0
+
+    @property
+    def title(self) -> str:
+        return localized(self.version.title)[0]
+
+    @property
+    def levels(self) -> list[dict]:
+        return list(self.version.levels or [])
+
+
+@dataclass
+class Hints:
+    claims_without_evidence: list[Claim]
+    claims_without_narrative: list[Claim]
+    missions_without_claims: list[Experience]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.claims_without_evidence or self.claims_without_narrative or self.missions_without_claims)
+
+
+def coverage(claims: list[Claim]) -> list[FrameworkCoverage]:
+    """Coverage of every framework version the claims point at (claims must have node.version loaded)."""
+    result: dict[int, FrameworkCoverage] = {}
+    totals = _claimable_totals({claim.node.version_id for claim in claims})
+    for claim in claims:
+        version = claim.node.version
+        item = result.setdefault(version.id, FrameworkCoverage(version, totals.get(version.id, 0)))
+        if claim.node_id in item.claimed:
+            continue  # the same competence claimed in two experiences counts once
+        item.claimed.add(claim.node_id)
+        item.by_level[claim.level_rank] = item.by_level.get(claim.level_rank, 0) + 1
+        if claim.evidence:
+            item.with_evidence += 1
+        else:
+            item.without_evidence += 1
+    return sorted(result.values(), key=lambda c: c.title.lower())
+
+
+def _claimable_totals(version_ids: set[int]) -> dict[int, int]:
+    from app.claims.operations import CLAIMABLE_KINDS
+
+    if not version_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(FrameworkNode.version_id, sa.func.count())
+        .where(FrameworkNode.version_id.in_(version_ids), FrameworkNode.kind.in_(CLAIMABLE_KINDS))
+        .group_by(FrameworkNode.version_id)
+    )
+    return dict(rows.all())
+
+
+def hints(claims: list[Claim], experiences: list[Experience]) -> Hints:
+    """What is missing: evidence, narratives, claims on missions."""
+    claimed_experiences = {claim.experience_id for claim in claims}
+    return Hints(
+        claims_without_evidence=[c for c in claims if not c.evidence],
+        claims_without_narrative=[c for c in claims if c.narrative_parts_done == 0],
+        missions_without_claims=[
+            e for e in experiences if e.kind == ExperienceKind.MISSION and e.id not in claimed_experiences
+        ],
+    )
+
+
+CHART_STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1b1f23",
+    foreground_strong="#1b1f23",
+    foreground_subtle="#4a5560",
+    colors=("#c6dbef", "#6baed6", "#2171b5", "#08306b", "#b3401a", "#4a5560"),
+    font_family="DejaVu Sans, sans-serif",
+)
+
+
+def coverage_chart(items: list[FrameworkCoverage]) -> str | None:
+    """A stacked horizontal bar chart (competences claimed per level, per framework) as an SVG data URI."""
+    if not items:
+        return None
+    chart = pygal.HorizontalStackedBar(
+        style=CHART_STYLE,
+        js=[],
+        disable_xml_declaration=False,
+        width=800,
+        height=120 + 60 * len(items),
+        legend_at_bottom=True,
+        print_values=False,
+        show_y_guides=False,
+        truncate_label=60,
+        title=_("Competences claimed per framework, by level"),
+    )
+    chart.x_labels = [item.title for item in items]
+    ranks = sorted({rank for item in items for rank in item.by_level if rank is not None})
+    for rank in ranks:
+        chart.add(_("Level %(rank)d", rank=rank), [item.by_level.get(rank, 0) for item in items])
+    if any(None in item.by_level for item in items):
+        chart.add(_("No level"), [item.by_level.get(None, 0) for item in items])
+    svg = chart.render()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()

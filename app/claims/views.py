@@ -1,0 +1,280 @@
+"""Portfolio: dashboard, competence claims, evidence library and downloads."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from app.auth.forms import EmptyForm
+from app.claims import bp, coverage
+from app.claims import operations as ops
+from app.claims.forms import ClaimForm, CompetenceChoiceForm, EvidenceForm
+from app.claims.models import NARRATIVE_PARTS
+from app.claims.narrative import NARRATIVE_LABELS
+from app.core import storage
+from app.core.hooks import hook
+from app.core.i18n import current_language
+from app.core.permissions import require
+from app.core.views import RHAuthenticated
+from app.experiences import operations as experience_ops
+from app.frameworks.operations import node_links
+from app.frameworks.search import search_nodes
+
+
+class RHDashboard(RHAuthenticated):
+    """Timeline of experiences, coverage per framework (chart + table) and what is missing."""
+
+    def _process(self):
+        experiences = experience_ops.experiences_of(current_user)
+        claims = ops.claims_of(current_user)
+        items = coverage.coverage(claims)
+        return render_template(
+            "claims/dashboard.html",
+            experiences=experiences,
+            claims=claims,
+            coverage=items,
+            chart=coverage.coverage_chart(items),
+            hints=coverage.hints(claims, experiences),
+        )
+
+
+class RHExperienceClaimBase(RHAuthenticated):
+    def _load(self, experience_id):
+        self.experience = experience_ops.get_owned_experience(experience_id, current_user)
+        require(self.experience is not None)
+
+    def _check_access(self):
+        require(self.experience.can_edit(current_user))
+
+
+def _claim_data(form: ClaimForm, node_id: int, evidence_ids) -> ops.ClaimData:
+    return ops.ClaimData(
+        node_id=node_id,
+        level_rank=form.level_value,
+        evidence_ids=tuple(evidence_ids),
+        **{part: form[part].data or "" for part in NARRATIVE_PARTS},
+    )
+
+
+def _save_claim(form: ClaimForm, node_id: int, operation):
+    """Store an optional new evidence file, then run ``operation(data)``. True when saved."""
+    evidence_ids = list(form.evidence_ids.data or [])
+    upload = form.file.data
+    try:
+        if upload is not None and getattr(upload, "filename", ""):
+            evidence = ops.add_evidence(
+                current_user, upload.read(), filename=upload.filename, title=form.file_title.data or ""
+            )
+            evidence_ids.append(evidence.id)
+        operation(_claim_data(form, node_id, evidence_ids))
+    except storage.UploadRejected as exc:
+        form.file.errors = [*form.file.errors, str(exc.message)]
+        return False
+    except ops.ClaimError as exc:
+        target = form._fields.get(exc.field, form.level_rank)
+        target.errors = [*target.errors, str(exc.message)]
+        return False
+    return True
+
+
+def _render_claim_form(form, node, experience, claim=None, status=200):
+    return render_template(
+        "claims/form.html",
+        form=form,
+        node=node,
+        experience=experience,
+        claim=claim,
+        narrative_parts=NARRATIVE_PARTS,
+    ), (422 if form.errors else status)
+
+
+class RHNewClaim(RHExperienceClaimBase):
+    """Step 1 (no ``node`` argument): choose a competence from a list or by search. Step 2: the claim form."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        node = ops.load_claimable_node(request.args.get("node", type=int) or 0)
+        if node is None:
+            return self._chooser()
+        form = ClaimForm()
+        form.set_choices(node.version.levels or [], ops.evidence_of(current_user))
+        created = []
+
+        def create(data):
+            created.append(ops.create_claim(current_user, self.experience, data))
+
+        if form.validate_on_submit() and _save_claim(form, node.id, create):
+            flash(_("Your claim has been saved."), "success")
+            return redirect(url_for("claims.detail", claim_id=created[0].id))
+        return _render_claim_form(form, node, self.experience)
+
+    def _chooser(self):
+        versions = ops.claimable_versions()
+        form = CompetenceChoiceForm(formdata=None)
+        form.set_choices(versions, ops.claimable_nodes([v.id for v in versions]))
+        query = (request.args.get("q") or "").strip()[:100]
+        hits = search_nodes(query, current_language(), limit=20) if query else []
+        return render_template(
+            "claims/choose.html",
+            experience=self.experience,
+            form=form,
+            query=query,
+            hits=hits,
+            claimable_kinds=ops.CLAIMABLE_KINDS,
+        )
+
+
+class RHClaimBase(RHAuthenticated):
+    def _load(self, claim_id):
+        self.claim = ops.get_owned_claim(claim_id, current_user)
+        require(self.claim is not None)
+
+    def _check_access(self):
+        require(self.claim.can_view(current_user))
+
+
+class RHClaim(RHClaimBase):
+    def _process(self):
+        return render_template(
+            "claims/detail.html",
+            claim=self.claim,
+            links=node_links(self.claim.node),
+            narrative_parts=NARRATIVE_PARTS,
+            narrative_labels=NARRATIVE_LABELS,
+        )
+
+
+class RHEditClaim(RHClaimBase):
+    methods = ("GET", "POST")
+
+    def _check_access(self):
+        require(self.claim.can_edit(current_user))
+
+    def _process(self):
+        form = ClaimForm(obj=self.claim) if request.method == "GET" else ClaimForm()
+        form.set_choices(self.claim.node.version.levels or [], ops.evidence_of(current_user))
+        if request.method == "GET":
+            form.level_rank.data = str(self.claim.level_rank or "")
+            form.evidence_ids.data = [item.id for item in self.claim.evidence]
+        if form.validate_on_submit() and _save_claim(
+            form, self.claim.node_id, lambda data: ops.update_claim(self.claim, data, actor=current_user)
+        ):
+            flash(_("Your changes have been saved."), "success")
+            return redirect(url_for("claims.detail", claim_id=self.claim.id))
+        return _render_claim_form(form, self.claim.node, self.claim.experience, self.claim)
+
+
+class RHDeleteClaim(RHClaimBase):
+    methods = ("GET", "POST")
+
+    def _check_access(self):
+        require(self.claim.can_edit(current_user))
+
+    def _process(self):
+        form = EmptyForm()
+        if form.validate_on_submit():
+            experience_id = self.claim.experience_id
+            ops.delete_claim(self.claim, actor=current_user)
+            flash(_("The claim has been deleted."), "success")
+            return redirect(url_for("experiences.detail", experience_id=experience_id))
+        return render_template("claims/delete.html", claim=self.claim, form=form)
+
+
+class RHEvidenceLibrary(RHAuthenticated):
+    """The volunteer's evidence files, with the upload form."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        form = EvidenceForm()
+        if form.validate_on_submit():
+            upload = form.file.data
+            try:
+                evidence = ops.add_evidence(
+                    current_user, upload.read(), filename=upload.filename, title=form.title.data or ""
+                )
+            except storage.UploadRejected as exc:
+                form.file.errors = [str(exc.message)]
+            except ops.ClaimError as exc:
+                form.file.errors = [str(exc.message)]
+            else:
+                flash(_("“%(title)s” has been added to your evidence.", title=evidence.title), "success")
+                return redirect(url_for("claims.evidence"))
+        return render_template(
+            "claims/evidence.html",
+            form=form,
+            evidence=ops.evidence_of(current_user),
+            used=ops.used_storage(current_user),
+        ), (422 if form.errors else 200)
+
+
+class RHEvidenceBase(RHAuthenticated):
+    def _load(self, evidence_id):
+        self.evidence = ops.get_owned_evidence(evidence_id, current_user)
+        require(self.evidence is not None)
+
+    def _check_access(self):
+        require(self.evidence.can_view(current_user))
+
+
+class RHEvidenceDownload(RHEvidenceBase):
+    """The file, as an attachment, under a sandboxing CSP: a browser never runs anything from it."""
+
+    def _process(self):
+        inline = request.args.get("inline") == "1" and self.evidence.is_image
+        path = storage.path_for(self.evidence.storage_key)
+        require(path.is_file())  # a row whose file was lost must not turn into a server error
+        response = send_file(
+            path,
+            mimetype=self.evidence.mime,
+            as_attachment=not inline,
+            download_name=f"{ops.download_basename(self.evidence)}.{self.evidence.extension}",
+            conditional=False,
+            etag=False,
+            max_age=0,
+        )
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        return response
+
+
+class RHDeleteEvidence(RHEvidenceBase):
+    methods = ("GET", "POST")
+
+    def _process(self):
+        form = EmptyForm()
+        if form.validate_on_submit():
+            title = self.evidence.title
+            ops.delete_evidence(self.evidence, actor=current_user)
+            flash(_("“%(title)s” has been deleted.", title=title), "success")
+            return redirect(url_for("claims.evidence"))
+        return render_template("claims/evidence_delete.html", evidence=self.evidence, form=form)
+
+
+@hook("experience-panels").connect
+def _experience_claims_panel(sender, experience, **kwargs):
+    """The claims of an experience, shown on the experience page (package ``experiences``)."""
+    return Markup(
+        render_template(
+            "claims/_experience_panel.html", experience=experience, claims=ops.claims_of(current_user, experience)
+        )
+    )
+
+
+_ROUTES = [
+    ("/", RHDashboard, "dashboard"),
+    ("/experiences/<int:experience_id>/claims/new", RHNewClaim, "new"),
+    ("/claims/<int:claim_id>", RHClaim, "detail"),
+    ("/claims/<int:claim_id>/edit", RHEditClaim, "edit"),
+    ("/claims/<int:claim_id>/delete", RHDeleteClaim, "delete"),
+    ("/evidence", RHEvidenceLibrary, "evidence"),
+    ("/evidence/<int:evidence_id>/file", RHEvidenceDownload, "evidence_file"),
+    ("/evidence/<int:evidence_id>/delete", RHDeleteEvidence, "evidence_delete"),
+]
+for rule, handler, endpoint in _ROUTES:
+    bp.add_url_rule(rule, view_func=handler.as_view(endpoint))
