@@ -96,7 +96,7 @@ CHART_STYLE = Style(
     foreground="#1b1f23",
     foreground_strong="#1b1f23",
     foreground_subtle="#4a5560",
-    colors=("#c6dbef", "#6baed6", "#2171b5", "#08306b", "#b3401a", "#4a5560"),
+    colors=("#9ecae1", "#4292c6", "#08519c", "#08306b", "#b3401a", "#4a5560"),
     font_family="DejaVu Sans, sans-serif",
 )
 
@@ -118,6 +118,9 @@ def coverage_chart(items: list[FrameworkCoverage]) -> str | None:
         title=_("Competences claimed per framework, by level"),
     )
     chart.x_labels = [item.title for item in items]
+    largest = max(len(item.claimed) for item in items)
+    step = max(1, largest // 10)
+    chart.y_labels = list(range(0, largest + step, step))  # whole numbers: these are counts of competences
     ranks = sorted({rank for item in items for rank in item.by_level if rank is not None})
     for rank in ranks:
         chart.add(_("Level %(rank)d", rank=rank), [item.by_level.get(rank, 0) for item in items])

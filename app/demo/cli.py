@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.auth import operations as auth_ops
+from app.experiences.models import ExperienceKind, TrainingKind, WorkingTime
 from app.extensions import db
 from app.organisations import operations as org_ops
 from app.organisations.models import MembershipRole, OrganisationKind
@@ -104,7 +108,109 @@ def seed_demo() -> list[tuple[str, str]]:
                 org_ops.add_member(organisation, user, role, actor=None)
         roles = sorted(user_roles) + [f"{role.value}@{slug}" for slug, role in memberships]
         accounts.append((email, ", ".join(roles)))
+    seed_portfolio(auth_ops.get_user_by_email("benevole@demo.acquis.example"), organisations["terre-solidaire"])
     return accounts
+
+
+DEMO_MISSION = {
+    "title": "Coordinatrice de projet éducation",
+    "status_code": "VSI",
+    "start_date": date(2022, 9, 1),
+    "end_date": date(2024, 8, 31),
+    "host_name": "Asociación Manos Unidas Lima",
+    "host_country": "PE",
+    "host_city": "Lima",
+    "working_time": WorkingTime.FULL_TIME,
+    "team_size": 8,
+    "budget_managed_eur": 45000,
+    "people_served": 600,
+    "languages_used": "espagnol, quechua (notions), anglais",
+    "context": "Quartiers périphériques de Lima ; association partenaire d'éducation populaire ; équipe de 8 "
+    "animateurs locaux.",
+    "activities": "Coordination d'un programme de soutien scolaire dans 4 quartiers ; formation des animateurs ; "
+    "suivi budgétaire ; rapports trimestriels au bailleur.",
+    "results": "600 enfants accompagnés ; 12 animateurs formés ; programme repris par le partenaire en 2024.",
+}
+DEMO_TRAINING = {
+    "title": "Formation au départ en volontariat",
+    "provider": "Terre Solidaire Volontariat",
+    "training_kind": TrainingKind.PRE_DEPARTURE,
+    "start_date": date(2022, 6, 13),
+    "end_date": date(2022, 6, 17),
+    "hours": 35,
+    "certificate": "Attestation de participation",
+}
+#: (framework slug, competence code, level, situation, actions, result, reflection)
+DEMO_CLAIMS = [
+    (
+        "solidarite-internationale",
+        "SI.1.1",
+        3,
+        "Arrivée dans un quartier où les codes sociaux m'étaient inconnus.",
+        "J'ai passé les premières semaines à écouter les familles et les animateurs avant de proposer quoi "
+        "que ce soit.",
+        "Le programme a été construit avec les habitants et a été bien accepté.",
+        "J'ai appris à suspendre mon jugement et à vérifier mes interprétations.",
+    ),
+    (
+        "solidarite-internationale",
+        "SI.2.1",
+        3,
+        "Un programme de soutien scolaire à relancer avec un partenaire local.",
+        "J'ai animé un diagnostic participatif, rédigé le cadre logique et le calendrier avec l'équipe.",
+        "Quatre quartiers couverts, objectifs atteints à 90 %.",
+        "Je planifierais plus tôt la passation au partenaire.",
+    ),
+    (
+        "solidarite-internationale",
+        "SI.4.1",
+        2,
+        "Une équipe de 8 animateurs bénévoles et salariés.",
+        "J'ai organisé les plannings, des réunions hebdomadaires et des formations courtes.",
+        "12 animateurs formés, turnover réduit.",
+        "Je délègue mieux qu'au début de la mission.",
+    ),
+]
+
+
+def seed_portfolio(volunteer, organisation) -> None:
+    """A mission, a training and claims with narratives for the demo volunteer (once)."""
+    from app.claims import operations as claim_ops
+    from app.experiences import operations as experience_ops
+    from app.frameworks.models import Framework, FrameworkNode, FrameworkVersion
+
+    if volunteer is None or experience_ops.experiences_of(volunteer):
+        return
+    mission = experience_ops.create_experience(
+        volunteer,
+        experience_ops.ExperienceData(
+            kind=ExperienceKind.MISSION, sending_organisation_id=organisation.id, **DEMO_MISSION
+        ),
+    )
+    experience_ops.create_experience(
+        volunteer, experience_ops.ExperienceData(kind=ExperienceKind.TRAINING, **DEMO_TRAINING)
+    )
+    for slug, code, level, situation, actions, result, reflection in DEMO_CLAIMS:
+        node = db.session.scalar(
+            sa.select(FrameworkNode)
+            .join(FrameworkVersion, FrameworkNode.version_id == FrameworkVersion.id)
+            .join(Framework, FrameworkVersion.framework_id == Framework.id)
+            .where(Framework.slug == slug, FrameworkVersion.is_current.is_(True), FrameworkNode.code == code)
+        )
+        if node is None:
+            continue  # frameworks not imported: `flask frameworks import competencies` first
+        claim_ops.create_claim(
+            volunteer,
+            mission,
+            claim_ops.ClaimData(
+                node_id=node.id,
+                level_rank=level,
+                situation=situation,
+                actions=actions,
+                result=result,
+                reflection=reflection,
+            ),
+        )
 
 
 @demo_cli.command("seed")
