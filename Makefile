@@ -48,6 +48,7 @@ migrate: $(VENV)/.installed i18n-compile
 	$(FLASK) db upgrade
 
 seed: migrate
+	$(FLASK) frameworks import competencies
 	$(FLASK) demo seed
 
 run: seed

@@ -64,9 +64,19 @@ def _init_extensions(app: Flask) -> None:
 
 
 #: Packages with a blueprint (``bp`` in ``__init__``) and routes in ``views``; order decides nothing.
-BLUEPRINT_PACKAGES = ("main", "auth", "organisations", "admin", "experiences")
+BLUEPRINT_PACKAGES = (
+    "main",
+    "auth",
+    "organisations",
+    "admin",
+    "experiences",
+    "frameworks",
+    "claims",
+    "survey",
+    "validation",
+)
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
-CLI_COMMANDS = ("app.auth.cli:users_cli", "app.demo.cli:demo_cli")
+CLI_COMMANDS = ("app.auth.cli:users_cli", "app.demo.cli:demo_cli", "app.frameworks.cli:frameworks_cli")
 
 
 def _register_blueprints(app: Flask) -> None:

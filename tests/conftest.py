@@ -28,6 +28,11 @@ def app(database_url, tmp_path_factory):
     application = make_test_app(database_url, instance_dir)
     with application.app_context():
         reset_database()
+    # The test's app context stays pushed, so requests share its ``g``: start each request with an empty one
+    # (as in production), or the signed-in user and the locale cached by one request leak into the next.
+    from flask import g, request_started
+
+    request_started.connect(lambda sender, **extra: g.__dict__.clear(), application, weak=False)
     return application
 
 

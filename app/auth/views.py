@@ -61,6 +61,13 @@ def _finish_login(user: User, *, remember: bool, next_url: str | None, message: 
     return redirect(safe_next_url(next_url, url_for("main.home")))
 
 
+def _clear_session_after_logout() -> None:
+    """Empty the session, keeping the language and Flask-Login's order to delete the remember-me cookie."""
+    kept = {key: session[key] for key in (LOCALE_SESSION_KEY, "_remember") if key in session}
+    session.clear()
+    session.update(kept)
+
+
 class RHRegister(RHGuestOnly):
     methods = ("GET", "POST")
     decorators = POST_LIMIT
@@ -189,10 +196,7 @@ class RHLogout(RHAuthenticated):
     def _process(self):
         ops.end_session(current_user)
         logout_user()
-        locale = session.get(LOCALE_SESSION_KEY)
-        session.clear()
-        if locale:
-            session[LOCALE_SESSION_KEY] = locale
+        _clear_session_after_logout()
         flash(_("You are signed out."), "success")
         return redirect(url_for("main.home"))
 
@@ -204,7 +208,7 @@ class RHLogoutEverywhere(RHAuthenticated):
     def _process(self):
         ops.end_all_sessions(current_user, reason="logout_everywhere")
         logout_user()
-        session.clear()
+        _clear_session_after_logout()
         flash(_("You are signed out on every device."), "success")
         return redirect(url_for("auth.login"))
 

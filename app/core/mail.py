@@ -74,9 +74,9 @@ def _build_message(message: OutgoingEmail) -> EmailMessage:
     email["Subject"] = message.subject
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = make_msgid(domain="acquis.localhost")
-    email["Content-Language"] = message.language
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body)
+    email["Content-Language"] = message.language  # after set_content, which drops every Content-* header
     return email
 
 

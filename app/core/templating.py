@@ -20,9 +20,14 @@ def _navigation() -> list[tuple[str, object]]:
         return [("main.home", _l("Home")), ("auth.login", _l("Sign in")), ("auth.register", _l("Create an account"))]
     items = [
         ("main.home", _l("My space")),
-        ("experiences.index", _l("My experiences")),
+        ("claims.dashboard", _l("My portfolio")),
         ("organisations.directory", _l("Organisations")),
+        ("frameworks.index", _l("Frameworks")),
+        ("survey.index", _l("Impact survey")),
     ]
+    if any(m.is_active and m.role in ("trainer", "admin") for m in current_user.memberships):
+        items.append(("validation.queue", _l("Reviews")))
+    items.append(("validation.notifications", _l("Notifications")))
     if current_user.is_platform_admin:
         items.append(("admin.index", _l("Administration")))
     items.append(("auth.account", _l("My account")))
@@ -45,6 +50,8 @@ def init_templating(app: Flask) -> None:
         }
 
     app.jinja_env.filters["number"] = lambda value: format_decimal(value) if value is not None else ""
-    app.jinja_env.filters["currency"] = lambda value, code="EUR": format_currency(value, code) if value is not None else ""
+    app.jinja_env.filters["currency"] = lambda value, code="EUR": (
+        format_currency(value, code) if value is not None else ""
+    )
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
