@@ -1,0 +1,65 @@
+"""Stacked Likert bar charts as SVG (pygal), embedded as ``data:`` images.
+
+The SVG goes into an ``<img>`` (never inlined: pygal's SVG carries ``<style>``, and our CSP forbids inline
+styles and scripts on pages; an image document is sandboxed from the page). pygal's JavaScript is switched off.
+The same numbers are always shown in an HTML table beside the chart; hidden (suppressed) cells are drawn as
+missing segments.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pygal
+from pygal.style import Style
+
+from app.survey.reports import ItemDistribution
+
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
+
+#: Diverging palette (disagree → agree, then grey for "not applicable"), distinguishable in greyscale.
+COLOURS = ("#a4161a", "#e07a5f", "#c9c9c9", "#6aa5d6", "#0b4f8a", "#7a7a7a")
+
+_STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#1b1f23",
+    foreground_strong="#1b1f23",
+    foreground_subtle="#4a5560",
+    colors=COLOURS,
+    font_family="DejaVu Sans, sans-serif",
+)
+
+
+def likert_chart(distributions: list[ItemDistribution], *, title: str, scale_labels: list[str], language: str) -> str:
+    """A data URI of a horizontal stacked bar chart: one bar per item, one segment per scale point (% of answers)."""
+    chart = pygal.HorizontalStackedBar(
+        style=_STYLE,
+        js=[],
+        title=title,
+        width=900,
+        height=max(260, 60 + 42 * len(distributions)),
+        range=(0, 100),
+        legend_at_bottom=True,
+        legend_at_bottom_columns=3,
+        truncate_label=60,
+        truncate_legend=40,
+        print_values=False,
+        show_y_guides=False,
+        disable_xml_declaration=False,
+    )
+    chart.x_labels = [d.item.text.get(language) for d in reversed(distributions)]
+    for index, label in enumerate(scale_labels):
+        chart.add(label, [_value(d, index) for d in reversed(distributions)])
+    svg = chart.render()
+    if isinstance(svg, bytes):
+        svg = svg.decode("utf-8")
+    # pygal always writes a small configuration <script>: an <img> would not run it, but nothing needs it either.
+    svg = _SCRIPT.sub("", svg).encode("utf-8")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def _value(distribution: ItemDistribution, index: int):
+    cell = distribution.line.cells[index]
+    return None if cell.hidden else cell.percent

@@ -1,0 +1,142 @@
+"""Impact survey storage: who took part, kept apart from what was answered.
+
+* :class:`SurveyParticipation` — the account side: user id + questionnaire id/version, nothing else. It exists
+  only so that a person answers once per version (unique constraint).
+* :class:`SurveyResponse` — the answer side: no user id, no timestamp (only the year-month of submission), a
+  random primary key (uuid4 hex) so neither ids nor their order can be matched with participations. On SQLite
+  the answer tables are created ``WITHOUT ROWID`` (rows stored in random-key order, no hidden insertion counter).
+* :class:`SurveyResponseOrganisation` — the sending NGOs the respondent chose to attribute the answers to.
+* :class:`SurveyComment` — the optional free text, shown in reports only once approved by a moderator.
+
+Nothing on the answer side refers to ``users``; the tests check the schema for it.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base
+from app.organisations.models import MembershipRole, Organisation, _enum_column
+
+#: Tables holding answers: none of them may reference ``users``.
+ANSWER_TABLES = ("survey_responses", "survey_response_organisations", "survey_comments")
+#: Storage options of the answer tables (no implicit, insertion-ordered rowid on SQLite).
+_NO_ROWID = {"sqlite_with_rowid": False}
+
+
+def random_id() -> str:
+    """A random 32-hex-digit identifier (uuid4): carries no order and no time."""
+    return uuid.uuid4().hex
+
+
+class SurveyParticipation(Base):
+    """That a user answered a questionnaire version — never what, never when."""
+
+    __tablename__ = "survey_participations"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "user_id", "questionnaire_id", "questionnaire_version", name="uq_survey_participations_once"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    questionnaire_id: Mapped[str] = mapped_column(sa.String(40))
+    questionnaire_version: Mapped[int]
+
+
+class SurveyResponse(Base):
+    """One anonymous set of answers."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        sa.Index("ix_survey_responses_questionnaire", "questionnaire_id", "questionnaire_version"),
+        _NO_ROWID,
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
+    questionnaire_id: Mapped[str] = mapped_column(sa.String(40))
+    questionnaire_version: Mapped[int]
+    #: "YYYY-MM": coarse on purpose (a timestamp could be matched with logs or participations).
+    period: Mapped[str] = mapped_column(sa.String(7))
+    #: Version of the consent text the respondent accepted.
+    consent_version: Mapped[str] = mapped_column(sa.String(40))
+    #: {profile question key: option value}
+    profile: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    #: {item key: "1".."5" | "na"}
+    answers: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    organisation_links = relationship(
+        "SurveyResponseOrganisation", back_populates="response", cascade="all, delete-orphan"
+    )
+    comment = relationship("SurveyComment", back_populates="response", uselist=False, cascade="all, delete-orphan")
+
+    @property
+    def organisation_ids(self) -> set[int]:
+        return {link.organisation_id for link in self.organisation_links}
+
+
+class SurveyResponseOrganisation(Base):
+    """A sending NGO a response is attributed to (chosen by the respondent among their memberships)."""
+
+    __tablename__ = "survey_response_organisations"
+    __table_args__ = (_NO_ROWID,)
+
+    response_id: Mapped[str] = mapped_column(sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    response = relationship(SurveyResponse, back_populates="organisation_links")
+    organisation = relationship(Organisation)
+
+
+class CommentState(enum.StrEnum):
+    """Moderation of a free-text answer."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return str(COMMENT_STATE_LABELS[self])
+
+
+COMMENT_STATE_LABELS = {
+    CommentState.PENDING: _l("Awaiting review"),
+    CommentState.APPROVED: _l("Approved"),
+    CommentState.REJECTED: _l("Rejected"),
+}
+
+
+class SurveyComment(Base):
+    """The free-text answer of a response; reports show it only once approved."""
+
+    __tablename__ = "survey_comments"
+    __table_args__ = (_NO_ROWID,)
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
+    response_id: Mapped[str] = mapped_column(sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[CommentState] = mapped_column(_enum_column(CommentState), default=CommentState.PENDING, index=True)
+    #: When it was reviewed (who reviewed is in the audit log: no user reference on the answer side).
+    reviewed_at: Mapped[datetime | None]
+
+    response = relationship(SurveyResponse, back_populates="comment")
+
+    def can_moderate(self, user) -> bool:
+        """Platform admins, and admins of a sending NGO the response is attributed to."""
+        if user is None or not user.is_authenticated:
+            return False
+        if user.is_platform_admin:
+            return True
+        admin_of = {m.organisation_id for m in user.memberships if m.is_active and m.role == MembershipRole.ADMIN}
+        return bool(admin_of & self.response.organisation_ids)

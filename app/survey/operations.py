@@ -1,0 +1,311 @@
+"""Impact survey operations: answer once, invite returnees, moderate free text, load report data.
+
+Nothing here writes anything that links an account to its answers: the participation row and the audit event
+name the user and the questionnaire version only; the response row names neither the user nor a time finer
+than the month. Operations flush; the request handler commits.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.core.audit import log_event
+from app.core.db import utcnow
+from app.core.mail import queue_email
+from app.core.security import canonical_url
+from app.extensions import db
+from app.organisations.models import Membership, MembershipRole, MembershipState, Organisation, OrganisationKind
+from app.survey.models import (
+    CommentState,
+    SurveyComment,
+    SurveyParticipation,
+    SurveyResponse,
+    SurveyResponseOrganisation,
+)
+from app.survey.questionnaire import SCALE_VALUES, Questionnaire
+from app.survey.reports import Answers
+
+
+class SurveyError(Exception):
+    """A refused action, with a translated message for the user."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class AlreadyAnsweredError(SurveyError):
+    def __init__(self):
+        super().__init__(_l("You have already answered this version of the questionnaire. Thank you!"))
+
+
+@dataclass(frozen=True)
+class ResponseData:
+    """What a respondent submits."""
+
+    profile: dict[str, str]
+    answers: dict[str, str]
+    consent: bool
+    organisation_ids: frozenset[int] = frozenset()
+    comment: str = ""
+
+
+# --- Answering ---
+
+
+def has_answered(user: User, questionnaire: Questionnaire) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(SurveyParticipation.id).where(
+                SurveyParticipation.user_id == user.id,
+                SurveyParticipation.questionnaire_id == questionnaire.id,
+                SurveyParticipation.questionnaire_version == questionnaire.version,
+            )
+        )
+        is not None
+    )
+
+
+def attributable_organisations(user: User) -> list[Organisation]:
+    """Sending NGOs the user is an active member of: the ones answers may be attributed to."""
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .join(Membership)
+            .where(
+                Membership.user_id == user.id,
+                Membership.state == MembershipState.ACTIVE,
+                Organisation.kind == OrganisationKind.SENDING_NGO,
+            )
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def _validate(questionnaire: Questionnaire, data: ResponseData, allowed_orgs: set[int]) -> None:
+    if not data.consent:
+        raise SurveyError(_l("Please give your consent to the statistical use of your answers."))
+    for question in questionnaire.profile:
+        if data.profile.get(question.key) not in question.values:
+            raise SurveyError(_l("Please answer every question about your profile."))
+    for item in questionnaire.items:
+        if data.answers.get(item.key) not in SCALE_VALUES:
+            raise SurveyError(_l("Please answer every statement."))
+    if set(data.profile) - {q.key for q in questionnaire.profile} or set(data.answers) - set(questionnaire.item_keys):
+        raise SurveyError(_l("The answers do not match the questionnaire."))
+    if not data.organisation_ids <= allowed_orgs:
+        raise SurveyError(_l("You can only attribute your answers to organisations you belong to."))
+    limit = questionnaire.free_text.max_length if questionnaire.free_text else 0
+    if data.comment and (not questionnaire.free_text or len(data.comment) > limit):
+        raise SurveyError(_l("Your comment is too long."))
+
+
+def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData) -> None:
+    """Record the answers of ``user`` to ``questionnaire``, once.
+
+    The participation (user side) is inserted first inside a SAVEPOINT: the unique constraint makes a second or
+    concurrent submission fail cleanly before any answer is written. The response row gets a random id and the
+    current year-month only; nothing returned to the caller identifies it.
+
+    :raises AlreadyAnsweredError: the user already answered this version.
+    :raises SurveyError: consent missing, incomplete answers, or an organisation the user does not belong to.
+    """
+    if not questionnaire.open:
+        raise SurveyError(_l("This questionnaire is closed."))
+    _validate(questionnaire, data, {o.id for o in attributable_organisations(user)})
+    if has_answered(user, questionnaire):
+        raise AlreadyAnsweredError
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                SurveyParticipation(
+                    user_id=user.id, questionnaire_id=questionnaire.id, questionnaire_version=questionnaire.version
+                )
+            )
+            db.session.flush()
+    except IntegrityError:
+        raise AlreadyAnsweredError from None
+    response = SurveyResponse(
+        questionnaire_id=questionnaire.id,
+        questionnaire_version=questionnaire.version,
+        period=f"{utcnow():%Y-%m}",
+        consent_version=questionnaire.consent_version,
+        profile=dict(data.profile),
+        answers=dict(data.answers),
+    )
+    response.organisation_links = [
+        SurveyResponseOrganisation(organisation_id=oid) for oid in sorted(data.organisation_ids)
+    ]
+    if data.comment:
+        response.comment = SurveyComment(text=data.comment, state=CommentState.PENDING)
+    db.session.add(response)
+    db.session.flush()
+    _blend_in(response)
+    # No response id, no organisation, no answer: only that this person took part in this version.
+    log_event("survey.answered", actor=user, data={"questionnaire": questionnaire.id, "version": questionnaire.version})
+
+
+#: How many earlier responses are rewritten with each new one (see :func:`_blend_in`).
+BLEND_SIZE = 20
+
+
+def _blend_in(response: SurveyResponse) -> None:
+    """Rewrite (no-op update) up to BLEND_SIZE random earlier responses in the same transaction.
+
+    Every row written by a transaction carries its id (PostgreSQL's ``xmin``) and lands next to the others in
+    the table: the participation row and the audit event of this transaction would otherwise point at exactly
+    one response. After this, they point at a crowd of up to BLEND_SIZE + 1 responses, also physically mixed.
+    """
+    others = (
+        sa.select(SurveyResponse.id)
+        .where(
+            SurveyResponse.questionnaire_id == response.questionnaire_id,
+            SurveyResponse.questionnaire_version == response.questionnaire_version,
+            SurveyResponse.id != response.id,
+        )
+        .order_by(sa.func.random())
+        .limit(BLEND_SIZE)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(SurveyResponse)
+        .where(SurveyResponse.id.in_(others))
+        .values(period=SurveyResponse.period)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- Invitations ---
+
+
+def invite_returnees(organisation: Organisation, questionnaire: Questionnaire, *, actor: User) -> int:
+    """E-mail every active volunteer member of ``organisation`` an invitation, each in their own language.
+
+    Everyone is invited, whether they already answered or not: the number sent must not tell the admin how many
+    members took part. Returns the number of invitations.
+    """
+    members = [
+        m.user
+        for m in organisation.memberships
+        if m.is_active and m.role == MembershipRole.VOLUNTEER and m.user.disabled_at is None
+    ]
+    url = canonical_url("survey.answer", questionnaire_id=questionnaire.id, version=questionnaire.version)
+    for user in members:
+        queue_email(
+            "survey_invitation",
+            recipient=user.email,
+            language=user.locale,
+            subject=_l("%(organisation)s asks what your mission changed for you", organisation=organisation.name),
+            user=user,
+            organisation=organisation,
+            title=questionnaire.title.get(user.locale),
+            url=url,
+        )
+    log_event(
+        "survey.invitations_sent",
+        actor=actor,
+        obj=organisation,
+        organisation_id=organisation.id,
+        data={"questionnaire": questionnaire.id, "version": questionnaire.version, "count": len(members)},
+    )
+    return len(members)
+
+
+# --- Moderation ---
+
+
+def get_comment(comment_id: str) -> SurveyComment | None:
+    if not comment_id or len(comment_id) > 32:
+        return None
+    return db.session.scalar(
+        sa.select(SurveyComment)
+        .where(SurveyComment.id == comment_id)
+        .options(selectinload(SurveyComment.response).selectinload(SurveyResponse.organisation_links))
+    )
+
+
+def moderation_queue(*, organisation: Organisation | None) -> list[SurveyComment]:
+    """Pending comments (of responses attributed to ``organisation``, or all for ``None``) in random order.
+
+    Only the text is meant to be shown: no profile, no period, no order that could follow submission time.
+    """
+    query = sa.select(SurveyComment).where(SurveyComment.state == CommentState.PENDING)
+    if organisation is not None:
+        query = query.where(
+            SurveyComment.response_id.in_(
+                sa.select(SurveyResponseOrganisation.response_id).where(
+                    SurveyResponseOrganisation.organisation_id == organisation.id
+                )
+            )
+        )
+    comments = list(db.session.scalars(query))
+    random.SystemRandom().shuffle(comments)
+    return comments
+
+
+def moderate_comment(comment: SurveyComment, approve: bool, *, actor: User) -> None:
+    """Approve or reject a pending comment; a conditional update gives one winner when two moderators decide.
+
+    :raises SurveyError: the comment was already reviewed.
+    """
+    state = CommentState.APPROVED if approve else CommentState.REJECTED
+    changed = db.session.execute(
+        sa.update(SurveyComment)
+        .where(SurveyComment.id == comment.id, SurveyComment.state == CommentState.PENDING)
+        .values(state=state, reviewed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise SurveyError(_l("This comment has already been reviewed."))
+    db.session.expire(comment, ["state", "reviewed_at"])
+    log_event(f"survey.comment_{state.value}", actor=actor, obj=comment)
+
+
+# --- Report data ---
+
+
+@dataclass(frozen=True)
+class ReportData:
+    rows: list[Answers]
+    comments: list[str]
+
+
+def report_data(questionnaire: Questionnaire, *, organisation: Organisation | None) -> ReportData:
+    """Answers (and approved comments) of one questionnaire version, for one organisation or for all.
+
+    Two statements whatever the number of responses.
+    """
+    scope = [
+        SurveyResponse.questionnaire_id == questionnaire.id,
+        SurveyResponse.questionnaire_version == questionnaire.version,
+    ]
+    if organisation is not None:
+        scope.append(
+            SurveyResponse.id.in_(
+                sa.select(SurveyResponseOrganisation.response_id).where(
+                    SurveyResponseOrganisation.organisation_id == organisation.id
+                )
+            )
+        )
+    rows = [
+        Answers(profile=profile or {}, answers=answers or {})
+        for profile, answers in db.session.execute(
+            sa.select(SurveyResponse.profile, SurveyResponse.answers).where(*scope)
+        )
+    ]
+    comments = list(
+        db.session.scalars(
+            sa.select(SurveyComment.text)
+            .join(SurveyResponse)
+            .where(SurveyComment.state == CommentState.APPROVED, *scope)
+        )
+    )
+    random.SystemRandom().shuffle(comments)
+    return ReportData(rows=rows, comments=comments)

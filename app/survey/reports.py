@@ -1,0 +1,451 @@
+"""Aggregated, suppressed reports of the impact survey — pure functions over plain data.
+
+Input: a :class:`~app.survey.questionnaire.Questionnaire` and a list of :class:`Answers` (profile and Likert
+answers of one response each, nothing else). Output: plain dataclasses the views, the charts and the CSV export
+all read, so every channel shows the same (suppressed) numbers.
+
+Disclosure control
+------------------
+* **Primary suppression** — every published count below :data:`THRESHOLD` (0 included) is hidden, and so is any
+  percentage computed from it. A view (whole report or one filter) with fewer than THRESHOLD respondents shows
+  nothing at all.
+* **Secondary (complementary) suppression** — a line whose total is published (an item's row, a profile question's
+  counts) never shows exactly one hidden cell, and its hidden cells add up to at least THRESHOLD; otherwise the
+  next smallest cell is hidden too. Without it ``total - visible cells`` would reveal the hidden one.
+* **One pattern for every view** — the overall distribution of an item and the counts per profile value are
+  protected once; a breakdown (item x profile question) hides whole rows/columns whose margin is hidden, then
+  protects its inner cells along rows and columns, then :func:`_audit` solves the published linear equations
+  exactly and hides more cells while any hidden small count can still be computed. A filtered view
+  (``question = value``) is the row of that breakdown, so comparing the total with a filter, two filters, or a
+  filter with its complement uses the same protected table: subtraction reveals nothing. In particular a filter
+  whose complement (total - filtered) has fewer than THRESHOLD respondents is hidden.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from app.survey.questionnaire import SCALE_VALUES, Item, ProfileQuestion, Questionnaire
+
+THRESHOLD = 5
+#: "Agree" and "strongly agree", summed in the version comparison.
+AGREE_VALUES = ("4", "5")
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One response as the reports see it: profile values and Likert values by key."""
+
+    profile: dict[str, str]
+    answers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A published number: ``count`` and ``percent`` are ``None`` when suppressed."""
+
+    count: int | None
+    percent: float | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.count is None
+
+
+HIDDEN = Cell(None, None)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A row of a table: a label key, one cell per category, and the row total."""
+
+    key: str
+    cells: tuple[Cell, ...]
+    total: Cell
+
+
+@dataclass(frozen=True)
+class ItemDistribution:
+    item: Item
+    line: Line  # categories = SCALE_VALUES
+
+
+@dataclass(frozen=True)
+class ProfileDistribution:
+    question: ProfileQuestion
+    line: Line  # categories = question.values
+
+
+@dataclass(frozen=True)
+class Crosstab:
+    """Answers to one item broken down by one profile question: one line per profile value."""
+
+    item: Item
+    question: ProfileQuestion
+    lines: tuple[Line, ...]
+    total: Line  # the overall distribution of the item
+
+
+@dataclass(frozen=True)
+class Comparison:
+    item: Item
+    #: per version (in the order given): respondents and % agreeing (4 + 5), or hidden cells
+    totals: tuple[Cell, ...]
+    agree: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one report page or export shows."""
+
+    questionnaire: Questionnaire
+    respondents: Cell
+    #: False when the view has too few respondents: nothing else is shown.
+    publishable: bool
+    distributions: tuple[ItemDistribution, ...] = ()
+    profiles: tuple[ProfileDistribution, ...] = ()
+    breakdown: tuple[Crosstab, ...] = ()
+    #: ("question key", "value") of a filtered view, else None.
+    filter: tuple[str, str] | None = None
+    #: whether the filtered view was hidden because of its size or its complement's size
+    filter_hidden: bool = False
+
+
+# --- Suppression primitives ---
+
+
+def _percent(count: int, total: int) -> float:
+    return round(100.0 * count / total, 1) if total else 0.0
+
+
+def protect_line(counts: Sequence[int], *, threshold: int = THRESHOLD) -> set[int]:
+    """Indexes of ``counts`` to hide when their total is published.
+
+    Hides every count below ``threshold``, then — while exactly one cell is hidden or the hidden cells add up to
+    less than ``threshold`` — the smallest visible cell as well (complementary suppression).
+    """
+    hidden = {i for i, c in enumerate(counts) if c < threshold}
+    while hidden and (len(hidden) == 1 or sum(counts[i] for i in hidden) < threshold):
+        visible = [i for i in range(len(counts)) if i not in hidden]
+        if not visible:
+            break
+        hidden.add(min(visible, key=lambda i: (counts[i], i)))
+    return hidden
+
+
+def protect_table(
+    cells: Sequence[Sequence[int]],
+    *,
+    hidden_rows: Iterable[int] = (),
+    hidden_columns: Iterable[int] = (),
+    threshold: int = THRESHOLD,
+) -> set[tuple[int, int]]:
+    """Hidden (row, column) positions of an inner table whose row and column totals are published.
+
+    ``hidden_rows`` / ``hidden_columns`` are lines whose total is itself hidden (decided by the 1-D protection
+    of the margins, shared by every view): they are hidden entirely. The other lines get primary and
+    complementary suppression, then an exact linear audit hides more until no small count can be computed.
+    """
+    n_rows = len(cells)
+    n_cols = len(cells[0]) if n_rows else 0
+    hidden_rows, hidden_columns = set(hidden_rows), set(hidden_columns)
+    hidden = {(r, c) for r in range(n_rows) for c in range(n_cols) if cells[r][c] < threshold}
+    hidden |= {(r, c) for r in hidden_rows for c in range(n_cols)}
+    hidden |= {(r, c) for r in range(n_rows) for c in hidden_columns}
+    lines = [[(r, c) for c in range(n_cols)] for r in range(n_rows) if r not in hidden_rows]
+    lines += [[(r, c) for r in range(n_rows)] for c in range(n_cols) if c not in hidden_columns]
+
+    def value(pos):
+        return cells[pos[0]][pos[1]]
+
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for line in lines:
+                in_line = [p for p in line if p in hidden]
+                if in_line and (len(in_line) == 1 or sum(map(value, in_line)) < threshold):
+                    visible = [p for p in line if p not in hidden]
+                    if visible:
+                        hidden.add(min(visible, key=lambda p: (value(p), p)))
+                        changed = True
+        exposed = _audit(cells, hidden, hidden_rows, hidden_columns, threshold)
+        if not exposed:
+            return hidden
+        r, c = exposed
+        candidates = [p for p in hidden_free(n_rows, n_cols, hidden) if p[0] == r or p[1] == c] or list(
+            hidden_free(n_rows, n_cols, hidden)
+        )
+        if not candidates:
+            return hidden
+        hidden.add(min(candidates, key=lambda p: (value(p), p)))
+
+
+def hidden_free(n_rows: int, n_cols: int, hidden: set[tuple[int, int]]):
+    return ((r, c) for r in range(n_rows) for c in range(n_cols) if (r, c) not in hidden)
+
+
+def _audit(cells, hidden, hidden_rows, hidden_columns, threshold) -> tuple[int, int] | None:
+    """A hidden inner cell below ``threshold`` that the published numbers determine exactly, or ``None``.
+
+    Unknowns: the hidden inner cells and the hidden margins. Equations: each row and each column sums to its
+    total, the totals sum to the grand total (all published numbers substituted). A value is determined iff its
+    unit vector lies in the row space, i.e. it is a pivot whose reduced row has no other entry.
+    """
+    n_rows, n_cols = len(cells), len(cells[0])
+    unknowns = sorted(hidden) + [("row", r) for r in sorted(hidden_rows)] + [("col", c) for c in sorted(hidden_columns)]
+    index = {u: i for i, u in enumerate(unknowns)}
+    equations = []
+    for r in range(n_rows):
+        coefficients = [(index[(r, c)], 1) for c in range(n_cols) if (r, c) in index]
+        if ("row", r) in index:
+            coefficients.append((index[("row", r)], -1))
+        equations.append(coefficients)
+    for c in range(n_cols):
+        coefficients = [(index[(r, c)], 1) for r in range(n_rows) if (r, c) in index]
+        if ("col", c) in index:
+            coefficients.append((index[("col", c)], -1))
+        equations.append(coefficients)
+    equations.append([(index[("row", r)], 1) for r in hidden_rows])
+    equations.append([(index[("col", c)], 1) for c in hidden_columns])
+    matrix = []
+    for coefficients in equations:
+        if not coefficients:
+            continue
+        row = [0] * len(unknowns)
+        for i, a in coefficients:
+            row[i] = (row[i] + a) % _PRIME
+        matrix.append(row)
+    for k in _determined(matrix, len(unknowns)):
+        position = unknowns[k]
+        if position[0] in ("row", "col"):
+            continue
+        if cells[position[0]][position[1]] < threshold:
+            return position
+    return None
+
+
+#: Exact elimination modulo a prime: the coefficients are 0/±1 and there are at most a few dozen equations, so
+#: every minor is far below this prime and the reduced form is the same as over the rationals (and much faster).
+_PRIME = (1 << 61) - 1
+
+
+def _determined(matrix: list[list[int]], n: int):
+    """Columns (unknowns) fixed by the equations: pivots of the reduced row echelon form whose row has no other
+    entry (i.e. the unit vector of the unknown lies in the row space)."""
+    rows = [r[:] for r in matrix]
+    pivot_row = 0
+    pivots = []
+    for col in range(n):
+        if pivot_row == len(rows):
+            break
+        pivot = next((i for i in range(pivot_row, len(rows)) if rows[i][col]), None)
+        if pivot is None:
+            continue
+        rows[pivot_row], rows[pivot] = rows[pivot], rows[pivot_row]
+        inverse = pow(rows[pivot_row][col], _PRIME - 2, _PRIME)
+        rows[pivot_row] = [x * inverse % _PRIME for x in rows[pivot_row]]
+        lead = rows[pivot_row]
+        for i in range(len(rows)):
+            factor = rows[i][col]
+            if i != pivot_row and factor:
+                rows[i] = [(a - factor * b) % _PRIME for a, b in zip(rows[i], lead, strict=True)]
+        pivots.append((col, pivot_row))
+        pivot_row += 1
+    for col, r in pivots:
+        if not any(x for j, x in enumerate(rows[r]) if j != col):
+            yield col
+
+
+def _line(key: str, counts: Sequence[int], hidden: set[int], total: int, total_hidden: bool = False) -> Line:
+    if total_hidden:
+        return Line(key, tuple(HIDDEN for _ in counts), HIDDEN)
+    cells = tuple(HIDDEN if i in hidden else Cell(c, _percent(c, total)) for i, c in enumerate(counts))
+    return Line(key, cells, Cell(total, 100.0 if total else 0.0))
+
+
+# --- Counting ---
+
+
+def _item_counts(rows: Sequence[Answers], item_key: str) -> list[int]:
+    counter = Counter(r.answers.get(item_key) for r in rows)
+    return [counter[v] for v in SCALE_VALUES]
+
+
+def _profile_counts(rows: Sequence[Answers], question: ProfileQuestion) -> list[int]:
+    counter = Counter(r.profile.get(question.key) for r in rows)
+    return [counter[v] for v in question.values]
+
+
+# --- Building blocks (each protected once, reused by every view) ---
+
+
+def item_distribution(rows: Sequence[Answers], item: Item, *, threshold: int = THRESHOLD) -> tuple[Line, set[int]]:
+    """The protected distribution of one item over the scale, and its hidden category indexes."""
+    counts = _item_counts(rows, item.key)
+    total = sum(counts)
+    if total < threshold:
+        return _line(item.key, counts, set(), total, total_hidden=True), set(range(len(counts)))
+    hidden = protect_line(counts, threshold=threshold)
+    return _line(item.key, counts, hidden, total), hidden
+
+
+def profile_distribution(
+    rows: Sequence[Answers], question: ProfileQuestion, *, threshold: int = THRESHOLD
+) -> tuple[Line, set[int]]:
+    """Respondents per value of a profile question (protected), and the hidden value indexes."""
+    counts = _profile_counts(rows, question)
+    total = sum(counts)
+    if total < threshold:
+        return _line(question.key, counts, set(), total, total_hidden=True), set(range(len(counts)))
+    hidden = protect_line(counts, threshold=threshold)
+    return _line(question.key, counts, hidden, total), hidden
+
+
+def crosstab(rows: Sequence[Answers], item: Item, question: ProfileQuestion, *, threshold: int = THRESHOLD) -> Crosstab:
+    """Item x profile question, protected consistently with the item's and the question's own distributions."""
+    total_line, hidden_categories = item_distribution(rows, item, threshold=threshold)
+    _, hidden_values = profile_distribution(rows, question, threshold=threshold)
+    values = question.values
+    cells = [[0] * len(SCALE_VALUES) for _ in values]
+    value_index = {v: i for i, v in enumerate(values)}
+    category_index = {v: i for i, v in enumerate(SCALE_VALUES)}
+    for r in rows:
+        vi, ci = value_index.get(r.profile.get(question.key)), category_index.get(r.answers.get(item.key))
+        if vi is not None and ci is not None:
+            cells[vi][ci] += 1
+    hidden = protect_table(cells, hidden_rows=hidden_values, hidden_columns=hidden_categories, threshold=threshold)
+    lines = []
+    for vi, value in enumerate(values):
+        row_total = sum(cells[vi])
+        if vi in hidden_values or row_total < threshold:
+            lines.append(_line(value, cells[vi], set(), row_total, total_hidden=True))
+        else:
+            lines.append(_line(value, cells[vi], {ci for (r, ci) in hidden if r == vi}, row_total))
+    return Crosstab(item=item, question=question, lines=tuple(lines), total=total_line)
+
+
+# --- Reports ---
+
+
+def build_report(
+    questionnaire: Questionnaire,
+    rows: Sequence[Answers],
+    *,
+    breakdown_by: str | None = None,
+    filter_by: tuple[str, str] | None = None,
+    threshold: int = THRESHOLD,
+) -> Report:
+    """The report of ``rows``: overall, broken down by one profile question, or filtered on one profile value.
+
+    Unknown question keys or values are ignored (overall report). ``breakdown_by`` and ``filter_by`` are
+    exclusive; ``filter_by`` wins.
+    """
+    total = len(rows)
+    if total < threshold:
+        return Report(questionnaire=questionnaire, respondents=HIDDEN, publishable=False)
+    respondents = Cell(total, 100.0)
+    profiles = tuple(
+        ProfileDistribution(q, profile_distribution(rows, q, threshold=threshold)[0]) for q in questionnaire.profile
+    )
+    if filter_by is not None:
+        question = questionnaire.profile_question(filter_by[0])
+        if question is not None and filter_by[1] in question.values:
+            return _filtered_report(questionnaire, rows, question, filter_by[1], profiles, threshold)
+    distributions = tuple(
+        ItemDistribution(item, item_distribution(rows, item, threshold=threshold)[0]) for item in questionnaire.items
+    )
+    breakdown = ()
+    question = questionnaire.profile_question(breakdown_by) if breakdown_by else None
+    if question is not None:
+        breakdown = tuple(crosstab(rows, item, question, threshold=threshold) for item in questionnaire.items)
+    return Report(
+        questionnaire=questionnaire,
+        respondents=respondents,
+        publishable=True,
+        distributions=distributions,
+        profiles=profiles,
+        breakdown=breakdown,
+    )
+
+
+def _filtered_report(questionnaire, rows, question, value, profiles, threshold) -> Report:
+    """The rows of the breakdown by ``question`` for ``value``: the same protected numbers as the breakdown."""
+    index = question.values.index(value)
+    margin = next(p.line for p in profiles if p.question.key == question.key)
+    respondents = margin.cells[index]
+    if respondents.hidden or margin.total.hidden:
+        return Report(
+            questionnaire=questionnaire,
+            respondents=HIDDEN,
+            publishable=False,
+            filter=(question.key, value),
+            filter_hidden=True,
+        )
+    distributions = []
+    for item in questionnaire.items:
+        line = crosstab(rows, item, question, threshold=threshold).lines[index]
+        distributions.append(ItemDistribution(item, Line(item.key, line.cells, line.total)))
+    return Report(
+        questionnaire=questionnaire,
+        respondents=Cell(respondents.count, 100.0),
+        publishable=True,
+        distributions=tuple(distributions),
+        profiles=(),
+        filter=(question.key, value),
+    )
+
+
+def compare_versions(
+    reports: Sequence[Report],
+) -> list[Comparison]:
+    """Items present in every report's questionnaire: respondents and % agreeing (4 + 5) per version.
+
+    The share agreeing is hidden whenever one of its two cells is hidden (a sum of a hidden and a shown cell
+    would reveal the hidden one).
+    """
+    if not reports:
+        return []
+    common = [i for i in reports[0].questionnaire.items if all(r.questionnaire.item(i.key) for r in reports)]
+    agree_idx = [SCALE_VALUES.index(v) for v in AGREE_VALUES]
+    result = []
+    for item in common:
+        totals, agree = [], []
+        for report in reports:
+            line = next((d.line for d in report.distributions if d.item.key == item.key), None)
+            if line is None or line.total.hidden:
+                totals.append(HIDDEN)
+                agree.append(HIDDEN)
+                continue
+            totals.append(line.total)
+            parts = [line.cells[i] for i in agree_idx]
+            if any(p.hidden for p in parts):
+                agree.append(HIDDEN)
+            else:
+                count = sum(p.count for p in parts)
+                agree.append(Cell(count, _percent(count, line.total.count)))
+        result.append(Comparison(item=item, totals=tuple(totals), agree=tuple(agree)))
+    return result
+
+
+def published_counts(report: Report) -> list[int]:
+    """Every count a report shows (for tests: none may be below the threshold)."""
+    counts = [report.respondents.count] if report.respondents.count is not None else []
+    lines = [d.line for d in report.distributions] + [p.line for p in report.profiles]
+    lines += [line for ct in report.breakdown for line in (*ct.lines, ct.total)]
+    for line in lines:
+        counts += [c.count for c in (*line.cells, line.total) if c.count is not None]
+    return counts
+
+
+# --- Export ---
+
+#: First characters that make spreadsheet software read a cell as a formula (or inject a new cell/line).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise_cell(value: str) -> str:
+    """Prefix with an apostrophe any CSV cell a spreadsheet would run as a formula (CSV/formula injection)."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value

@@ -1,0 +1,343 @@
+"""Impact survey pages: answer (returnees), invite / report / moderate (org admins), global report (admins)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.forms import EmptyForm
+from app.core.i18n import current_language
+from app.core.permissions import require
+from app.core.security import safe_next_url
+from app.core.views import RHAuthenticated, RHPlatformAdmin
+from app.organisations import operations as org_ops
+from app.organisations.models import MembershipRole
+from app.survey import bp
+from app.survey import operations as ops
+from app.survey.charts import likert_chart
+from app.survey.forms import ModerationForm, questionnaire_form
+from app.survey.questionnaire import get_questionnaire, latest, open_questionnaires, versions_of
+from app.survey.reports import build_report, compare_versions, neutralise_cell
+
+# --- Returnees ---
+
+
+class RHIndex(RHAuthenticated):
+    """Questionnaires open now (answered or not) and, for admins, links to their reports."""
+
+    def _process(self):
+        questionnaires = [(q, ops.has_answered(current_user, q)) for q in open_questionnaires()]
+        managed = [
+            m.organisation
+            for m in org_ops.memberships_of(current_user)
+            if m.is_active and m.role == MembershipRole.ADMIN
+        ]
+        return render_template(
+            "survey/index.html", questionnaires=questionnaires, managed=managed, language=current_language()
+        )
+
+
+class RHAnswer(RHAuthenticated):
+    """The questionnaire in the user's language (GET) and its submission (POST); once per version."""
+
+    methods = ("GET", "POST")
+
+    def _load(self, questionnaire_id, version):
+        self.questionnaire = get_questionnaire(questionnaire_id, version)
+        require(self.questionnaire is not None and self.questionnaire.open)
+
+    def _process(self):
+        language = current_language()
+        if ops.has_answered(current_user, self.questionnaire):
+            return render_template("survey/answered.html", questionnaire=self.questionnaire, language=language)
+        organisations = ops.attributable_organisations(current_user)
+        form = questionnaire_form(self.questionnaire, language, organisations)
+        if form.validate_on_submit():
+            data = ops.ResponseData(
+                profile={q.key: form[f"profile_{q.key}"].data for q in self.questionnaire.profile},
+                answers={i.key: form[f"item_{i.key}"].data for i in self.questionnaire.items},
+                consent=bool(form.consent.data),
+                organisation_ids=frozenset(int(v) for v in form.organisations.data or ()),
+                comment=(form.comment.data or "") if "comment" in form else "",
+            )
+            try:
+                ops.submit_response(current_user, self.questionnaire, data)
+            except ops.AlreadyAnsweredError as exc:
+                flash(str(exc.message), "error")
+                return redirect(url_for("survey.index"))
+            except ops.SurveyError as exc:
+                form.consent.errors = [*form.consent.errors, str(exc.message)]
+            else:
+                flash(_("Thank you! Your answers have been recorded anonymously."), "success")
+                return redirect(url_for("survey.index"))
+        return render_template(
+            "survey/answer.html", questionnaire=self.questionnaire, form=form, language=language
+        ), 422 if form.errors else 200
+
+
+# --- Reports ---
+
+
+def _parse_view(questionnaire) -> tuple[str | None, tuple[str, str] | None, str]:
+    """(breakdown question, filter, normalised view parameter) from ``?view=by:<q>`` or ``?view=where:<q>:<v>``."""
+    raw = request.args.get("view", "")[:100]
+    kind, _sep, rest = raw.partition(":")
+    if kind == "by" and questionnaire.profile_question(rest):
+        return rest, None, raw
+    if kind == "where":
+        key, _sep, value = rest.partition(":")
+        question = questionnaire.profile_question(key)
+        if question and value in question.values:
+            return None, (key, value), raw
+    return None, None, ""
+
+
+class ReportMixin:
+    """Shared by the organisation and platform reports; ``self.organisation`` is ``None`` for all answers."""
+
+    organisation = None
+
+    def _questionnaire(self):
+        base = latest()
+        require(base is not None)
+        version = request.args.get("version", type=int)
+        questionnaire = get_questionnaire(base.id, version) if version else base
+        require(questionnaire is not None)
+        return questionnaire
+
+    def _build(self):
+        questionnaire = self._questionnaire()
+        breakdown_by, filter_by, view = _parse_view(questionnaire)
+        data = ops.report_data(questionnaire, organisation=self.organisation)
+        report = build_report(questionnaire, data.rows, breakdown_by=breakdown_by, filter_by=filter_by)
+        overall = breakdown_by is None and filter_by is None
+        comparison, versions = [], versions_of(questionnaire.id)
+        if overall and len(versions) > 1:
+            reports = [
+                report
+                if q.version == questionnaire.version
+                else build_report(q, ops.report_data(q, organisation=self.organisation).rows)
+                for q in versions
+            ]
+            comparison = compare_versions(reports)
+        # Free text only in the overall view (a filter would tie a comment to a profile) and with enough answers.
+        comments = data.comments if overall and report.publishable else []
+        return questionnaire, report, comparison, comments, view, versions
+
+    def _render(self, csv_endpoint, csv_values):
+        questionnaire, report, comparison, comments, view, versions = self._build()
+        language = current_language()
+        scale_labels = [o.label.get(language) for o in questionnaire.scale]
+        chart = None
+        if report.publishable and report.distributions:
+            chart = likert_chart(
+                list(report.distributions),
+                title=questionnaire.title.get(language),
+                scale_labels=scale_labels,
+                language=language,
+            )
+        return render_template(
+            "survey/report.html",
+            questionnaire=questionnaire,
+            versions=versions,
+            report=report,
+            comparison=comparison,
+            comments=comments,
+            chart=chart,
+            scale_labels=scale_labels,
+            view=view,
+            language=language,
+            organisation=self.organisation,
+            csv_url=url_for(csv_endpoint, version=questionnaire.version, view=view or None, **csv_values),
+            invite_form=EmptyForm(),
+        )
+
+    def _csv(self, filename):
+        questionnaire, report, comparison, comments, _view, versions = self._build()
+        body = report_csv(questionnaire, report, comparison, comments, versions, current_language())
+        return Response(
+            "\ufeff" + body,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}-v{questionnaire.version}.csv"'},
+        )
+
+
+def _csv_cell(cell) -> str:
+    return _("< 5") if cell.hidden else str(cell.count)
+
+
+def _csv_percent(cell) -> str:
+    return _("hidden") if cell.hidden else f"{cell.percent:.1f}"
+
+
+def report_csv(questionnaire, report, comparison, comments, versions, language) -> str:
+    """The report as CSV (the same suppressed numbers as the page); every cell is neutralised against formulas."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+
+    def row(*values):
+        writer.writerow([neutralise_cell(str(v)) for v in values])
+
+    scale = [o.label.get(language) for o in questionnaire.scale]
+    row(questionnaire.title.get(language), _("Version %(version)s", version=questionnaire.version))
+    if report.filter:
+        question = questionnaire.profile_question(report.filter[0])
+        row(_("Filter"), question.label.get(language), question.option(report.filter[1]).label.get(language))
+    if not report.publishable:
+        row(_("Fewer than 5 answers in this view: nothing is shown, to protect respondents."))
+        return out.getvalue()
+    row(_("Respondents"), _csv_cell(report.respondents))
+    row()
+    row(_("Statement"), *[f"{label} (n)" for label in scale], *[f"{label} (%)" for label in scale], _("Total"))
+    for d in report.distributions:
+        cells = d.line.cells
+        row(d.item.text.get(language), *map(_csv_cell, cells), *map(_csv_percent, cells), _csv_cell(d.line.total))
+    for crosstab in report.breakdown:
+        row()
+        row(crosstab.item.text.get(language), crosstab.question.label.get(language))
+        row(crosstab.question.label.get(language), *[f"{label} (n)" for label in scale], _("Total"))
+        for line in crosstab.lines:
+            label = crosstab.question.option(line.key).label.get(language)
+            row(label, *map(_csv_cell, line.cells), _csv_cell(line.total))
+    for profile in report.profiles:
+        row()
+        row(profile.question.label.get(language), _("Respondents"))
+        for option, cell in zip(profile.question.options, profile.line.cells, strict=True):
+            row(option.label.get(language), _csv_cell(cell))
+    if comparison:
+        row()
+        row(
+            _("Statement"),
+            *[_("Version %(version)s: agreeing (%%)", version=q.version) for q in versions],
+        )
+        for c in comparison:
+            row(c.item.text.get(language), *[_csv_percent(a) for a in c.agree])
+    if comments:
+        row()
+        row(_("Comments (reviewed)"))
+        for text in comments:
+            row(text)
+    return out.getvalue()
+
+
+class RHOrgBase(RHAuthenticated):
+    """Organisation admins (and platform admins) of ``slug``; everyone else gets 404."""
+
+    def _load(self, slug, **view_args):
+        self.organisation = org_ops.get_organisation(slug)
+        require(self.organisation is not None)
+
+    def _check_access(self):
+        require(self.organisation.can_manage(current_user))
+
+
+class RHOrgReport(ReportMixin, RHOrgBase):
+    def _process(self):
+        return self._render("survey.org_report_csv", {"slug": self.organisation.slug})
+
+
+class RHOrgReportCSV(ReportMixin, RHOrgBase):
+    def _process(self):
+        return self._csv(f"survey-{self.organisation.slug}")
+
+
+class RHAdminReport(ReportMixin, RHPlatformAdmin):
+    def _process(self):
+        return self._render("survey.admin_report_csv", {})
+
+
+class RHAdminReportCSV(ReportMixin, RHPlatformAdmin):
+    def _process(self):
+        return self._csv("survey-all")
+
+
+class RHInvite(RHOrgBase):
+    """E-mail the organisation's volunteers an invitation to the open questionnaire."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        questionnaire = next(iter(open_questionnaires()), None)
+        if EmptyForm().validate_on_submit() and questionnaire is not None:
+            count = ops.invite_returnees(self.organisation, questionnaire, actor=current_user)
+            flash(_("Invitation sent to %(count)d returnees.", count=count), "success")
+        return redirect(url_for("survey.org_report", slug=self.organisation.slug))
+
+
+# --- Moderation ---
+
+
+class ModerationMixin:
+    def _render_queue(self, comments, back):
+        return render_template(
+            "survey/moderation.html",
+            organisation=self.organisation,
+            comments=comments,
+            form=ModerationForm(next=back),
+        )
+
+
+class RHOrgModeration(ModerationMixin, RHOrgBase):
+    """Pending comments of responses attributed to the organisation: text only, in random order."""
+
+    def _process(self):
+        return self._render_queue(
+            ops.moderation_queue(organisation=self.organisation),
+            url_for("survey.org_moderation", slug=self.organisation.slug),
+        )
+
+
+class RHAdminModeration(ModerationMixin, RHPlatformAdmin):
+    organisation = None
+
+    def _process(self):
+        return self._render_queue(ops.moderation_queue(organisation=None), url_for("survey.admin_moderation"))
+
+
+class RHModerate(RHAuthenticated):
+    """Approve or reject one comment (moderators of an organisation it is attributed to, platform admins)."""
+
+    methods = ("POST",)
+
+    def _load(self, comment_id):
+        self.comment = ops.get_comment(comment_id)
+        require(self.comment is not None)
+
+    def _check_access(self):
+        require(self.comment.can_moderate(current_user))
+
+    def _process(self):
+        form = ModerationForm()
+        if form.validate_on_submit():
+            try:
+                ops.moderate_comment(self.comment, form.decision.data == "approve", actor=current_user)
+            except ops.SurveyError as exc:
+                flash(str(exc.message), "error")
+            else:
+                if form.decision.data == "approve":
+                    flash(_("The comment was approved: it now appears in the reports."), "success")
+                else:
+                    flash(_("The comment was rejected: it will not appear in any report."), "success")
+        else:
+            flash(_("Please choose a decision."), "error")
+        return redirect(safe_next_url(form.next.data, url_for("survey.index")))
+
+
+_ROUTES = [
+    ("/", RHIndex, "index"),
+    ("/<questionnaire_id>/<int:version>", RHAnswer, "answer"),
+    ("/orgs/<slug>/report", RHOrgReport, "org_report"),
+    ("/orgs/<slug>/report.csv", RHOrgReportCSV, "org_report_csv"),
+    ("/orgs/<slug>/invite", RHInvite, "invite"),
+    ("/orgs/<slug>/moderation", RHOrgModeration, "org_moderation"),
+    ("/comments/<comment_id>/moderate", RHModerate, "moderate"),
+    ("/admin/report", RHAdminReport, "admin_report"),
+    ("/admin/report.csv", RHAdminReportCSV, "admin_report_csv"),
+    ("/admin/moderation", RHAdminModeration, "admin_moderation"),
+]
+for rule, handler, endpoint in _ROUTES:
+    bp.add_url_rule(rule, view_func=handler.as_view(endpoint))
