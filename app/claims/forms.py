@@ -48,7 +48,8 @@ class CompetenceChoiceForm(SafeForm):
 class ClaimForm(SafeForm):
     """Step 2: level, narrative and evidence for one competence."""
 
-    level_rank = SelectField(_l("Level"), coerce=str)
+    # validate_level_rank checks the choice with a precise message (validate_choice would add a second one).
+    level_rank = SelectField(_l("Level"), coerce=str, validate_choice=False)
     situation = _narrative_field("situation")
     task = _narrative_field("task")
     actions = _narrative_field("actions")

@@ -110,10 +110,18 @@ def update_claim(claim: Claim, data: ClaimData, *, actor: User) -> None:
     for part in NARRATIVE_PARTS:
         setattr(claim, part, getattr(data, part))
     claim.evidence = evidence
+    previous_state = claim.state
     if _content(claim) != before:
         claim.version += 1
+        # A decided claim becomes a new draft version; a validated version stays valid until the new one is.
+        claim.state = ClaimState.DRAFT
     db.session.flush()
-    log_event("claim.updated", actor=actor, obj=claim, data={"version": claim.version})
+    log_event(
+        "claim.updated",
+        actor=actor,
+        obj=claim,
+        data={"version": claim.version, "state": claim.state.value, "previous_state": previous_state.value},
+    )
 
 
 def _content(claim: Claim) -> tuple:
@@ -159,7 +167,7 @@ def add_evidence(owner: User, data: bytes, *, filename: str, title: str = "") ->
     display_name = safe_display_name(filename)
     evidence = Evidence(
         owner_id=owner.id,
-        title=title or display_name or stored.sha256[:12],
+        title=(title or display_name or stored.sha256[:12])[:200],  # file names may be longer than titles
         original_filename=display_name,
         storage_key=stored.key,
         sha256=stored.sha256,

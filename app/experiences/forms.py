@@ -50,11 +50,14 @@ class ExperienceForm(SafeForm):
 
 
 class _OrganisationFields(SafeForm):
-    sending_organisation_id = SelectField(_l("Sending organisation on Acquis"), coerce=str, default=NOT_ON_ACQUIS)
+    # The validate_* methods below check the choice with a precise message (validate_choice would add a second one).
+    sending_organisation_id = SelectField(
+        _l("Sending organisation on Acquis"), coerce=str, default=NOT_ON_ACQUIS, validate_choice=False
+    )
     sending_organisation_name = StringField(
         _l("Or its name, if it is not on Acquis"), validators=[max_length(200), NoMarkup()]
     )
-    host_country = SelectField(_l("Country"), default="")
+    host_country = SelectField(_l("Country"), default="", validate_choice=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +78,7 @@ class _OrganisationFields(SafeForm):
 
 class MissionForm(ExperienceForm, _OrganisationFields):
     kind = ExperienceKind.MISSION
-    status_code = SelectField(_l("Engagement status"))
+    status_code = SelectField(_l("Engagement status"), validate_choice=False)
     host_name = StringField(_l("Host partner (name)"), validators=[max_length(200), NoMarkup()])
     host_city = StringField(_l("City"), validators=[max_length(120), NoMarkup()])
     working_time = SelectField(

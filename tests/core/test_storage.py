@@ -13,9 +13,7 @@ from app.extensions import db
 from tests.claims.conftest import HTML_PAGE, SVG_IMAGE, jpeg_with_gps, pdf_bytes, png_bytes, png_pixel_bomb
 
 
-@pytest.mark.parametrize(
-    "key", ["", "../../etc/passwd", "A" * 32, "0" * 31, "0" * 33, "0" * 30 + "/x", "g" * 32, None]
-)
+@pytest.mark.parametrize("key", ["", "../../etc/passwd", "A" * 32, "0" * 31, "0" * 33, "0" * 30 + "/x", "g" * 32, None])
 def test_storage_keys_cannot_carry_a_path(app, key):
     with pytest.raises(ValueError):
         storage.path_for(key)
