@@ -23,13 +23,23 @@ class ClaimState(enum.StrEnum):
     """Where a claim stands. Submission and validation states come with the validation workflow."""
 
     DRAFT = "draft"
+    SUBMITTED = "submitted"
+    VALIDATED = "validated"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
 
     @property
     def label(self) -> str:
         return str(CLAIM_STATE_LABELS[self])
 
 
-CLAIM_STATE_LABELS = {ClaimState.DRAFT: _l("Draft")}
+CLAIM_STATE_LABELS = {
+    ClaimState.DRAFT: _l("Draft"),
+    ClaimState.SUBMITTED: _l("Submitted for validation"),
+    ClaimState.VALIDATED: _l("Validated"),
+    ClaimState.CHANGES_REQUESTED: _l("Changes requested"),
+    ClaimState.REJECTED: _l("Rejected"),
+}
 
 #: The guided narrative (STARRT), in the order it is written; prompts are in ``app.claims.narrative``.
 NARRATIVE_PARTS = ("situation", "task", "actions", "result", "reflection", "transfer")
@@ -66,7 +76,9 @@ class Evidence(TimestampMixin, Base):
     def can_view(self, user) -> bool:
         return user is not None and user.is_authenticated and user.id == self.owner_id
 
-    can_delete = can_view
+    def can_delete(self, user) -> bool:
+        """Not while a claim it supports is under review (the reviewed content must not change)."""
+        return self.can_view(user) and not any(claim.state == ClaimState.SUBMITTED for claim in self.claims)
 
     @property
     def is_image(self) -> bool:
@@ -109,7 +121,9 @@ class Claim(TimestampMixin, Base):
         return user is not None and user.is_authenticated and user.id == self.owner_id
 
     def can_edit(self, user) -> bool:
-        return self.can_view(user) and self.state == ClaimState.DRAFT
+        """The owner edits any claim but a submitted one (locked until decided or returned); editing a validated
+        claim makes a new draft version, the validated one stays valid until the new one is validated."""
+        return self.can_view(user) and self.state != ClaimState.SUBMITTED
 
     @property
     def narrative_parts_done(self) -> int:

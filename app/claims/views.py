@@ -68,6 +68,10 @@ def _save_claim(form: ClaimForm, node_id: int, operation):
                 current_user, upload.read(), filename=upload.filename, title=form.file_title.data or ""
             )
             evidence_ids.append(evidence.id)
+            # Should the claim be refused below, the stored file stays in the library and ticked on the form
+            # shown again (a file input cannot keep its file): the volunteer need not upload it twice.
+            form.evidence_ids.choices = [*form.evidence_ids.choices, (evidence.id, evidence.title)]
+            form.evidence_ids.data = evidence_ids
         operation(_claim_data(form, node_id, evidence_ids))
     except storage.UploadRejected as exc:
         form.file.errors = [*form.file.errors, str(exc.message)]
@@ -245,6 +249,9 @@ class RHEvidenceDownload(RHEvidenceBase):
 
 class RHDeleteEvidence(RHEvidenceBase):
     methods = ("GET", "POST")
+
+    def _check_access(self):
+        require(self.evidence.can_delete(current_user))
 
     def _process(self):
         form = EmptyForm()

@@ -27,6 +27,9 @@ def _navigation() -> list[tuple[str, object]]:
     ]
     if any(m.is_active and m.role in ("trainer", "admin") for m in current_user.memberships):
         items.append(("validation.queue", _l("Reviews")))
+    if current_user.is_adviser:
+        items.append(("sharing.shared_with_me", _l("Shared with me")))
+    items.append(("sharing.index", _l("Sharing")))
     items.append(("validation.notifications", _l("Notifications")))
     if current_user.is_platform_admin:
         items.append(("admin.index", _l("Administration")))

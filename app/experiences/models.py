@@ -148,7 +148,16 @@ class Experience(TimestampMixin, Base):
         return user is not None and user.is_authenticated and user.id == self.owner_id
 
     def can_edit(self, user) -> bool:
-        return self.can_view(user)
+        """The owner, unless the experience is locked (e.g. submitted and awaiting review)."""
+        return self.can_view(user) and not self.is_locked
+
+    @property
+    def is_locked(self) -> bool:
+        """True when a package above (validation) reports the experience as under review; packages only depend
+        downwards, so they answer through the ``experience-locked`` signal."""
+        from app.core.hooks import hook
+
+        return any(value for _receiver, value in hook("experience-locked").send(self))
 
     # --- Derived facts --------------------------------------------------------------------------------------
     @property

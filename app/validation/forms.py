@@ -1,0 +1,107 @@
+"""Forms of the validation workflow."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms.fields import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
+
+from app.claims.forms import MultiCheckboxField
+from app.core.forms import NoMarkup, PrintableName, SafeForm, email_field, max_length, required
+from app.core.i18n import LANGUAGE_NAMES
+from app.validation.models import FactsDecision, ItemDecision, SubmissionState
+
+COMMENT_LIMIT = 4000
+
+
+class SubmitForm(SafeForm):
+    organisation_id = SelectField(_l("Sending NGO"), coerce=int, validate_choice=False)
+    claim_ids = MultiCheckboxField(_l("Competences to submit"), coerce=int, validate_choice=False)
+
+
+class DecisionForm(SafeForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[
+            (ItemDecision.VALIDATED.value, _l("Validate")),
+            (ItemDecision.CHANGES_REQUESTED.value, _l("Request changes")),
+            (ItemDecision.REJECTED.value, _l("Reject")),
+        ],
+        validators=[required(_l("Please choose a decision."))],
+    )
+    level = SelectField(_l("Validated level"), coerce=str, validate_choice=False)
+    comment = TextAreaField(
+        _l("Comment or reason"),
+        validators=[max_length(COMMENT_LIMIT)],
+        description=_l("Required to request changes, to reject, or to validate at another level."),
+    )
+
+    def set_levels(self, levels: list[dict], claimed: int | None, language: str) -> None:
+        choices = []
+        for level in levels:
+            label = (level.get("label") or {}).get(language) or (level.get("label") or {}).get("fr") or ""
+            choices.append((str(level["rank"]), f"{level['rank']} — {label}"))
+        self.level.choices = choices or [("", _l("No scale in this framework"))]
+        if not self.level.data or self.level.data == "None":
+            self.level.data = str(claimed) if claimed is not None else ""
+
+    @property
+    def level_value(self) -> int | None:
+        try:
+            return int(self.level.data) if self.level.data else None
+        except ValueError:
+            return -1
+
+
+class FactsForm(SafeForm):
+    facts_decision = RadioField(
+        _l("The facts of the mission (dates, role, status)"),
+        choices=[
+            (FactsDecision.CONFIRMED.value, _l("I confirm these facts")),
+            (FactsDecision.CORRECTED.value, _l("I confirm them with a correction")),
+        ],
+        validators=[required(_l("Please choose an answer."))],
+    )
+    facts_comment = TextAreaField(_l("Correction"), validators=[max_length(COMMENT_LIMIT)])
+
+
+class RevokeForm(SafeForm):
+    reason = TextAreaField(
+        _l("Reason for the revocation"),
+        validators=[required(_l("Please give the reason for the revocation.")), max_length(COMMENT_LIMIT)],
+    )
+
+
+class QueueFilterForm(SafeForm):
+    """The queue's filters (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(
+        _l("State"),
+        choices=[("", _l("All"))] + [(s.value, s.label) for s in SubmissionState],
+        default=SubmissionState.PENDING.value,
+        validate_choice=True,
+    )
+    volunteer = StringField(_l("Volunteer's name"), validators=[max_length(100)])
+    date_from = DateField(_l("Submitted from"), validators=[Optional()])
+    date_to = DateField(_l("Submitted until"), validators=[Optional()])
+
+
+class ReferentForm(SafeForm):
+    name = StringField(
+        _l("Referent's name"),
+        validators=[required(_l("Please enter the referent's name.")), max_length(120), NoMarkup(), PrintableName()],
+    )
+    email = email_field(_l("Referent's e-mail address"))
+    organisation_name = StringField(_l("Organisation"), validators=[max_length(200), NoMarkup()])
+    role = StringField(_l("Role"), validators=[max_length(120), NoMarkup()])
+    language = SelectField(_l("Language of the request"), choices=list(LANGUAGE_NAMES.items()))
+    claim_ids = MultiCheckboxField(_l("Competences to confirm"), coerce=int, validate_choice=False)
+
+
+class ReferentConfirmForm(SafeForm):
+    facts_confirmed = BooleanField(_l("I confirm the facts of this mission"))
+    claim_ids = MultiCheckboxField(_l("I confirm these competences"), coerce=int, validate_choice=False)
+    comment = TextAreaField(_l("Comment"), validators=[max_length(COMMENT_LIMIT)])

@@ -1,0 +1,270 @@
+"""Submissions of an experience to a sending NGO, decisions per claim, validations, referent requests and
+notifications.
+
+A :class:`Submission` is the dossier of one experience at one NGO; each (re)submission is a new *round* whose
+:class:`SubmissionItem` rows freeze exactly what is reviewed (snapshot + SHA-256 of its canonical JSON). A
+validated item produces an immutable :class:`ClaimValidation`; only its revocation and supersession are recorded
+afterwards.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.db import Base, utcnow
+from app.experiences.models import Experience
+from app.organisations.models import MembershipRole, Organisation
+
+
+def _enum_column(enum_cls, length: int = 30):
+    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+def content_hash(snapshot: Any) -> str:
+    """SHA-256 hex of the canonical JSON of ``snapshot`` (sorted keys, no spaces, UTF-8)."""
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class SubmissionState(enum.StrEnum):
+    PENDING = "pending"
+    RETURNED = "returned"
+    DECIDED = "decided"
+
+    @property
+    def label(self) -> str:
+        return str(SUBMISSION_STATE_LABELS[self])
+
+
+SUBMISSION_STATE_LABELS = {
+    SubmissionState.PENDING: _l("Awaiting review"),
+    SubmissionState.RETURNED: _l("Changes requested"),
+    SubmissionState.DECIDED: _l("Decided"),
+}
+
+
+class ItemDecision(enum.StrEnum):
+    PENDING = "pending"
+    VALIDATED = "validated"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return str(ITEM_DECISION_LABELS[self])
+
+
+ITEM_DECISION_LABELS = {
+    ItemDecision.PENDING: _l("Awaiting decision"),
+    ItemDecision.VALIDATED: _l("Validated"),
+    ItemDecision.CHANGES_REQUESTED: _l("Changes requested"),
+    ItemDecision.REJECTED: _l("Rejected"),
+}
+
+
+class FactsDecision(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CORRECTED = "corrected"
+
+    @property
+    def label(self) -> str:
+        return str(FACTS_DECISION_LABELS[self])
+
+
+FACTS_DECISION_LABELS = {
+    FactsDecision.CONFIRMED: _l("Facts confirmed"),
+    FactsDecision.CORRECTED: _l("Facts confirmed with a correction"),
+}
+
+
+class Submission(Base):
+    """One experience submitted to one sending NGO; rounds follow each other after changes are requested."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (sa.UniqueConstraint("experience_id", "organisation_id", name="uq_submissions_experience_org"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experience_id: Mapped[int] = mapped_column(sa.ForeignKey("experiences.id", ondelete="CASCADE"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    state: Mapped[SubmissionState] = mapped_column(_enum_column(SubmissionState), index=True)
+    round: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    decided_at: Mapped[datetime | None]
+    #: The facts of the experience as submitted in the current round, and their hash.
+    facts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    facts_hash: Mapped[str] = mapped_column(sa.String(64))
+    facts_decision: Mapped[FactsDecision | None] = mapped_column(_enum_column(FactsDecision))
+    facts_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    facts_confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    facts_confirmed_at: Mapped[datetime | None]
+    #: The facts hash the decision applies to (a later round with other facts needs a new confirmation).
+    facts_confirmed_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+    experience = relationship(Experience)
+    volunteer = relationship(User, foreign_keys=[volunteer_id])
+    organisation = relationship(Organisation)
+    facts_confirmed_by = relationship(User, foreign_keys=[facts_confirmed_by_id])
+    items = relationship(
+        "SubmissionItem", back_populates="submission", order_by="SubmissionItem.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def current_items(self) -> list[SubmissionItem]:
+        return [item for item in self.items if item.round == self.round]
+
+    def can_view(self, user) -> bool:
+        """Trainers and admins of the NGO the submission was addressed to."""
+        return self.organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+
+    def can_decide(self, user) -> bool:
+        """Trainers of the NGO, never on their own claims."""
+        return (
+            self.organisation.has_role(user, MembershipRole.TRAINER)
+            and user.id != self.volunteer_id
+            and self.state == SubmissionState.PENDING
+        )
+
+
+class SubmissionItem(Base):
+    """One claim in one round of a submission, frozen as reviewed, and the decision on it."""
+
+    __tablename__ = "submission_items"
+    __table_args__ = (
+        sa.UniqueConstraint("submission_id", "round", "claim_id", name="uq_submission_items_round_claim"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(default=1)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    claim_version: Mapped[int]
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[ItemDecision] = mapped_column(_enum_column(ItemDecision), default=ItemDecision.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    validated_level: Mapped[int | None]
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+
+    submission = relationship(Submission, back_populates="items")
+    claim = relationship("Claim")
+    decided_by = relationship(User, foreign_keys=[decided_by_id])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.decision == ItemDecision.PENDING
+
+
+class ClaimValidation(Base):
+    """An immutable record: this version of this claim, with exactly this content, was validated."""
+
+    __tablename__ = "claim_validations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    claim_version: Mapped[int]
+    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submission_items.id", ondelete="SET NULL"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    framework_version_id: Mapped[int] = mapped_column(sa.ForeignKey("framework_versions.id"))
+    level: Mapped[int | None]
+    validator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    validator_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    validated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    superseded_at: Mapped[datetime | None]
+
+    claim = relationship("Claim")
+    organisation = relationship(Organisation)
+    validator = relationship(User, foreign_keys=[validator_id])
+    revoked_by = relationship(User, foreign_keys=[revoked_by_id])
+
+    @property
+    def is_current(self) -> bool:
+        """Valid and printable: neither revoked nor replaced by the validation of a newer version."""
+        return self.revoked_at is None and self.superseded_at is None
+
+    def can_revoke(self, user) -> bool:
+        """Organisation admins of the NGO that validated."""
+        return self.revoked_at is None and self.organisation.has_role(user, MembershipRole.ADMIN)
+
+
+class ReferentRequest(Base):
+    """A host-country referent asked to confirm the facts of a mission and selected claims (no account)."""
+
+    __tablename__ = "referent_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experience_id: Mapped[int] = mapped_column(sa.ForeignKey("experiences.id", ondelete="CASCADE"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    organisation_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    role: Mapped[str] = mapped_column(sa.String(120), default="")
+    language: Mapped[str] = mapped_column(sa.String(5), default="fr")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    #: What the referent is asked to confirm: facts and claims as they were when the request was made.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    confirmed_at: Mapped[datetime | None]
+    facts_confirmed: Mapped[bool | None]
+    #: Ids of the claims (from the snapshot) the referent confirmed.
+    confirmed_claim_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+
+    experience = relationship(Experience)
+    volunteer = relationship(User)
+
+    @property
+    def is_usable(self) -> bool:
+        return self.confirmed_at is None and self.expires_at > utcnow()
+
+
+class Notification(Base):
+    """An in-app message; its text is built at display time in the reader's language from ``kind``/``params``."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    link: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    read_at: Mapped[datetime | None]
+
+    @property
+    def text(self) -> str:
+        template = NOTIFICATION_TEXTS.get(self.kind)
+        if template is None:
+            return self.kind
+        try:
+            return str(template) % {key: str(value) for key, value in (self.params or {}).items()}
+        except (KeyError, ValueError, TypeError):
+            return str(template)
+
+
+NOTIFICATION_TEXTS = {
+    "submitted": _l("%(volunteer)s submitted “%(title)s” for review."),
+    "decided": _l("Your NGO decided on “%(title)s”."),
+    "changes_requested": _l("Changes were requested on “%(title)s”."),
+    "revoked": _l("The validation of %(code)s (“%(title)s”) was revoked."),
+    "referent_confirmed": _l("%(referent)s answered your confirmation request for “%(title)s”."),
+}

@@ -1,0 +1,1158 @@
+"""Operations of the validation workflow. They flush, log and notify; the caller commits.
+
+Every transition is guarded by a conditional ``UPDATE … WHERE <still in the expected state>``: when two people
+act at once, exactly one update matches a row and the other learns that it was already done (no lost update).
+Decisions on one submission are also serialised by a row lock on the submission (PostgreSQL; SQLite has a single
+writer anyway), so the last decision of a round always sees the others and closes the round.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
+from app.claims.narrative import NARRATIVE_LABELS
+from app.core.audit import AuditEvent, log_event
+from app.core.db import utcnow
+from app.core.mail import queue_email
+from app.core.security import canonical_url
+from app.core.tokens import hash_token, new_random_token
+from app.experiences.models import Experience, ExperienceKind
+from app.extensions import db
+from app.frameworks.models import FrameworkNode, FrameworkVersion
+from app.organisations.models import Membership, MembershipRole, MembershipState, Organisation, OrganisationKind
+from app.validation.models import (
+    ClaimValidation,
+    FactsDecision,
+    ItemDecision,
+    Notification,
+    ReferentRequest,
+    Submission,
+    SubmissionItem,
+    SubmissionState,
+    content_hash,
+)
+
+#: Claims that may go into a (new) round: not under review, not already validated at their current version.
+SUBMITTABLE_STATES = (ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED, ClaimState.REJECTED)
+REFERENT_LINK_DAYS = 30
+QUEUE_PAGE_SIZE = 25
+LANGUAGES = ("fr", "en", "es")
+
+
+class ValidationError(ValueError):
+    """Refused input; ``field`` names the form field, ``message`` is translated."""
+
+    def __init__(self, field_name: str, message):
+        super().__init__(str(message))
+        self.field = field_name
+        self.message = message
+
+
+class TransitionRefused(PermissionError):
+    """The actor may not make this transition (handlers answer 404)."""
+
+
+class AlreadyDecided(Exception):
+    """Someone else made the transition first; ``by`` and ``at`` say who and when."""
+
+    def __init__(self, by: str, at: datetime | None):
+        super().__init__(f"already decided by {by} at {at}")
+        self.by = by
+        self.at = at
+
+
+# --- Snapshots ------------------------------------------------------------------------------------------------
+
+
+def claim_snapshot(claim: Claim) -> dict:
+    """Exactly what a reviewer sees of a claim: competence, framework version, level, narrative, evidence hashes."""
+    node = claim.node
+    version = node.version
+    return {
+        "claim_id": claim.id,
+        "version": claim.version,
+        "node": {
+            "id": node.id,
+            "code": node.code,
+            "title": dict(node.title or {}),
+            "framework": version.framework.slug,
+            "framework_version": version.version,
+            "framework_version_id": version.id,
+        },
+        "level": claim.level_rank,
+        "narrative": {part: getattr(claim, part) or "" for part in NARRATIVE_PARTS},
+        "evidence": [
+            {"id": e.id, "title": e.title, "sha256": e.sha256, "mime": e.mime, "pages": e.pages} for e in claim.evidence
+        ],
+    }
+
+
+def facts_snapshot(experience: Experience) -> dict:
+    """The facts of an experience a trainer (or a referent) confirms."""
+    status = experience.status
+    return {
+        "experience_id": experience.id,
+        "kind": experience.kind.value,
+        "title": experience.title,
+        "start_date": experience.start_date.isoformat(),
+        "end_date": experience.end_date.isoformat() if experience.end_date else None,
+        "status_code": experience.status_code,
+        "status": dict(status.name or {}) if status is not None else {},
+        "working_time": experience.working_time.value if experience.working_time else None,
+        "hours_per_week": experience.hours_per_week,
+        "sending_organisation": experience.sending_organisation_label,
+        "host_name": experience.host_name,
+        "host_country": experience.host_country,
+        "host_city": experience.host_city,
+        "provider": experience.provider,
+        "hours": experience.hours,
+    }
+
+
+# --- Loading ----------------------------------------------------------------------------------------------------
+
+
+def _claim_options():
+    return (
+        selectinload(Claim.node).selectinload(FrameworkNode.version).selectinload(FrameworkVersion.framework),
+        selectinload(Claim.evidence),
+    )
+
+
+def claims_of_experience(experience: Experience) -> list[Claim]:
+    return list(
+        db.session.scalars(
+            sa.select(Claim).where(Claim.experience_id == experience.id).options(*_claim_options()).order_by(Claim.id)
+        )
+    )
+
+
+def submission_organisations(user: User) -> list[Organisation]:
+    """Sending NGOs where ``user`` is an active member (any role): where they may submit."""
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .join(Membership, Membership.organisation_id == Organisation.id)
+            .where(
+                Membership.user_id == user.id,
+                Membership.state == MembershipState.ACTIVE,
+                Organisation.kind == OrganisationKind.SENDING_NGO,
+            )
+            .options(selectinload(Organisation.memberships))
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def pending_submission(experience_id: int) -> Submission | None:
+    return db.session.scalar(
+        sa.select(Submission).where(
+            Submission.experience_id == experience_id, Submission.state == SubmissionState.PENDING
+        )
+    )
+
+
+def submissions_of_experience(experience: Experience) -> list[Submission]:
+    return list(
+        db.session.scalars(
+            sa.select(Submission)
+            .where(Submission.experience_id == experience.id)
+            .options(
+                selectinload(Submission.organisation),
+                selectinload(Submission.items).selectinload(SubmissionItem.decided_by),
+                selectinload(Submission.facts_confirmed_by),
+            )
+            .order_by(Submission.id)
+        )
+    )
+
+
+def get_submission(submission_id: int) -> Submission | None:
+    """A submission with everything its review page shows."""
+    return db.session.scalar(
+        sa.select(Submission)
+        .where(Submission.id == submission_id)
+        .options(
+            selectinload(Submission.organisation).selectinload(Organisation.memberships),
+            selectinload(Submission.volunteer),
+            selectinload(Submission.experience),
+            selectinload(Submission.facts_confirmed_by),
+            selectinload(Submission.items).selectinload(SubmissionItem.decided_by),
+            selectinload(Submission.items).selectinload(SubmissionItem.claim),
+        )
+    )
+
+
+def get_validation(validation_id: int) -> ClaimValidation | None:
+    return db.session.scalar(
+        sa.select(ClaimValidation)
+        .where(ClaimValidation.id == validation_id)
+        .options(
+            selectinload(ClaimValidation.organisation).selectinload(Organisation.memberships),
+            selectinload(ClaimValidation.claim).selectinload(Claim.node),
+        )
+    )
+
+
+def validations_for_claims(claim_ids) -> dict[int, list[ClaimValidation]]:
+    """Every validation of these claims (newest first), with the people and NGOs they name."""
+    ids = list(claim_ids)
+    result: dict[int, list[ClaimValidation]] = {claim_id: [] for claim_id in ids}
+    if not ids:
+        return result
+    rows = db.session.scalars(
+        sa.select(ClaimValidation)
+        .where(ClaimValidation.claim_id.in_(ids))
+        .options(selectinload(ClaimValidation.organisation), selectinload(ClaimValidation.revoked_by))
+        .order_by(ClaimValidation.validated_at.desc(), ClaimValidation.id.desc())
+    )
+    for row in rows:
+        result[row.claim_id].append(row)
+    return result
+
+
+def decisions_of_claim(claim: Claim) -> list[SubmissionItem]:
+    """Every review of a claim (all rounds, all NGOs), newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(SubmissionItem)
+            .where(SubmissionItem.claim_id == claim.id)
+            .options(
+                selectinload(SubmissionItem.submission).selectinload(Submission.organisation),
+                selectinload(SubmissionItem.decided_by),
+            )
+            .order_by(SubmissionItem.created_at.desc(), SubmissionItem.id.desc())
+        )
+    )
+
+
+def referent_requests_of(experience_id: int) -> list[ReferentRequest]:
+    return list(
+        db.session.scalars(
+            sa.select(ReferentRequest)
+            .where(ReferentRequest.experience_id == experience_id)
+            .order_by(ReferentRequest.created_at.desc(), ReferentRequest.id.desc())
+        )
+    )
+
+
+def trainers_of(organisation: Organisation, *, except_user_id: int | None = None) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.organisation_id == organisation.id,
+                Membership.role == MembershipRole.TRAINER,
+                Membership.state == MembershipState.ACTIVE,
+                User.id != (except_user_id or 0),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+# --- Notifications --------------------------------------------------------------------------------------------
+
+
+def notify(user_id: int, kind: str, *, link: str = "", **params) -> Notification:
+    """Add an in-app notification (its text is translated when shown)."""
+    notification = Notification(user_id=user_id, kind=kind, params=params, link=link)
+    db.session.add(notification)
+    return notification
+
+
+def notifications_of(user: User, limit: int = 100) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            sa.select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    )
+
+
+def mark_read(user: User, notification_id: int | None = None) -> int:
+    """Mark one (or every) unread notification of ``user`` as read; returns how many changed."""
+    stmt = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    result = db.session.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def _path(endpoint: str, **values) -> str:
+    """A site-relative link stored with a notification, built without a request (operations also run from CLI
+    commands and tests)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path or "/")
+    return adapter.build(endpoint, values)
+
+
+# --- Guarded updates ----------------------------------------------------------------------------------------
+
+
+def _is_sqlite_lock(exc: sa.exc.OperationalError) -> bool:
+    return db.session.get_bind().dialect.name == "sqlite" and "locked" in str(exc.orig).lower()
+
+
+def _run_guarded(attempt):
+    """Run ``attempt()`` (which starts with the transition's guarded UPDATE); on SQLite, a concurrent writer makes
+    the UPDATE fail with "database is locked" when this transaction had read an older snapshot: roll back (the
+    request has changed nothing yet) and try once more on a fresh snapshot, where the guard then decides."""
+    try:
+        return attempt()
+    except sa.exc.OperationalError as exc:
+        if not _is_sqlite_lock(exc):
+            raise
+        db.session.rollback()
+        return attempt()
+
+
+# --- Submission -----------------------------------------------------------------------------------------------
+
+
+def submittable(claim: Claim) -> bool:
+    return claim.state in SUBMITTABLE_STATES
+
+
+def submit_experience(volunteer: User, experience: Experience, organisation: Organisation, claim_ids) -> Submission:
+    """Submit ``experience`` with the chosen claims to a sending NGO where ``volunteer`` is an active member.
+
+    A first submission creates the dossier; after changes were requested (or a decision) the same dossier gets
+    a new round. The chosen claims become ``SUBMITTED`` (locked) and the experience is locked until the round is
+    decided or returned. Raises :class:`ValidationError`.
+    """
+    if experience.owner_id != volunteer.id:
+        raise TransitionRefused("not the owner")
+    if organisation.kind != OrganisationKind.SENDING_NGO or not organisation.has_role(volunteer):
+        raise ValidationError("organisation_id", _l("Please choose one of your sending NGOs."))
+    if pending_submission(experience.id) is not None:
+        raise ValidationError("organisation_id", _l("This experience is already awaiting a review."))
+    wanted = set(claim_ids or ())
+    claims = [c for c in claims_of_experience(experience) if c.id in wanted]
+    if not wanted:
+        raise ValidationError("claim_ids", _l("Please choose at least one competence to submit."))
+    if len(claims) != len(wanted) or not all(submittable(c) for c in claims):
+        raise ValidationError("claim_ids", _l("Please choose competences of this experience that can be submitted."))
+    now = utcnow()
+    facts = facts_snapshot(experience)
+    facts_hash = content_hash(facts)
+    submission = db.session.scalar(
+        sa.select(Submission).where(
+            Submission.experience_id == experience.id, Submission.organisation_id == organisation.id
+        )
+    )
+    if submission is None:
+        submission = Submission(
+            experience_id=experience.id,
+            volunteer_id=volunteer.id,
+            organisation_id=organisation.id,
+            round=1,
+            state=SubmissionState.PENDING,
+        )
+        db.session.add(submission)
+        action = "submission.created"
+    else:
+        submission.round += 1
+        submission.state = SubmissionState.PENDING
+        submission.decided_at = None
+        action = "submission.resubmitted"
+    submission.submitted_at = now
+    submission.facts = facts
+    submission.facts_hash = facts_hash
+    if submission.facts_confirmed_hash != facts_hash:
+        submission.facts_decision = None
+        submission.facts_comment = ""
+        submission.facts_confirmed_by_id = None
+        submission.facts_confirmed_at = None
+        submission.facts_confirmed_hash = None
+    db.session.flush()
+    hashes = {}
+    for claim in claims:
+        snapshot = claim_snapshot(claim)
+        item = SubmissionItem(
+            round=submission.round,
+            claim_id=claim.id,
+            claim_version=claim.version,
+            snapshot=snapshot,
+            content_hash=content_hash(snapshot),
+            created_at=now,
+        )
+        submission.items.append(item)
+        claim.state = ClaimState.SUBMITTED
+        hashes[str(claim.id)] = item.content_hash
+    db.session.flush()
+    log_event(
+        action,
+        actor=volunteer,
+        obj=submission,
+        organisation_id=organisation.id,
+        data={
+            "experience_id": experience.id,
+            "round": submission.round,
+            "claims": hashes,
+            "facts_hash": facts_hash,
+        },
+    )
+    link = _path("validation.submission", submission_id=submission.id)
+    for trainer in trainers_of(organisation, except_user_id=volunteer.id):
+        notify(trainer.id, "submitted", link=link, volunteer=volunteer.display_name, title=experience.title)
+        queue_email(
+            "validation_submitted",
+            recipient=trainer.email,
+            language=trainer.locale,
+            subject=_l("A portfolio awaits your review"),
+            trainer=trainer,
+            volunteer=volunteer,
+            experience=experience,
+            organisation=organisation,
+            count=len(claims),
+            round=submission.round,
+            url=canonical_url("validation.submission", submission_id=submission.id),
+        )
+    return submission
+
+
+# --- Decisions --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: ItemDecision
+    level: int | None = None
+    comment: str = ""
+
+
+def _level_ranks(item: SubmissionItem) -> set[int]:
+    version = db.session.get(FrameworkVersion, item.snapshot["node"]["framework_version_id"])
+    return {level.get("rank") for level in (version.levels if version else []) or []}
+
+
+def _check_decision(item: SubmissionItem, data: Decision) -> tuple[int | None, str]:
+    comment = (data.comment or "").strip()
+    level = None
+    if data.decision == ItemDecision.CHANGES_REQUESTED and not comment:
+        raise ValidationError("comment", _l("Please say what should change."))
+    if data.decision == ItemDecision.REJECTED and not comment:
+        raise ValidationError("comment", _l("Please give the reason for the rejection."))
+    if data.decision == ItemDecision.VALIDATED:
+        claimed = item.snapshot.get("level")
+        level = data.level if data.level is not None else claimed
+        ranks = _level_ranks(item)
+        if level is not None and ranks and level not in ranks:
+            raise ValidationError("level", _l("Please choose a level of this framework's scale."))
+        if level != claimed and not comment:
+            raise ValidationError("comment", _l("Please give the reason for validating at another level."))
+    elif data.decision == ItemDecision.PENDING:
+        raise ValidationError("decision", _l("Please choose a decision."))
+    return level, comment
+
+
+def _lock_submission(submission_id: int) -> None:
+    """Serialise the decisions on one submission (PostgreSQL row lock). SQLite has one writer at a time, and a
+    read here would start a snapshot that a concurrent commit makes stale, so nothing is read there: the guarded
+    UPDATE is the transaction's first statement and waits for the write lock (busy timeout) on a fresh view."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return
+    db.session.execute(sa.select(Submission.id).where(Submission.id == submission_id).with_for_update())
+
+
+def decide_item(item: SubmissionItem, actor: User, data: Decision) -> SubmissionItem:
+    """Validate, request changes on, or reject one claim of a pending submission.
+
+    :raises TransitionRefused: ``actor`` is not a trainer of the NGO, decides on their own claim, or the item is
+        not in the current round of a pending submission.
+    :raises ValidationError: a required comment or reason is missing, or the level is not on the scale.
+    :raises AlreadyDecided: another trainer decided first.
+    """
+    submission = item.submission
+    if not submission.organisation.has_role(actor, MembershipRole.TRAINER) or actor.id == submission.volunteer_id:
+        raise TransitionRefused("only trainers of the NGO decide, never on their own claims")
+    if not item.is_pending:
+        raise AlreadyDecided(_name(item.decided_by), item.decided_at)
+    if submission.state != SubmissionState.PENDING or item.round != submission.round:
+        raise TransitionRefused("not in the current round of a pending submission")
+    level, comment = _check_decision(item, data)
+    item_id, submission_id, actor_id = item.id, submission.id, actor.id
+
+    def attempt():
+        _lock_submission(submission_id)
+        now = utcnow()
+        stmt = (
+            sa.update(SubmissionItem)
+            .where(SubmissionItem.id == item_id, SubmissionItem.decision == ItemDecision.PENDING)
+            .values(
+                decision=data.decision,
+                decided_by_id=actor_id,
+                decided_at=now,
+                validated_level=level if data.decision == ItemDecision.VALIDATED else None,
+                comment=comment,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return db.session.execute(stmt).rowcount, now
+
+    rowcount, now = _run_guarded(attempt)
+    db.session.refresh(item)
+    if rowcount != 1:
+        raise AlreadyDecided(_name(item.decided_by), item.decided_at)
+    submission = item.submission
+    claim = item.claim
+    claim.state = {
+        ItemDecision.VALIDATED: ClaimState.VALIDATED,
+        ItemDecision.CHANGES_REQUESTED: ClaimState.CHANGES_REQUESTED,
+        ItemDecision.REJECTED: ClaimState.REJECTED,
+    }[data.decision]
+    audit_data = {
+        "submission_id": submission.id,
+        "item_id": item.id,
+        "round": item.round,
+        "claim_version": item.claim_version,
+        "content_hash": item.content_hash,
+        "framework_version_id": item.snapshot["node"]["framework_version_id"],
+        "claimed_level": item.snapshot.get("level"),
+        "comment": comment,
+    }
+    if data.decision == ItemDecision.VALIDATED:
+        validation = ClaimValidation(
+            claim_id=claim.id,
+            claim_version=item.claim_version,
+            item_id=item.id,
+            snapshot=item.snapshot,
+            content_hash=item.content_hash,
+            framework_version_id=item.snapshot["node"]["framework_version_id"],
+            level=level,
+            validator_id=actor.id,
+            validator_name=actor.display_name,
+            organisation_id=submission.organisation_id,
+            validated_at=now,
+        )
+        db.session.add(validation)
+        db.session.flush()
+        db.session.execute(
+            sa.update(ClaimValidation)
+            .where(
+                ClaimValidation.claim_id == claim.id,
+                ClaimValidation.id != validation.id,
+                ClaimValidation.superseded_at.is_(None),
+                ClaimValidation.revoked_at.is_(None),
+            )
+            .values(superseded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        audit_data.update(validation_id=validation.id, level=level)
+    db.session.flush()
+    log_event(
+        f"item.{data.decision.value}",
+        actor=actor,
+        obj=claim,
+        organisation_id=submission.organisation_id,
+        data=audit_data,
+    )
+    _close_round_if_complete(submission, actor, now)
+    return item
+
+
+def _close_round_if_complete(submission: Submission, actor: User, now: datetime) -> None:
+    pending = db.session.scalar(
+        sa.select(sa.func.count(SubmissionItem.id)).where(
+            SubmissionItem.submission_id == submission.id,
+            SubmissionItem.round == submission.round,
+            SubmissionItem.decision == ItemDecision.PENDING,
+        )
+    )
+    if pending:
+        return
+    decisions = list(
+        db.session.scalars(
+            sa.select(SubmissionItem.decision).where(
+                SubmissionItem.submission_id == submission.id, SubmissionItem.round == submission.round
+            )
+        )
+    )
+    returned = ItemDecision.CHANGES_REQUESTED in decisions
+    new_state = SubmissionState.RETURNED if returned else SubmissionState.DECIDED
+    result = db.session.execute(
+        sa.update(Submission)
+        .where(Submission.id == submission.id, Submission.state == SubmissionState.PENDING)
+        .values(state=new_state, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return
+    db.session.refresh(submission)
+    counts = {d.value: decisions.count(d) for d in ItemDecision if d != ItemDecision.PENDING}
+    log_event(
+        "submission.returned" if returned else "submission.decided",
+        actor=actor,
+        obj=submission,
+        organisation_id=submission.organisation_id,
+        data={"round": submission.round, "experience_id": submission.experience_id, "decisions": counts},
+    )
+    volunteer = submission.volunteer
+    experience = submission.experience
+    kind = "changes_requested" if returned else "decided"
+    notify(
+        volunteer.id,
+        kind,
+        link=_path("experiences.detail", experience_id=experience.id),
+        title=experience.title,
+    )
+    items = [i for i in submission.items if i.round == submission.round]
+    queue_email(
+        f"validation_{kind}",
+        recipient=volunteer.email,
+        language=volunteer.locale,
+        subject=_l("Changes were requested on your portfolio")
+        if returned
+        else _l("Your NGO decided on your portfolio"),
+        volunteer=volunteer,
+        experience=experience,
+        organisation=submission.organisation,
+        items=items,
+        url=canonical_url("experiences.detail", experience_id=experience.id),
+    )
+
+
+def _name(user: User | None) -> str:
+    return user.display_name if user is not None else "—"
+
+
+def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, comment: str = "") -> None:
+    """A trainer confirms the facts of the experience (dates, role, status), possibly with a correction.
+
+    :raises ValidationError: a correction without a comment. :raises AlreadyDecided: confirmed by someone else.
+    """
+    if not submission.can_decide(actor):
+        raise TransitionRefused("not allowed")
+    comment = (comment or "").strip()
+    if decision == FactsDecision.CORRECTED and not comment:
+        raise ValidationError("facts_comment", _l("Please describe the correction."))
+    submission_id, actor_id, facts_hash = submission.id, actor.id, submission.facts_hash
+
+    def attempt():
+        now = utcnow()
+        stmt = (
+            sa.update(Submission)
+            .where(
+                Submission.id == submission_id,
+                Submission.facts_decision.is_(None),
+                Submission.state == SubmissionState.PENDING,
+            )
+            .values(
+                facts_decision=decision,
+                facts_comment=comment,
+                facts_confirmed_by_id=actor_id,
+                facts_confirmed_at=now,
+                facts_confirmed_hash=facts_hash,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return db.session.execute(stmt).rowcount
+
+    rowcount = _run_guarded(attempt)
+    db.session.refresh(submission)
+    if rowcount != 1:
+        raise AlreadyDecided(_name(submission.facts_confirmed_by), submission.facts_confirmed_at)
+    log_event(
+        f"facts.{decision.value}",
+        actor=actor,
+        obj=submission,
+        organisation_id=submission.organisation_id,
+        data={"experience_id": submission.experience_id, "facts_hash": facts_hash, "comment": comment},
+    )
+
+
+def revoke_validation(validation: ClaimValidation, actor: User, reason: str) -> None:
+    """An org admin of the validating NGO withdraws a validation, with a reason shown wherever the claim appears.
+
+    :raises ValidationError: no reason. :raises AlreadyDecided: already revoked.
+    """
+    if not validation.organisation.has_role(actor, MembershipRole.ADMIN):
+        raise TransitionRefused("not an admin of the NGO")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("reason", _l("Please give the reason for the revocation."))
+    validation_id, actor_id = validation.id, actor.id
+
+    def attempt():
+        stmt = (
+            sa.update(ClaimValidation)
+            .where(ClaimValidation.id == validation_id, ClaimValidation.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_by_id=actor_id, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return db.session.execute(stmt).rowcount
+
+    rowcount = _run_guarded(attempt)
+    db.session.refresh(validation)
+    if rowcount != 1:
+        raise AlreadyDecided(_name(validation.revoked_by), validation.revoked_at)
+    claim = validation.claim
+    if claim.state == ClaimState.VALIDATED and claim.version == validation.claim_version:
+        claim.state = ClaimState.DRAFT
+    db.session.flush()
+    log_event(
+        "validation.revoked",
+        actor=actor,
+        obj=claim,
+        organisation_id=validation.organisation_id,
+        data={"validation_id": validation.id, "claim_version": validation.claim_version, "reason": reason},
+    )
+    notify(
+        claim.owner_id,
+        "revoked",
+        link=_path("claims.detail", claim_id=claim.id),
+        code=validation.snapshot["node"]["code"],
+        title=claim.experience.title,
+    )
+
+
+# --- Host referent ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferentData:
+    name: str
+    email: str
+    organisation_name: str = ""
+    role: str = ""
+    language: str = "fr"
+    claim_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+def request_referent(volunteer: User, experience: Experience, data: ReferentData) -> tuple[ReferentRequest, str]:
+    """Ask a host-country referent to confirm a mission's facts and selected claims; e-mails a single-use link
+    (only its SHA-256 is stored) valid for 30 days, in the referent's language.
+
+    :returns: the request and the raw token (for the e-mail only).
+    """
+    if experience.owner_id != volunteer.id or experience.kind != ExperienceKind.MISSION:
+        raise TransitionRefused("referents confirm missions of their owner")
+    if data.language not in LANGUAGES:
+        raise ValidationError("language", _l("Please choose a language from the list."))
+    wanted = set(data.claim_ids)
+    claims = [c for c in claims_of_experience(experience) if c.id in wanted]
+    if len(claims) != len(wanted):
+        raise ValidationError("claim_ids", _l("Please choose competences of this experience."))
+    snapshot = {
+        "facts": facts_snapshot(experience),
+        "claims": [
+            {
+                "claim_id": c.id,
+                "version": c.version,
+                "code": c.node.code,
+                "title": dict(c.node.title or {}),
+                "framework": c.node.version.framework.slug,
+                "framework_version": c.node.version.version,
+                "level": c.level_rank,
+                "content_hash": content_hash(claim_snapshot(c)),
+            }
+            for c in claims
+        ],
+    }
+    token, token_hash = new_random_token()
+    request = ReferentRequest(
+        experience_id=experience.id,
+        volunteer_id=volunteer.id,
+        name=data.name,
+        email=data.email,
+        organisation_name=data.organisation_name,
+        role=data.role,
+        language=data.language,
+        token_hash=token_hash,
+        expires_at=utcnow() + timedelta(days=REFERENT_LINK_DAYS),
+        snapshot=snapshot,
+        content_hash=content_hash(snapshot),
+    )
+    db.session.add(request)
+    db.session.flush()
+    log_event(
+        "referent.requested",
+        actor=volunteer,
+        obj=request,
+        data={
+            "experience_id": experience.id,
+            "email": data.email,
+            "language": data.language,
+            "claim_ids": sorted(wanted),
+            "content_hash": request.content_hash,
+        },
+    )
+    queue_email(
+        "validation_referent_request",
+        recipient=data.email,
+        language=data.language,
+        subject=_l("Please confirm a volunteer's mission"),
+        referent=request,
+        volunteer=volunteer,
+        experience=experience,
+        days=REFERENT_LINK_DAYS,
+        url=canonical_url("validation.referent", token=token),
+    )
+    return request, token
+
+
+def find_referent_request(token: str) -> ReferentRequest | None:
+    """The usable request behind ``token``; ``None`` when unknown, tampered with, expired or used (callers answer
+    the same 404 in every case)."""
+    if not token or len(token) > 100:
+        return None
+    request = db.session.scalar(sa.select(ReferentRequest).where(ReferentRequest.token_hash == hash_token(token)))
+    if request is None or not request.is_usable:
+        return None
+    return request
+
+
+def confirm_referent(request: ReferentRequest, *, facts_confirmed: bool, claim_ids, comment: str = "") -> None:
+    """Record the referent's answer (once). :raises AlreadyDecided: the link was used meanwhile."""
+    known = {c["claim_id"] for c in request.snapshot.get("claims", [])}
+    confirmed = sorted(set(claim_ids or ()) & known)
+    comment = (comment or "").strip()
+    request_id = request.id
+
+    def attempt():
+        now = utcnow()
+        stmt = (
+            sa.update(ReferentRequest)
+            .where(
+                ReferentRequest.id == request_id,
+                ReferentRequest.confirmed_at.is_(None),
+                ReferentRequest.expires_at > now,
+            )
+            .values(confirmed_at=now, facts_confirmed=facts_confirmed, confirmed_claim_ids=confirmed, comment=comment)
+            .execution_options(synchronize_session=False)
+        )
+        return db.session.execute(stmt).rowcount
+
+    rowcount = _run_guarded(attempt)
+    db.session.refresh(request)
+    if rowcount != 1:
+        raise AlreadyDecided(request.name, request.confirmed_at)
+    log_event(
+        "referent.confirmed",
+        obj=request,
+        data={
+            "experience_id": request.experience_id,
+            "referent": request.name,
+            "email": request.email,
+            "facts_confirmed": facts_confirmed,
+            "claim_ids": confirmed,
+            "content_hash": request.content_hash,
+        },
+    )
+    notify(
+        request.volunteer_id,
+        "referent_confirmed",
+        link=_path("experiences.detail", experience_id=request.experience_id),
+        referent=request.name,
+        title=request.snapshot["facts"]["title"],
+    )
+
+
+# --- Queue, review, statistics ------------------------------------------------------------------------------
+
+
+def reviewer_organisations(user: User) -> list[Organisation]:
+    """Sending NGOs where ``user`` is an active trainer or admin (whose submissions they may see)."""
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .join(Membership, Membership.organisation_id == Organisation.id)
+            .where(
+                Membership.user_id == user.id,
+                Membership.state == MembershipState.ACTIVE,
+                Membership.role.in_((MembershipRole.TRAINER, MembershipRole.ADMIN)),
+                Organisation.kind == OrganisationKind.SENDING_NGO,
+            )
+            .options(selectinload(Organisation.memberships))
+            .order_by(Organisation.name)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    state: SubmissionState | None = SubmissionState.PENDING
+    volunteer: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+
+@dataclass
+class Queue:
+    submissions: list
+    counts: dict
+    total: int
+    page: int
+    pages: int
+
+
+def _like_escape(text: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
+def review_queue(organisation_ids: list[int], filters: QueueFilters) -> Queue:
+    """Submissions addressed to these NGOs, filtered, newest first, one page at a time, with counts per state."""
+    if not organisation_ids:
+        return Queue([], {s: 0 for s in SubmissionState}, 0, 1, 1)
+    base = sa.select(Submission).where(Submission.organisation_id.in_(organisation_ids))
+    if filters.volunteer:
+        pattern = f"%{_like_escape(filters.volunteer.lower())}%"
+        base = base.join(User, User.id == Submission.volunteer_id).where(
+            sa.func.lower(User.display_name).like(pattern, escape="\\")
+        )
+    if filters.date_from:
+        start = datetime.combine(filters.date_from, datetime.min.time()).replace(tzinfo=utcnow().tzinfo)
+        base = base.where(Submission.submitted_at >= start)
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time()).replace(tzinfo=utcnow().tzinfo)
+        base = base.where(Submission.submitted_at < end)
+    counted = base.with_only_columns(Submission.state, sa.func.count(Submission.id)).group_by(Submission.state)
+    counts = {s: 0 for s in SubmissionState}
+    for state, number in db.session.execute(counted):
+        counts[SubmissionState(state)] = number
+    listed = base.where(Submission.state == filters.state) if filters.state else base
+    total = counts[filters.state] if filters.state else sum(counts.values())
+    pages = max(1, -(-total // QUEUE_PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    submissions = list(
+        db.session.scalars(
+            listed.options(
+                selectinload(Submission.volunteer),
+                selectinload(Submission.experience),
+                selectinload(Submission.organisation),
+                selectinload(Submission.items),
+            )
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .limit(QUEUE_PAGE_SIZE)
+            .offset((page - 1) * QUEUE_PAGE_SIZE)
+        )
+    )
+    return Queue(submissions, counts, total, page, pages)
+
+
+@dataclass(frozen=True)
+class OrganisationStats:
+    organisation: Organisation
+    pending_submissions: int
+    pending_items: int
+    decided_items: int
+    median_hours: float | None
+
+
+def organisation_stats(organisation: Organisation, sample: int = 1000) -> OrganisationStats:
+    """Pending counts and the median time from (re)submission to decision over the latest decided claims."""
+    pending_submissions = db.session.scalar(
+        sa.select(sa.func.count(Submission.id)).where(
+            Submission.organisation_id == organisation.id, Submission.state == SubmissionState.PENDING
+        )
+    )
+    pending_items = db.session.scalar(
+        sa.select(sa.func.count(SubmissionItem.id))
+        .join(Submission, Submission.id == SubmissionItem.submission_id)
+        .where(Submission.organisation_id == organisation.id, SubmissionItem.decision == ItemDecision.PENDING)
+    )
+    rows = db.session.execute(
+        sa.select(SubmissionItem.created_at, SubmissionItem.decided_at)
+        .join(Submission, Submission.id == SubmissionItem.submission_id)
+        .where(Submission.organisation_id == organisation.id, SubmissionItem.decided_at.is_not(None))
+        .order_by(SubmissionItem.decided_at.desc())
+        .limit(sample)
+    ).all()
+    durations = [(decided - created).total_seconds() / 3600 for created, decided in rows]
+    median = statistics.median(durations) if durations else None
+    return OrganisationStats(organisation, pending_submissions, pending_items, len(durations), median)
+
+
+# --- What changed since the last review ---------------------------------------------------------------------
+
+_TOKENS = re.compile(r"\s+|[^\s]+")
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    label: str
+    #: (operation, text) pairs; operation in "equal", "insert", "delete"; rendered escaped by the template.
+    ops: list
+
+
+def _text_ops(old: str, new: str) -> list[tuple[str, str]]:
+    a, b = _TOKENS.findall(old or ""), _TOKENS.findall(new or "")
+    ops: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            ops.append(("equal", "".join(a[i1:i2])))
+        if tag in ("delete", "replace"):
+            ops.append(("delete", "".join(a[i1:i2])))
+        if tag in ("insert", "replace"):
+            ops.append(("insert", "".join(b[j1:j2])))
+    return ops
+
+
+def snapshot_diff(old: dict, new: dict) -> list[FieldDiff]:
+    """Field-by-field differences between two claim snapshots (level, narrative parts, evidence)."""
+    diffs = []
+    if old.get("level") != new.get("level"):
+        diffs.append(
+            FieldDiff(
+                str(_l("Level")), [("delete", str(old.get("level") or "—")), ("insert", str(new.get("level") or "—"))]
+            )
+        )
+    for part in NARRATIVE_PARTS:
+        before, after = old.get("narrative", {}).get(part, ""), new.get("narrative", {}).get(part, "")
+        if before != after:
+            diffs.append(FieldDiff(str(NARRATIVE_LABELS[part]), _text_ops(before, after)))
+    old_files = {(e["sha256"], e["title"]) for e in old.get("evidence", [])}
+    new_files = {(e["sha256"], e["title"]) for e in new.get("evidence", [])}
+    if old_files != new_files:
+        ops = [("delete", title + " ") for sha, title in sorted(old_files - new_files, key=lambda x: x[1])]
+        ops += [("insert", title + " ") for sha, title in sorted(new_files - old_files, key=lambda x: x[1])]
+        diffs.append(FieldDiff(str(_l("Evidence")), ops))
+    return diffs
+
+
+def previous_reviews(submission: Submission) -> dict[int, SubmissionItem]:
+    """For each item of the current round, the last decided item of the same claim in an earlier round."""
+    result = {}
+    for item in submission.current_items:
+        earlier = [
+            other
+            for other in submission.items
+            if other.claim_id == item.claim_id and other.round < item.round and not other.is_pending
+        ]
+        if earlier:
+            result[item.id] = max(earlier, key=lambda other: other.round)
+    return result
+
+
+def evidence_in_submission(submission: Submission, evidence_id: int) -> Evidence | None:
+    """The evidence file if it is part of what this submission shows (any round), else ``None``."""
+    listed = {
+        (e["id"], e["sha256"]) for item in submission.items for e in item.snapshot.get("evidence", []) if "id" in e
+    }
+    hashes = {sha for ident, sha in listed if ident == evidence_id}
+    if not hashes:
+        return None
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.sha256 not in hashes:
+        return None
+    return evidence
+
+
+# --- History --------------------------------------------------------------------------------------------------
+
+HISTORY_LABELS = {
+    "claim.created": _l("Claim created"),
+    "claim.updated": _l("Claim edited"),
+    "submission.created": _l("Submitted for validation"),
+    "submission.resubmitted": _l("Submitted again after changes"),
+    "submission.decided": _l("Review finished"),
+    "submission.returned": _l("Returned for changes"),
+    "item.validated": _l("Validated"),
+    "item.changes_requested": _l("Changes requested"),
+    "item.rejected": _l("Rejected"),
+    "facts.confirmed": _l("Facts confirmed by the NGO"),
+    "facts.corrected": _l("Facts confirmed by the NGO with a correction"),
+    "validation.revoked": _l("Validation revoked"),
+    "referent.requested": _l("Confirmation requested from a host referent"),
+    "referent.confirmed": _l("Host referent answered"),
+    "experience.created": _l("Experience recorded"),
+    "experience.updated": _l("Experience edited"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    label: str
+    actor: str
+    detail: str
+
+
+def _history(conditions) -> list[HistoryEntry]:
+    events = list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(sa.or_(*conditions))
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(200)
+        )
+    )
+    actor_ids = {e.actor_id for e in events if e.actor_id}
+    names = (
+        dict(db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
+        if actor_ids
+        else {}
+    )
+    entries = []
+    for event in events:
+        label = HISTORY_LABELS.get(event.action)
+        if label is None:
+            continue
+        data = event.data or {}
+        actor = names.get(event.actor_id) or data.get("referent") or ""
+        detail = data.get("comment") or data.get("reason") or ""
+        entries.append(HistoryEntry(event.created_at, str(label), actor, detail))
+    return entries
+
+
+def claim_history(claim: Claim) -> list[HistoryEntry]:
+    """The audit trail of a claim, newest first."""
+    return _history([sa.and_(AuditEvent.object_type == "Claim", AuditEvent.object_id == str(claim.id))])
+
+
+def experience_history(experience: Experience) -> list[HistoryEntry]:
+    """The audit trail of an experience, its submissions, referent requests and its claims' decisions."""
+    submission_ids = list(db.session.scalars(sa.select(Submission.id).where(Submission.experience_id == experience.id)))
+    referent_ids = list(
+        db.session.scalars(sa.select(ReferentRequest.id).where(ReferentRequest.experience_id == experience.id))
+    )
+    claim_ids = list(db.session.scalars(sa.select(Claim.id).where(Claim.experience_id == experience.id)))
+    conditions = [sa.and_(AuditEvent.object_type == "Experience", AuditEvent.object_id == str(experience.id))]
+    if submission_ids:
+        conditions.append(
+            sa.and_(AuditEvent.object_type == "Submission", AuditEvent.object_id.in_([str(i) for i in submission_ids]))
+        )
+    if referent_ids:
+        conditions.append(
+            sa.and_(
+                AuditEvent.object_type == "ReferentRequest", AuditEvent.object_id.in_([str(i) for i in referent_ids])
+            )
+        )
+    if claim_ids:
+        conditions.append(
+            sa.and_(
+                AuditEvent.object_type == "Claim",
+                AuditEvent.object_id.in_([str(i) for i in claim_ids]),
+                AuditEvent.action.in_(
+                    ["item.validated", "item.changes_requested", "item.rejected", "validation.revoked"]
+                ),
+            )
+        )
+    return _history(conditions)
+
+
+def is_experience_locked(experience: Experience) -> bool:
+    return pending_submission(experience.id) is not None

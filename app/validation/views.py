@@ -1,0 +1,512 @@
+"""Validation: submitting an experience, the trainers' queue and review page, decisions, revocation, the host
+referent's confirmation page and in-app notifications."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from app.auth.forms import EmptyForm
+from app.claims import operations as claim_ops
+from app.claims.models import NARRATIVE_PARTS
+from app.claims.narrative import NARRATIVE_LABELS
+from app.core import storage
+from app.core.hooks import hook
+from app.core.i18n import SESSION_KEY, current_language, is_supported
+from app.core.permissions import require
+from app.core.views import RHAuthenticated, RHPublic
+from app.experiences import operations as experience_ops
+from app.experiences.models import ExperienceKind
+from app.extensions import db
+from app.frameworks.models import FrameworkVersion
+from app.organisations.models import MembershipRole
+from app.validation import bp
+from app.validation import operations as ops
+from app.validation.forms import (
+    DecisionForm,
+    FactsForm,
+    QueueFilterForm,
+    ReferentConfirmForm,
+    ReferentForm,
+    RevokeForm,
+    SubmitForm,
+)
+from app.validation.models import FactsDecision, ItemDecision, SubmissionState
+
+
+def _field_error(form, exc: ops.ValidationError, fallback: str) -> None:
+    target = form._fields.get(exc.field) or form._fields[fallback]
+    target.errors = [*target.errors, str(exc.message)]
+
+
+def _already_decided_message(exc: ops.AlreadyDecided) -> str:
+    return _("Already decided by %(name)s on %(time)s.", name=exc.by, time=format_datetime(exc.at) if exc.at else "—")
+
+
+# --- Volunteer: submit, name a referent ----------------------------------------------------------------------
+
+
+class RHOwnExperienceBase(RHAuthenticated):
+    def _load(self, experience_id):
+        self.experience = experience_ops.get_owned_experience(experience_id, current_user)
+        require(self.experience is not None)
+
+    def _check_access(self):
+        require(self.experience.can_view(current_user))
+
+
+class RHSubmit(RHOwnExperienceBase):
+    """Choose a sending NGO and the competences to submit."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        organisations = ops.submission_organisations(current_user)
+        claims = ops.claims_of_experience(self.experience)
+        submittable = [c for c in claims if ops.submittable(c)]
+        pending = ops.pending_submission(self.experience.id)
+        form = SubmitForm()
+        form.organisation_id.choices = [(o.id, o.name) for o in organisations]
+        form.claim_ids.choices = [(c.id, f"{c.node.code} — {c.node.display_title()[0]}") for c in submittable]
+        if request.method == "GET" and not form.claim_ids.data:
+            form.claim_ids.data = [c.id for c in submittable]
+        if pending is None and organisations and form.validate_on_submit():
+            organisation = next((o for o in organisations if o.id == form.organisation_id.data), None)
+            try:
+                if organisation is None:
+                    raise ops.ValidationError("organisation_id", _("Please choose one of your sending NGOs."))
+                ops.submit_experience(current_user, self.experience, organisation, form.claim_ids.data or [])
+            except ops.ValidationError as exc:
+                _field_error(form, exc, "claim_ids")
+            else:
+                flash(
+                    _(
+                        "“%(title)s” has been sent to %(ngo)s for review.",
+                        title=self.experience.title,
+                        ngo=organisation.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("experiences.detail", experience_id=self.experience.id))
+        return render_template(
+            "validation/submit.html",
+            form=form,
+            experience=self.experience,
+            organisations=organisations,
+            pending=pending,
+            submittable=submittable,
+        ), (422 if form.errors else 200)
+
+
+class RHReferentNew(RHOwnExperienceBase):
+    """Name a referent in the host country who confirms the mission."""
+
+    methods = ("GET", "POST")
+
+    def _check_access(self):
+        super()._check_access()
+        require(self.experience.kind == ExperienceKind.MISSION)
+
+    def _process(self):
+        claims = ops.claims_of_experience(self.experience)
+        form = ReferentForm()
+        form.claim_ids.choices = [(c.id, f"{c.node.code} — {c.node.display_title()[0]}") for c in claims]
+        if request.method == "GET":
+            form.language.data = form.language.data or current_language()
+        if form.validate_on_submit():
+            data = ops.ReferentData(
+                name=form.name.data,
+                email=form.email.data,
+                organisation_name=form.organisation_name.data or "",
+                role=form.role.data or "",
+                language=form.language.data,
+                claim_ids=tuple(form.claim_ids.data or ()),
+            )
+            try:
+                ops.request_referent(current_user, self.experience, data)
+            except ops.ValidationError as exc:
+                _field_error(form, exc, "claim_ids")
+            else:
+                flash(_("A confirmation request has been sent to %(email)s.", email=data.email), "success")
+                return redirect(url_for("experiences.detail", experience_id=self.experience.id))
+        return render_template("validation/referent_new.html", form=form, experience=self.experience), (
+            422 if form.errors else 200
+        )
+
+
+# --- Trainers: queue, review, decisions ----------------------------------------------------------------------
+
+
+class RHQueue(RHAuthenticated):
+    """Submissions addressed to the NGOs where the user is a trainer or an admin."""
+
+    def _load(self):
+        self.organisations = ops.reviewer_organisations(current_user)
+
+    def _check_access(self):
+        require(bool(self.organisations))
+
+    def _process(self):
+        form = QueueFilterForm(request.args, meta={"csrf": False})
+        valid = form.validate()
+        state_value = form.state.data if valid else SubmissionState.PENDING.value
+        if "state" not in request.args:
+            state_value = SubmissionState.PENDING.value
+            form.state.data = state_value
+        filters = ops.QueueFilters(
+            state=SubmissionState(state_value) if state_value else None,
+            volunteer=(form.volunteer.data or "") if valid else "",
+            date_from=form.date_from.data if valid else None,
+            date_to=form.date_to.data if valid else None,
+            page=request.args.get("page", 1, type=int) or 1,
+        )
+        queue = ops.review_queue([o.id for o in self.organisations], filters)
+        admin_of = [o for o in self.organisations if o.has_role(current_user, MembershipRole.ADMIN)]
+        stats = [ops.organisation_stats(o) for o in admin_of]
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        return render_template(
+            "validation/queue.html", form=form, queue=queue, stats=stats, filters=filters, page_args=args
+        )
+
+
+class RHSubmissionBase(RHAuthenticated):
+    def _load(self, submission_id, **kwargs):
+        self.submission = ops.get_submission(submission_id)
+        require(self.submission is not None)
+
+    def _check_access(self):
+        require(self.submission.can_view(current_user))
+
+    def _render(self, *, forms=None, facts_form=None, conflict=None, status=200):
+        submission = self.submission
+        items = submission.current_items
+        version_ids = {item.snapshot["node"]["framework_version_id"] for item in items}
+        versions = (
+            {
+                v.id: v
+                for v in db.session.scalars(db.select(FrameworkVersion).where(FrameworkVersion.id.in_(version_ids)))
+            }
+            if version_ids
+            else {}
+        )
+        forms = dict(forms or {})
+        can_decide = submission.can_decide(current_user)
+        language = current_language()
+        for item in items:
+            if item.is_pending and can_decide and item.id not in forms:
+                form = DecisionForm(formdata=None, prefix=f"item-{item.id}")
+                version = versions.get(item.snapshot["node"]["framework_version_id"])
+                form.set_levels(version.levels if version else [], item.snapshot.get("level"), language)
+                forms[item.id] = form
+        previous = ops.previous_reviews(submission)
+        diffs = {
+            item_id: ops.snapshot_diff(prev.snapshot, _item(submission, item_id).snapshot)
+            for item_id, prev in previous.items()
+        }
+        if facts_form is None and can_decide and submission.facts_decision is None:
+            facts_form = FactsForm(formdata=None)
+        validations = ops.validations_for_claims({item.claim_id for item in submission.items})
+        return render_template(
+            "validation/submission.html",
+            submission=submission,
+            items=items,
+            versions=versions,
+            forms=forms,
+            facts_form=facts_form,
+            previous=previous,
+            diffs=diffs,
+            validations=validations,
+            referents=ops.referent_requests_of(submission.experience_id),
+            can_decide=can_decide,
+            is_admin=submission.organisation.has_role(current_user, MembershipRole.ADMIN),
+            conflict=conflict,
+            narrative_parts=NARRATIVE_PARTS,
+            narrative_labels=NARRATIVE_LABELS,
+            earlier_rounds=[i for i in submission.items if i.round < submission.round],
+        ), status
+
+
+def _item(submission, item_id):
+    return next(item for item in submission.items if item.id == item_id)
+
+
+class RHSubmission(RHSubmissionBase):
+    def _process(self):
+        return self._render()
+
+
+class RHDecide(RHSubmissionBase):
+    """One decision on one claim (POST only)."""
+
+    methods = ("POST",)
+
+    def _load(self, submission_id, item_id):
+        super()._load(submission_id)
+        self.item = next((i for i in self.submission.items if i.id == item_id), None)
+        require(self.item is not None)
+
+    def _process(self):
+        form = DecisionForm(prefix=f"item-{self.item.id}")
+        version = db.session.get(FrameworkVersion, self.item.snapshot["node"]["framework_version_id"])
+        form.set_levels(version.levels if version else [], self.item.snapshot.get("level"), current_language())
+        if not form.validate_on_submit() and self.item.is_pending and self.submission.can_decide(current_user):
+            return self._render(forms={self.item.id: form}, status=422)
+        try:
+            decision = ItemDecision(form.decision.data) if form.decision.data else ItemDecision.PENDING
+            ops.decide_item(
+                self.item,
+                current_user,
+                ops.Decision(decision=decision, level=form.level_value, comment=form.comment.data or ""),
+            )
+        except ops.AlreadyDecided as exc:
+            db.session.expire_all()
+            self.submission = ops.get_submission(self.submission.id)
+            return self._render(conflict=_already_decided_message(exc), status=409)
+        except ops.TransitionRefused:
+            abort(403)
+        except ops.ValidationError as exc:
+            _field_error(form, exc, "comment")
+            return self._render(forms={self.item.id: form}, status=422)
+        flash(_("Your decision has been recorded."), "success")
+        return redirect(url_for("validation.submission", submission_id=self.submission.id) + f"#item-{self.item.id}")
+
+
+class RHFacts(RHSubmissionBase):
+    methods = ("POST",)
+
+    def _process(self):
+        form = FactsForm()
+        if (
+            not form.validate_on_submit()
+            and self.submission.can_decide(current_user)
+            and self.submission.facts_decision is None
+        ):
+            return self._render(facts_form=form, status=422)
+        try:
+            decision = FactsDecision(form.facts_decision.data or FactsDecision.CONFIRMED.value)
+            ops.confirm_facts(self.submission, current_user, decision, form.facts_comment.data or "")
+        except ops.AlreadyDecided as exc:
+            db.session.expire_all()
+            self.submission = ops.get_submission(self.submission.id)
+            return self._render(conflict=_already_decided_message(exc), status=409)
+        except ops.TransitionRefused:
+            abort(403)
+        except ops.ValidationError as exc:
+            _field_error(form, exc, "facts_comment")
+            return self._render(facts_form=form, status=422)
+        flash(_("The facts have been confirmed."), "success")
+        return redirect(url_for("validation.submission", submission_id=self.submission.id))
+
+
+def _evidence_response(evidence, *, inline: bool):
+    path = storage.path_for(evidence.storage_key)
+    require(path.is_file())
+    response = send_file(
+        path,
+        mimetype=evidence.mime,
+        as_attachment=not inline,
+        download_name=f"{claim_ops.download_basename(evidence)}.{evidence.extension}",
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    if inline and evidence.mime == "application/pdf":
+        # The browser's PDF viewer needs plugins, which a sandboxing CSP forbids; nothing else may load.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+    else:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+class RHReviewEvidence(RHSubmissionBase):
+    """An evidence file of a claim in this submission, for its reviewers (images and PDFs open inline)."""
+
+    def _load(self, submission_id, evidence_id):
+        super()._load(submission_id)
+        self.evidence = ops.evidence_in_submission(self.submission, evidence_id)
+        require(self.evidence is not None)
+
+    def _process(self):
+        inline = request.args.get("inline") == "1" and (
+            self.evidence.is_image or self.evidence.mime == "application/pdf"
+        )
+        return _evidence_response(self.evidence, inline=inline)
+
+
+class RHRevoke(RHAuthenticated):
+    """An org admin of the validating NGO revokes a validation, with a reason."""
+
+    methods = ("GET", "POST")
+
+    def _load(self, validation_id):
+        self.validation = ops.get_validation(validation_id)
+        require(self.validation is not None)
+
+    def _check_access(self):
+        require(self.validation.organisation.has_role(current_user, MembershipRole.ADMIN))
+
+    def _process(self):
+        form = RevokeForm()
+        if self.validation.revoked_at is None and form.validate_on_submit():
+            try:
+                ops.revoke_validation(self.validation, current_user, form.reason.data)
+            except ops.AlreadyDecided as exc:
+                flash(_already_decided_message(exc), "warning")
+                return redirect(url_for("validation.queue"))
+            except ops.ValidationError as exc:
+                _field_error(form, exc, "reason")
+            else:
+                flash(_("The validation has been revoked."), "success")
+                return redirect(url_for("validation.revoke", validation_id=self.validation.id))
+        return render_template("validation/revoke.html", validation=self.validation, form=form), (
+            422 if form.errors else 200
+        )
+
+
+# --- Host referent (no account) ---------------------------------------------------------------------------
+
+
+class RHReferent(RHPublic):
+    """The referent's confirmation page, reached through the e-mailed link. Unknown, expired, used or tampered
+    tokens all answer the same 404."""
+
+    methods = ("GET", "POST")
+
+    def _load(self, token):
+        self.request_ = ops.find_referent_request(token)
+        require(self.request_ is not None)
+
+    def _process(self):
+        chosen = session.get(SESSION_KEY)
+        language = chosen if is_supported(chosen) else self.request_.language
+        with force_locale(language):
+            response = self._respond()
+        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+        return response
+
+    def _respond(self):
+        from flask import make_response
+
+        referent = self.request_
+        claims = referent.snapshot.get("claims", [])
+        form = ReferentConfirmForm()
+        form.claim_ids.choices = [(c["claim_id"], f"{c['code']} — {_title(c['title'])}") for c in claims]
+        if form.validate_on_submit():
+            try:
+                ops.confirm_referent(
+                    referent,
+                    facts_confirmed=bool(form.facts_confirmed.data),
+                    claim_ids=form.claim_ids.data or [],
+                    comment=form.comment.data or "",
+                )
+            except ops.AlreadyDecided:
+                require(False)
+            return make_response(render_template("validation/referent_done.html", referent=referent))
+        return make_response(
+            render_template("validation/referent.html", referent=referent, form=form, facts=referent.snapshot["facts"]),
+            422 if form.errors else 200,
+        )
+
+
+def _title(language_map: dict) -> str:
+    language = current_language()
+    return language_map.get(language) or language_map.get("fr") or language_map.get("en") or ""
+
+
+# --- Notifications --------------------------------------------------------------------------------------------
+
+
+class RHNotifications(RHAuthenticated):
+    def _process(self):
+        return render_template(
+            "validation/notifications.html", notifications=ops.notifications_of(current_user), form=EmptyForm()
+        )
+
+
+class RHNotificationsRead(RHAuthenticated):
+    """Mark one notification (``notification_id``) or all of them as read."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        form = EmptyForm()
+        if form.validate_on_submit():
+            ops.mark_read(current_user, request.form.get("notification_id", type=int))
+        return redirect(url_for("validation.notifications"))
+
+
+# --- Panels on pages of lower packages ------------------------------------------------------------------------
+
+
+@hook("experience-locked").connect
+def _experience_locked(sender, **kwargs):
+    return ops.is_experience_locked(sender)
+
+
+@hook("experience-panels").connect
+def _experience_validation_panel(sender, experience, **kwargs):
+    submissions = ops.submissions_of_experience(experience)
+    claim_ids = [c.id for c in ops.claims_of_experience(experience)]
+    # An autoescaped template's output is safe HTML already; Markup only stops the hook from escaping it twice.
+    return Markup(  # noqa: S704
+        render_template(
+            "validation/_experience_panel.html",
+            experience=experience,
+            submissions=submissions,
+            validations=ops.validations_for_claims(claim_ids),
+            referents=ops.referent_requests_of(experience.id),
+            history=ops.experience_history(experience),
+            can_submit=any(True for _ in ops.submission_organisations(current_user)),
+        )
+    )
+
+
+@hook("claim-panels").connect
+def _claim_validation_panel(sender, claim, **kwargs):
+    validations = ops.validations_for_claims([claim.id])[claim.id]
+    referents = [
+        r
+        for r in ops.referent_requests_of(claim.experience_id)
+        if any(c["claim_id"] == claim.id for c in r.snapshot.get("claims", []))
+    ]
+    return Markup(  # noqa: S704
+        render_template(
+            "validation/_claim_panel.html",
+            claim=claim,
+            validations=validations,
+            referents=referents,
+            decisions=ops.decisions_of_claim(claim),
+            history=ops.claim_history(claim),
+        )
+    )
+
+
+@hook("dashboard-panels").connect
+def _dashboard_validation_panel(sender, claims, **kwargs):
+    validations = ops.validations_for_claims([c.id for c in claims])
+    return Markup(  # noqa: S704
+        render_template("validation/_dashboard_panel.html", claims=claims, validations=validations)
+    )
+
+
+_ROUTES = [
+    ("/experiences/<int:experience_id>/submit", RHSubmit, "submit"),
+    ("/experiences/<int:experience_id>/referent", RHReferentNew, "referent_new"),
+    ("/reviews", RHQueue, "queue"),
+    ("/submissions/<int:submission_id>", RHSubmission, "submission"),
+    ("/submissions/<int:submission_id>/items/<int:item_id>/decide", RHDecide, "decide"),
+    ("/submissions/<int:submission_id>/facts", RHFacts, "facts"),
+    ("/submissions/<int:submission_id>/evidence/<int:evidence_id>", RHReviewEvidence, "evidence"),
+    ("/validations/<int:validation_id>/revoke", RHRevoke, "revoke"),
+    ("/referent/<token>", RHReferent, "referent"),
+    ("/notifications", RHNotifications, "notifications"),
+    ("/notifications/read", RHNotificationsRead, "notifications_read"),
+]
+for rule, handler, endpoint in _ROUTES:
+    bp.add_url_rule(rule, view_func=handler.as_view(endpoint))

@@ -1,0 +1,124 @@
+"""The host referent's single-use link: request, language, confirmation, and the same 404 for unknown, expired,
+used and tampered tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.core.audit import AuditEvent
+from app.core.db import utcnow
+from app.extensions import db
+from app.validation.models import ReferentRequest
+
+LINK = re.compile(r"http://acquis\.example/validation/referent/([A-Za-z0-9_-]+)")
+
+
+def _normalised(html: str) -> str:
+    return re.sub(r'value="[^"]*"', 'value=""', html)
+
+
+def request_referent(client, login, w, language="es", claims=None):
+    login(client, w.volunteer)
+    response = client.post(
+        f"/validation/experiences/{w.mission.id}/referent",
+        data={
+            "name": "Rosa Quispe",
+            "email": "rosa@agua.example",
+            "organisation_name": "Agua Viva",
+            "role": "Coordinator",
+            "language": language,
+            "claim_ids": claims if claims is not None else [w.claims[0].id, w.claims[1].id],
+        },
+    )
+    assert response.status_code == 302, response.text[:500]
+    db.session.commit()
+
+
+def test_referent_gets_a_link_in_their_language(world, client, login, outbox):
+    request_referent(client, login, world)
+    (mail,) = [m for m in outbox if m.recipient == "rosa@agua.example"]
+    assert mail.language == "es"
+    token = LINK.search(mail.body).group(1)
+    assert len(token) >= 43  # 256 bits, URL-safe
+    stored = db.session.scalar(sa.select(ReferentRequest))
+    assert stored.token_hash != token and len(stored.token_hash) == 64
+    assert stored.expires_at - utcnow() > timedelta(days=29)
+    guest = client.application.test_client()
+    page = guest.get(f"/validation/referent/{token}")
+    assert page.status_code == 200 and '<html lang="es">' in page.text
+    assert "Water project coordinator" in page.text and "C1" in page.text and "C3" not in page.text
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "referent.requested"))
+    assert token not in str(event.data)
+
+
+def test_referent_confirms_once_and_it_shows_beside_the_ngo(world, client, login, outbox):
+    request_referent(client, login, world)
+    token = LINK.search(outbox[-1].body).group(1)
+    guest = client.application.test_client()
+    response = guest.post(
+        f"/validation/referent/{token}",
+        data={"facts_confirmed": "y", "claim_ids": [world.claims[0].id], "comment": "Great work <3"},
+    )
+    assert response.status_code == 200 and "recorded" in response.text
+    stored = db.session.scalar(sa.select(ReferentRequest))
+    assert stored.facts_confirmed is True and stored.confirmed_claim_ids == [world.claims[0].id]
+    assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.action == "referent.confirmed"))
+    # Used: the same 404 as an unknown token, for GET and POST.
+    assert guest.get(f"/validation/referent/{token}").status_code == 404
+    assert guest.post(f"/validation/referent/{token}", data={"facts_confirmed": "y"}).status_code == 404
+    experience = client.get(f"/experiences/{world.mission.id}").text
+    assert "Rosa Quispe (Coordinator, Agua Viva) answered" in experience and "Great work &lt;3" in experience
+    claim_page = client.get(f"/portfolio/claims/{world.claims[0].id}").text
+    assert "This competence was confirmed." in claim_page
+    assert "This competence was not confirmed." in client.get(f"/portfolio/claims/{world.claims[1].id}").text
+    assert "answered your confirmation request" in client.get("/validation/notifications").text
+
+
+def test_unknown_expired_used_and_tampered_tokens_are_the_same_404(world, client, login, outbox):
+    request_referent(client, login, world)
+    token = LINK.search(outbox[-1].body).group(1)
+    guest = client.application.test_client()
+    unknown = guest.get("/validation/referent/" + "A" * 43)
+    assert unknown.status_code == 404
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    responses = [guest.get(f"/validation/referent/{tampered}"), guest.get("/validation/referent/x")]
+    stored = db.session.scalar(sa.select(ReferentRequest))
+    stored.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    responses.append(guest.get(f"/validation/referent/{token}"))
+    responses.append(guest.post(f"/validation/referent/{token}", data={"facts_confirmed": "y"}))
+    assert all(r.status_code == 404 for r in responses)
+    # Identical pages but for the per-URL "next" of the language switcher and the CSRF token.
+    assert {_normalised(r.text) for r in responses} == {_normalised(unknown.text)}
+    assert stored.confirmed_at is None
+
+
+def test_referent_only_for_own_missions(world, client, login, create_user):
+    from datetime import date
+
+    from app.experiences import operations as experience_ops
+    from app.experiences.models import ExperienceKind
+
+    training = experience_ops.create_experience(
+        world.volunteer,
+        experience_ops.ExperienceData(kind=ExperienceKind.TRAINING, title="Pre-departure", start_date=date(2023, 1, 1)),
+    )
+    login(client, world.volunteer)
+    assert client.get(f"/validation/experiences/{training.id}/referent").status_code == 404
+    other = client.application.test_client()
+    login(other, world.trainer)
+    assert other.get(f"/validation/experiences/{world.mission.id}/referent").status_code == 404
+
+
+def test_referent_form_refuses_bad_input(world, client, login):
+    login(client, world.volunteer)
+    response = client.post(
+        f"/validation/experiences/{world.mission.id}/referent",
+        data={"name": "<b>x</b>", "email": "not-an-address", "language": "de"},
+    )
+    assert response.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count(ReferentRequest.id))) == 0
