@@ -1,0 +1,318 @@
+"""Our YAML framework and crosswalk files (competencies/README.md), validated by their JSON Schemas."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from app.config import PROJECT_DIR
+from app.frameworks.importers import (
+    FrameworkImportError,
+    ImportProblem,
+    ParsedCrosswalk,
+    ParsedFramework,
+    ParsedLink,
+    ParsedNode,
+)
+
+SCHEMA_DIR = PROJECT_DIR / "competencies" / "schema"
+FRAMEWORK_FORMAT = "acquis-framework/1"
+CROSSWALK_FORMAT = "acquis-crosswalk/1"
+ESCO_URI_PREFIX = "http://data.europa.eu/esco/"
+
+_LANG_MAP = {
+    "type": "object",
+    "propertyNames": {"pattern": "^[a-z]{2}$"},
+    "additionalProperties": {"type": "string", "minLength": 1},
+}
+_REQUIRED_MAP = {**_LANG_MAP, "required": ["fr", "en"]}
+#: Used only while competencies/schema/ holds no schema file (the shipped schemas are the reference).
+_FALLBACK_SCHEMAS = {
+    "framework": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": ["format", "id", "version", "kind", "title", "licence", "nodes"],
+        "properties": {
+            "format": {"const": FRAMEWORK_FORMAT},
+            "id": {"type": "string", "pattern": "^[a-z0-9-]{2,60}$"},
+            "version": {"type": "string", "minLength": 1, "maxLength": 60},
+            "kind": {"enum": ["own", "key_competences", "esco", "rncp", "other"]},
+            "title": _REQUIRED_MAP,
+            "description": _LANG_MAP,
+            "source": {"type": "object", "properties": {"name": {"type": "string"}, "url": {"type": "string"}}},
+            "licence": {"type": "string", "minLength": 1},
+            "example": {"type": "boolean"},
+            "certification": {"type": "object"},
+            "levels": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["rank", "label"],
+                    "properties": {"rank": {"type": "integer", "minimum": 1}, "label": _REQUIRED_MAP},
+                },
+            },
+            "nodes": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/node"}},
+        },
+        "$defs": {
+            "node": {
+                "type": "object",
+                "required": ["code", "kind", "title"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"type": "string", "pattern": "^[A-Za-z0-9._:/-]{1,200}$"},
+                    "kind": {"enum": ["domain", "competence", "indicator", "bloc", "skill", "knowledge"]},
+                    "title": _REQUIRED_MAP,
+                    "description": _LANG_MAP,
+                    "uri": {"type": "string"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+                },
+            }
+        },
+    },
+    "crosswalk": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": ["format", "id", "source", "target", "links"],
+        "properties": {
+            "format": {"const": CROSSWALK_FORMAT},
+            "id": {"type": "string", "minLength": 2, "maxLength": 160},
+            "source": {
+                "type": "object",
+                "required": ["framework", "version"],
+                "properties": {"framework": {"type": "string"}, "version": {"type": "string"}},
+            },
+            "target": {"type": "object"},
+            "links": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "target", "relation"],
+                    "properties": {
+                        "source": {"type": "string"},
+                        "target": {"type": "string"},
+                        "relation": {"enum": ["exact", "close", "broader", "narrower", "related"]},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@cache
+def _validator(name: str, schema_dir: Path = SCHEMA_DIR) -> Draft202012Validator:
+    path = schema_dir / f"{name}.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8")) if path.exists() else _FALLBACK_SCHEMAS[name]
+    return Draft202012Validator(schema)
+
+
+def _node_at(root, path) -> yaml.Node | None:
+    """The composed YAML node at a JSON path (keys and indexes), as deep as it exists."""
+    node = root
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            if found is None:
+                return node
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _line(root, path) -> int | None:
+    node = _node_at(root, path) if root is not None else None
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _json_path(path) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(document)"
+
+
+def read_yaml(text: str, origin: str):
+    """``(data, composed_root)`` of a YAML document, or FrameworkImportError naming the line of a syntax error."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise FrameworkImportError([ImportProblem(origin, f"invalid YAML: {exc.problem or exc}", line)]) from exc
+    except yaml.YAMLError as exc:
+        raise FrameworkImportError([ImportProblem(origin, f"invalid YAML: {exc}")]) from exc
+    return data, root
+
+
+def parse_document(text: str, origin: str) -> ParsedFramework | ParsedCrosswalk:
+    """Parse and validate one framework or crosswalk file (its ``format`` key decides which)."""
+    data, root = read_yaml(text, origin)
+    if not isinstance(data, dict):
+        raise FrameworkImportError([ImportProblem(origin, "the file must be a YAML mapping", 1)])
+    fmt = data.get("format")
+    if fmt == FRAMEWORK_FORMAT:
+        _validate("framework", data, root, origin)
+        return _framework(data, root, origin)
+    if fmt == CROSSWALK_FORMAT:
+        _validate("crosswalk", data, root, origin)
+        return _crosswalk(data, root, origin)
+    raise FrameworkImportError(
+        [
+            ImportProblem(
+                origin,
+                f"unknown format {fmt!r}: expected {FRAMEWORK_FORMAT!r} or {CROSSWALK_FORMAT!r}",
+                _line(root, ["format"]),
+            )
+        ]
+    )
+
+
+def _validate(name: str, data, root, origin: str) -> None:
+    errors = sorted(_validator(name).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise FrameworkImportError(
+            [
+                ImportProblem(origin, f"{_json_path(e.absolute_path)}: {e.message}", _line(root, e.absolute_path))
+                for e in errors[:50]
+            ]
+        )
+
+
+def _framework(data: dict, root, origin: str) -> ParsedFramework:
+    nodes: list[ParsedNode] = []
+    lines: dict[str, int] = {}
+    problems: list[ImportProblem] = []
+
+    def walk(items, parent_code, depth, path):
+        for position, item in enumerate(items):
+            item_path = [*path, position]
+            code = item["code"]
+            line = _line(root, [*item_path, "code"])
+            if code in lines:
+                problems.append(
+                    ImportProblem(origin, f"node code {code!r} is used twice (first on line {lines[code]})", line)
+                )
+            else:
+                lines[code] = line
+            nodes.append(
+                ParsedNode(
+                    code=code,
+                    kind=item["kind"],
+                    title=dict(item["title"]),
+                    description=dict(item.get("description") or {}),
+                    uri=item.get("uri"),
+                    parent_code=parent_code,
+                    position=position,
+                    depth=depth,
+                )
+            )
+            walk(item.get("children") or [], code, depth + 1, [*item_path, "children"])
+
+    walk(data["nodes"], None, 0, ["nodes"])
+    ranks = [level["rank"] for level in data.get("levels") or []]
+    if ranks and sorted(ranks) != list(range(1, len(ranks) + 1)):
+        problems.append(ImportProblem(origin, "levels: ranks must be 1, 2, 3… without gaps", _line(root, ["levels"])))
+    if problems:
+        raise FrameworkImportError(problems)
+    return ParsedFramework(
+        slug=data["id"],
+        version=data["version"],
+        kind=data["kind"],
+        title=dict(data["title"]),
+        description=dict(data.get("description") or {}),
+        source=dict(data.get("source") or {}),
+        licence=data["licence"],
+        example=bool(data.get("example", False)),
+        certification=data.get("certification"),
+        levels=sorted(data.get("levels") or [], key=lambda lv: lv["rank"]),
+        nodes=nodes,
+        origin=origin,
+        lines=lines,
+    )
+
+
+def _crosswalk(data: dict, root, origin: str) -> ParsedCrosswalk:
+    target = data["target"]
+    problems = []
+    if "scheme" in target:
+        if target["scheme"] != "esco":
+            problems.append(ImportProblem(origin, "target.scheme must be 'esco'", _line(root, ["target", "scheme"])))
+    elif not (isinstance(target.get("framework"), str) and isinstance(target.get("version"), str)):
+        problems.append(
+            ImportProblem(origin, "target needs framework and version (strings), or scheme", _line(root, ["target"]))
+        )
+    links = [
+        ParsedLink(lk["source"], lk["target"], lk["relation"], _line(root, ["links", i]))
+        for i, lk in enumerate(data["links"])
+    ]
+    if "scheme" in target:
+        for i, link in enumerate(links):
+            if not link.target.startswith(ESCO_URI_PREFIX):
+                problems.append(
+                    ImportProblem(
+                        origin, f"target {link.target!r} is not an ESCO URI", _line(root, ["links", i, "target"])
+                    )
+                )
+    if problems:
+        raise FrameworkImportError(problems)
+    return ParsedCrosswalk(
+        slug=data["id"],
+        source_framework=data["source"]["framework"],
+        source_version=data["source"]["version"],
+        target_framework=target.get("framework"),
+        target_version=target.get("version"),
+        target_scheme=target.get("scheme"),
+        links=links,
+        origin=origin,
+        line=1,
+    )
+
+
+def collect_files(paths) -> list[Path]:
+    """YAML files named or found in directories (recursively, sorted; schema folders skipped)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and "schema" not in p.parts)
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def parse_files(paths) -> tuple[list[ParsedFramework], list[ParsedCrosswalk]]:
+    """Parse every file (directories expanded); raise one FrameworkImportError listing all problems of all files."""
+    sources = []
+    for path in collect_files(paths):
+        try:
+            sources.append((str(path), path.read_bytes()))
+        except OSError as exc:
+            raise FrameworkImportError([ImportProblem(str(path), f"cannot read the file: {exc.strerror}")]) from exc
+    return parse_sources(sources)
+
+
+def parse_sources(sources) -> tuple[list[ParsedFramework], list[ParsedCrosswalk]]:
+    """Parse ``(name, bytes)`` pairs; raise one FrameworkImportError listing all problems of all of them."""
+    frameworks, crosswalks, problems = [], [], []
+    for name, raw in sources:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problems.append(ImportProblem(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+            continue
+        try:
+            parsed = parse_document(text, name)
+        except FrameworkImportError as exc:
+            problems.extend(exc.problems)
+            continue
+        (frameworks if isinstance(parsed, ParsedFramework) else crosswalks).append(parsed)
+    if problems:
+        raise FrameworkImportError(problems)
+    return frameworks, crosswalks
