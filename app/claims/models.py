@@ -10,13 +10,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import Base, TimestampMixin, utcnow
+from app.core.db import Base, TimestampMixin, enum_column, utcnow
 from app.experiences.models import Experience
 from app.frameworks.models import FrameworkNode
-
-
-def _enum_column(enum_cls, length: int = 30):
-    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class ClaimState(enum.StrEnum):
@@ -107,7 +103,7 @@ class Claim(TimestampMixin, Base):
     result: Mapped[str] = mapped_column(sa.Text, default="")
     reflection: Mapped[str] = mapped_column(sa.Text, default="")
     transfer: Mapped[str] = mapped_column(sa.Text, default="")
-    state: Mapped[ClaimState] = mapped_column(_enum_column(ClaimState), default=ClaimState.DRAFT)
+    state: Mapped[ClaimState] = mapped_column(enum_column(ClaimState), default=ClaimState.DRAFT)
     #: Incremented on every change of the claim's content.
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -92,3 +92,8 @@ def _configure_sqlite_connection(dbapi_connection, connection_record):
 def _begin_sqlite_transaction(connection):
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN")
+
+
+def enum_column(enum_cls, length: int = 30) -> sa.Enum:
+    """Column type for a StrEnum stored by value as a short string (portable, no native database enum)."""
+    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

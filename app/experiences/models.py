@@ -10,13 +10,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import Base, TimestampMixin, utcnow
+from app.core.db import Base, TimestampMixin, enum_column, utcnow
 from app.core.i18n import current_language
 from app.organisations.models import Organisation
-
-
-def _enum_column(enum_cls, length: int = 30):
-    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 def localized(language_map: dict | None, language: str | None = None) -> str:
@@ -107,7 +103,7 @@ class Experience(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[ExperienceKind] = mapped_column(_enum_column(ExperienceKind))
+    kind: Mapped[ExperienceKind] = mapped_column(enum_column(ExperienceKind))
     title: Mapped[str] = mapped_column(sa.String(200))
     start_date: Mapped[date]
     end_date: Mapped[date | None]
@@ -121,7 +117,7 @@ class Experience(TimestampMixin, Base):
     host_country: Mapped[str] = mapped_column(sa.String(2), default="")
     host_city: Mapped[str] = mapped_column(sa.String(120), default="")
     status_code: Mapped[str | None] = mapped_column(sa.ForeignKey("engagement_statuses.code"))
-    working_time: Mapped[WorkingTime | None] = mapped_column(_enum_column(WorkingTime))
+    working_time: Mapped[WorkingTime | None] = mapped_column(enum_column(WorkingTime))
     hours_per_week: Mapped[int | None]
     team_size: Mapped[int | None]
     budget_managed_eur: Mapped[int | None]
@@ -132,7 +128,7 @@ class Experience(TimestampMixin, Base):
     results: Mapped[str] = mapped_column(sa.Text, default="")
     # Training
     provider: Mapped[str] = mapped_column(sa.String(200), default="")
-    training_kind: Mapped[TrainingKind | None] = mapped_column(_enum_column(TrainingKind))
+    training_kind: Mapped[TrainingKind | None] = mapped_column(enum_column(TrainingKind))
     hours: Mapped[int | None]
     certificate: Mapped[str] = mapped_column(sa.String(200), default="")
 

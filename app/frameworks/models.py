@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, TimestampMixin, utcnow
+from app.core.db import Base, TimestampMixin, enum_column, utcnow
 from app.core.i18n import current_language
 
 #: Display order when the wanted language is missing from a language map.
@@ -95,9 +95,6 @@ RELATION_LABELS = {
 }
 
 
-def _enum_column(enum_cls, length: int = 30):
-    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
-
 
 def localized(value: dict | None, language: str | None = None) -> tuple[str, str | None]:
     """Text of a language map in ``language`` (default: the current one), else in a fallback language.
@@ -122,7 +119,7 @@ class Framework(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    kind: Mapped[FrameworkKind] = mapped_column(_enum_column(FrameworkKind))
+    kind: Mapped[FrameworkKind] = mapped_column(enum_column(FrameworkKind))
 
     versions: Mapped[list[FrameworkVersion]] = relationship(back_populates="framework", order_by="FrameworkVersion.id")
 
@@ -178,7 +175,7 @@ class FrameworkNode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("framework_versions.id"), index=True)
     code: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[NodeKind] = mapped_column(_enum_column(NodeKind))
+    kind: Mapped[NodeKind] = mapped_column(enum_column(NodeKind))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("framework_nodes.id"), index=True)
     #: Ancestor ids from the root, separated by "/" (breadcrumbs in one query).
     path: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -225,4 +222,4 @@ class CrosswalkLink(Base):
     source_node_id: Mapped[int] = mapped_column(sa.ForeignKey("framework_nodes.id"), index=True)
     target_node_id: Mapped[int | None] = mapped_column(sa.ForeignKey("framework_nodes.id"), index=True)
     target_uri: Mapped[str | None] = mapped_column(sa.String(300), index=True)
-    relation: Mapped[Relation] = mapped_column(_enum_column(Relation, 20))
+    relation: Mapped[Relation] = mapped_column(enum_column(Relation, 20))

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import Base, TimestampMixin, utcnow
+from app.core.db import Base, TimestampMixin, enum_column, utcnow
 
 
 class OrganisationKind(enum.StrEnum):
@@ -68,9 +68,6 @@ MEMBERSHIP_STATE_LABELS = {
 }
 
 
-def _enum_column(enum_cls, length: int = 30):
-    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
-
 
 class Organisation(TimestampMixin, Base):
     """A sending NGO, a host partner abroad or a guidance service."""
@@ -80,7 +77,7 @@ class Organisation(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[OrganisationKind] = mapped_column(_enum_column(OrganisationKind))
+    kind: Mapped[OrganisationKind] = mapped_column(enum_column(OrganisationKind))
     country: Mapped[str] = mapped_column(sa.String(2), default="FR")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     #: Whether people may ask to join from the directory (org admins approve each request).
@@ -130,8 +127,8 @@ class Membership(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
-    role: Mapped[MembershipRole] = mapped_column(_enum_column(MembershipRole))
-    state: Mapped[MembershipState] = mapped_column(_enum_column(MembershipState), default=MembershipState.ACTIVE)
+    role: Mapped[MembershipRole] = mapped_column(enum_column(MembershipRole))
+    state: Mapped[MembershipState] = mapped_column(enum_column(MembershipState), default=MembershipState.ACTIVE)
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
@@ -151,7 +148,7 @@ class Invitation(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(sa.String(254))
-    role: Mapped[MembershipRole] = mapped_column(_enum_column(MembershipRole))
+    role: Mapped[MembershipRole] = mapped_column(enum_column(MembershipRole))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base
-from app.organisations.models import MembershipRole, Organisation, _enum_column
+from app.core.db import Base, enum_column
+from app.organisations.models import MembershipRole, Organisation
 
 #: Tables holding answers: none of them may reference ``users``.
 ANSWER_TABLES = ("survey_responses", "survey_response_organisations", "survey_comments")
@@ -126,7 +126,7 @@ class SurveyComment(Base):
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
     response_id: Mapped[str] = mapped_column(sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True)
     text: Mapped[str] = mapped_column(sa.Text)
-    state: Mapped[CommentState] = mapped_column(_enum_column(CommentState), default=CommentState.PENDING, index=True)
+    state: Mapped[CommentState] = mapped_column(enum_column(CommentState), default=CommentState.PENDING, index=True)
     #: When it was reviewed (who reviewed is in the audit log: no user reference on the answer side).
     reviewed_at: Mapped[datetime | None]
 

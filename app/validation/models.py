@@ -20,13 +20,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import Base, utcnow
+from app.core.db import Base, enum_column, utcnow
 from app.experiences.models import Experience
 from app.organisations.models import MembershipRole, Organisation
-
-
-def _enum_column(enum_cls, length: int = 30):
-    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 def content_hash(snapshot: Any) -> str:
@@ -96,7 +92,7 @@ class Submission(Base):
     experience_id: Mapped[int] = mapped_column(sa.ForeignKey("experiences.id", ondelete="CASCADE"), index=True)
     volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
-    state: Mapped[SubmissionState] = mapped_column(_enum_column(SubmissionState), index=True)
+    state: Mapped[SubmissionState] = mapped_column(enum_column(SubmissionState), index=True)
     round: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -104,7 +100,7 @@ class Submission(Base):
     #: The facts of the experience as submitted in the current round, and their hash.
     facts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     facts_hash: Mapped[str] = mapped_column(sa.String(64))
-    facts_decision: Mapped[FactsDecision | None] = mapped_column(_enum_column(FactsDecision))
+    facts_decision: Mapped[FactsDecision | None] = mapped_column(enum_column(FactsDecision))
     facts_comment: Mapped[str] = mapped_column(sa.Text, default="")
     facts_confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     facts_confirmed_at: Mapped[datetime | None]
@@ -152,7 +148,7 @@ class SubmissionItem(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decision: Mapped[ItemDecision] = mapped_column(_enum_column(ItemDecision), default=ItemDecision.PENDING)
+    decision: Mapped[ItemDecision] = mapped_column(enum_column(ItemDecision), default=ItemDecision.PENDING)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     validated_level: Mapped[int | None]
