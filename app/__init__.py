@@ -74,9 +74,19 @@ BLUEPRINT_PACKAGES = (
     "claims",
     "survey",
     "validation",
+    "documents",
+    "sharing",
+    "portability",
 )
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
-CLI_COMMANDS = ("app.auth.cli:users_cli", "app.demo.cli:demo_cli", "app.frameworks.cli:frameworks_cli")
+CLI_COMMANDS = (
+    "app.auth.cli:users_cli",
+    "app.demo.cli:demo_cli",
+    "app.frameworks.cli:frameworks_cli",
+    "app.documents.cli:dossier_cli",
+    "app.documents.cli:documents_cli",
+    "app.portability.cli:portability_cli",
+)
 
 
 def _register_blueprints(app: Flask) -> None:

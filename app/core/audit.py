@@ -60,7 +60,8 @@ def log_event(
     event_row = AuditEvent(
         action=action,
         actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "email", "") or "",
+        # Only the id, never the e-mail: rows are append-only and must not keep a person after erasure.
+        actor_label=f"user#{actor.id}" if getattr(actor, "id", None) else "",
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "id", "") or "") if obj is not None else "",
         organisation_id=organisation_id,

@@ -21,6 +21,7 @@ def _navigation() -> list[tuple[str, object]]:
     items = [
         ("main.home", _l("My space")),
         ("claims.dashboard", _l("My portfolio")),
+        ("documents.index", _l("My documents")),
         ("organisations.directory", _l("Organisations")),
         ("frameworks.index", _l("Frameworks")),
         ("survey.index", _l("Impact survey")),

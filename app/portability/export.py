@@ -1,0 +1,322 @@
+"""Export of everything a person has in Acquis, as a zip: ``export.json`` (format ``acquis-export/1``, documented
+in ``app/portability/FORMAT.md``), the evidence files and the issued documents.
+
+:data:`EXPORT_REGISTRY` says, for every table that refers to a person, where its rows go in the export (or why
+they do not); the registry test keeps it complete.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.claims.models import NARRATIVE_PARTS, Claim, Evidence
+from app.core import storage
+from app.core.db import utcnow
+from app.experiences.models import Experience
+from app.extensions import db
+from app.frameworks.models import FrameworkNode, FrameworkVersion
+from app.organisations.models import Membership
+
+FORMAT = "acquis-export/1"
+
+#: table → where its rows referring to the person go ("-" + reason when they are not exported).
+EXPORT_REGISTRY: dict[str, str] = {
+    "users": "profile",
+    "user_sessions": "- sessions are not data of the person's portfolio (security records)",
+    "recovery_codes": "- secrets, never exported",
+    "memberships": "memberships (organisation names and roles)",
+    "invitations": "- the organisation's records (invited_by)",
+    "experiences": "experiences",
+    "evidence": "evidence (metadata) + evidence/ files",
+    "claims": "experiences[].claims",
+    "submissions": "- review workflow records; their outcome is exported as validations",
+    "submission_items": "- review workflow records; their outcome is exported as validations",
+    "claim_validations": "experiences[].claims[].validations",
+    "referent_requests": "experiences[].referent_confirmations (confirmed ones)",
+    "notifications": "- transient messages",
+    "survey_participations": "- survey answers are anonymous and linked to nobody: nothing to export",
+    "documents": "documents (metadata) + documents/ files",
+    "document_jobs": "- transient print jobs",
+    "document_opinions": "- the NGO's opinion about the volunteer, printed in their documents",
+    "shares": "- access grants of this instance (tokens cannot move)",
+    "share_accesses": "- access log of this instance's shares",
+    "adviser_notes": "- an adviser's notes are theirs: not exported with anyone's portfolio",
+    "imported_validations": "experiences[].claims[].validations (verified_by the instance that verified them)",
+    "erased_users": "- tombstones hold no person",
+}
+
+EXPERIENCE_FIELDS = (
+    "kind",
+    "title",
+    "start_date",
+    "end_date",
+    "host_name",
+    "host_country",
+    "host_city",
+    "status_code",
+    "working_time",
+    "hours_per_week",
+    "team_size",
+    "budget_managed_eur",
+    "people_served",
+    "languages_used",
+    "context",
+    "activities",
+    "results",
+    "provider",
+    "training_kind",
+    "hours",
+    "certificate",
+)
+EVIDENCE_FIELDS = ("title", "original_filename", "sha256", "size", "mime", "pages", "width", "height")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value") and not isinstance(value, (int, str)):
+        return value.value
+    if isinstance(value, str) and hasattr(value, "value"):  # StrEnum
+        return value.value
+    return value
+
+
+def instance_url() -> str:
+    return current_app.config["BASE_URL"].rstrip("/")
+
+
+def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
+    """The export document and the files to put beside it (zip path → bytes)."""
+    from app.portability.models import ImportedValidation
+    from app.validation.models import ClaimValidation, ReferentRequest
+
+    files: dict[str, bytes] = {}
+    evidence_rows = list(
+        db.session.scalars(sa.select(Evidence).where(Evidence.owner_id == user.id).order_by(Evidence.id))
+    )
+    evidence_refs = {}
+    evidence_out = []
+    for index, item in enumerate(evidence_rows, start=1):
+        ref = f"e{index}"
+        evidence_refs[item.id] = ref
+        path = f"evidence/{ref}.{item.extension}"
+        try:
+            files[path] = storage.path_for(item.storage_key).read_bytes()
+        except (OSError, ValueError):
+            path = None  # the file was lost: the metadata still says what it was
+        evidence_out.append({"ref": ref, **{f: _plain(getattr(item, f)) for f in EVIDENCE_FIELDS}, "file": path})
+
+    experiences = list(
+        db.session.scalars(
+            sa.select(Experience)
+            .where(Experience.owner_id == user.id)
+            .options(selectinload(Experience.sending_organisation))
+            .order_by(Experience.start_date, Experience.id)
+        )
+    )
+    claims = list(
+        db.session.scalars(
+            sa.select(Claim)
+            .where(Claim.owner_id == user.id)
+            .options(
+                selectinload(Claim.node).selectinload(FrameworkNode.version).selectinload(FrameworkVersion.framework),
+                selectinload(Claim.evidence),
+            )
+            .order_by(Claim.id)
+        )
+    )
+    claim_ids = [c.id for c in claims]
+    validations: dict[int, list] = {i: [] for i in claim_ids}
+    for row in db.session.scalars(
+        sa.select(ClaimValidation)
+        .where(ClaimValidation.claim_id.in_(claim_ids or [0]))
+        .options(selectinload(ClaimValidation.organisation))
+        .order_by(ClaimValidation.validated_at, ClaimValidation.id)
+    ):
+        validations[row.claim_id].append(
+            {
+                "organisation": row.organisation.name,
+                "validator_name": row.validator_name,
+                "claim_version": row.claim_version,
+                "level": row.level,
+                "content_hash": row.content_hash,
+                "validated_at": _plain(row.validated_at),
+                "revoked_at": _plain(row.revoked_at),
+                "revoked_reason": row.revoked_reason,
+                "superseded_at": _plain(row.superseded_at),
+                "verified_by": instance_url(),
+            }
+        )
+    for row in db.session.scalars(
+        sa.select(ImportedValidation)
+        .where(ImportedValidation.claim_id.in_(claim_ids or [0]))
+        .order_by(ImportedValidation.validated_at, ImportedValidation.id)
+    ):
+        validations[row.claim_id].append(
+            {
+                "organisation": row.organisation_name,
+                "validator_name": row.validator_name,
+                "claim_version": row.claim_version,
+                "level": row.level,
+                "content_hash": row.content_hash,
+                "validated_at": _plain(row.validated_at),
+                "revoked_at": _plain(row.revoked_at),
+                "revoked_reason": (row.data or {}).get("revoked_reason", ""),
+                "superseded_at": (row.data or {}).get("superseded_at"),
+                "verified_by": row.source_instance,
+            }
+        )
+
+    frameworks: dict[int, dict] = {}
+    claims_by_experience: dict[int, list] = {e.id: [] for e in experiences}
+    claim_refs = {}
+    for index, claim in enumerate(claims, start=1):
+        version = claim.node.version
+        frameworks.setdefault(
+            version.id,
+            {
+                "slug": version.framework.slug,
+                "version": version.version,
+                "content_hash": version.content_hash,
+                "kind": version.framework.kind.value,
+                "title": version.title,
+            },
+        )
+        ref = f"c{index}"
+        claim_refs[claim.id] = ref
+        claims_by_experience[claim.experience_id].append(
+            {
+                "ref": ref,
+                "framework": version.framework.slug,
+                "framework_version": version.version,
+                "node_code": claim.node.code,
+                "node_uri": claim.node.uri,
+                "level_rank": claim.level_rank,
+                "version": claim.version,
+                **{part: getattr(claim, part) for part in NARRATIVE_PARTS},
+                "evidence": [evidence_refs[e.id] for e in claim.evidence if e.id in evidence_refs],
+                "validations": validations[claim.id],
+            }
+        )
+
+    referents: dict[int, list] = {e.id: [] for e in experiences}
+    for row in db.session.scalars(
+        sa.select(ReferentRequest)
+        .where(ReferentRequest.volunteer_id == user.id, ReferentRequest.confirmed_at.is_not(None))
+        .order_by(ReferentRequest.confirmed_at, ReferentRequest.id)
+    ):
+        referents[row.experience_id].append(
+            {
+                "name": row.name,
+                "organisation_name": row.organisation_name,
+                "role": row.role,
+                "confirmed_at": _plain(row.confirmed_at),
+                "facts_confirmed": row.facts_confirmed,
+                "confirmed_claims": [claim_refs[i] for i in row.confirmed_claim_ids or [] if i in claim_refs],
+                "comment": row.comment,
+                "content_hash": row.content_hash,
+            }
+        )
+
+    experiences_out = []
+    for index, experience in enumerate(experiences, start=1):
+        item = {"ref": f"x{index}", **{f: _plain(getattr(experience, f)) for f in EXPERIENCE_FIELDS}}
+        item["sending_organisation"] = experience.sending_organisation_label
+        item["claims"] = claims_by_experience[experience.id]
+        item["referent_confirmations"] = referents[experience.id]
+        experiences_out.append(item)
+
+    memberships = list(
+        db.session.scalars(
+            sa.select(Membership).where(Membership.user_id == user.id).options(selectinload(Membership.organisation))
+        )
+    )
+    document = {
+        "format": FORMAT,
+        "exported_at": utcnow().isoformat(),
+        "instance": instance_url(),
+        "profile": {
+            "email": user.email,
+            "display_name": user.display_name,
+            "locale": user.locale,
+            "created_at": _plain(user.created_at),
+        },
+        "memberships": sorted(
+            ({"organisation": m.organisation.name, "role": m.role.value, "state": m.state.value} for m in memberships),
+            key=lambda m: (m["organisation"], m["role"]),
+        ),
+        "frameworks": sorted(frameworks.values(), key=lambda f: (f["slug"], f["version"])),
+        "evidence": evidence_out,
+        "experiences": experiences_out,
+        "documents": _documents(user, files),
+        "survey": "not exported: survey answers are anonymous and linked to no account",
+    }
+    return document, files
+
+
+def _documents(user: User, files: dict[str, bytes]) -> list[dict]:
+    try:
+        from app.documents.models import Document
+        from app.documents.operations import document_path
+    except ImportError:  # pragma: no cover - documents package absent
+        return []
+    out = []
+    for row in db.session.scalars(sa.select(Document).where(Document.holder_id == user.id).order_by(Document.id)):
+        path = f"documents/{row.code}.pdf"
+        try:
+            files[path] = document_path(row).read_bytes()
+        except OSError:
+            path = None
+        out.append(
+            {
+                "kind": row.kind.value,
+                "language": row.language,
+                "code": row.code,
+                "sha256": row.sha256,
+                "created_at": _plain(row.created_at),
+                "file": path,
+            }
+        )
+    return out
+
+
+def export_zip(user: User) -> bytes:
+    """The export as zip bytes: ``export.json``, ``FORMAT.md`` and the files."""
+    from pathlib import Path
+
+    document, files = build_export(user)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+        archive.writestr("FORMAT.md", (Path(__file__).parent / "FORMAT.md").read_text(encoding="utf-8"))
+        for path, data in sorted(files.items()):
+            archive.writestr(path, data)
+    return buffer.getvalue()
+
+
+#: What an import cannot restore by design (see FORMAT.md), left out when comparing two exports.
+NOT_RESTORED = ("exported_at", "instance", "memberships", "documents")
+
+
+def comparable(document: dict) -> dict:
+    """The export less what legitimately differs after export → import → export: timestamps of the export, the
+    instance, the account's e-mail and creation date, memberships (joining an NGO needs its approval) and issued
+    documents (verifiable only on the instance that issued them) and host referents' confirmations (kept in the
+    file, not re-created: nobody confirmed anything to this instance)."""
+    out = {k: v for k, v in document.items() if k not in NOT_RESTORED}
+    out["profile"] = {k: v for k, v in document["profile"].items() if k not in {"email", "created_at"}}
+    out["experiences"] = [
+        {k: v for k, v in experience.items() if k != "referent_confirmations"} for experience in document["experiences"]
+    ]
+    return out

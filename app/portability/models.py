@@ -1,0 +1,51 @@
+"""Tombstones of erased accounts and validations imported from another Acquis instance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, utcnow
+
+
+class ErasedUser(Base):
+    """An erased account: only its former id, so the append-only audit log can say "a former user".
+
+    Audit rows keep ``actor_id`` (a plain number, no foreign key) and cannot be updated (ORM guard and database
+    trigger). Since this change they no longer store the e-mail address either (``actor_label`` is ``user#ID``);
+    the name shown for an actor is resolved at display time from ``users``, else from this table.
+    """
+
+    __tablename__ = "erased_users"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportedValidation(Base):
+    """A validation that arrived with an import: *imported — not verified here*.
+
+    It is never a :class:`~app.validation.models.ClaimValidation`: nothing on this instance vouches for it, so an
+    import can never forge a validation. It records what the exported file said, for the volunteer's information.
+    """
+
+    __tablename__ = "imported_validations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organisation_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    validator_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    claim_version: Mapped[int] = mapped_column(default=1)
+    level: Mapped[int | None]
+    content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    validated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    source_instance: Mapped[str] = mapped_column(sa.String(300), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    claim = relationship("Claim")

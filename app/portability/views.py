@@ -1,0 +1,194 @@
+"""My data (export, import, erasure), Open Badges 3.0 credentials, status lists, issuer profiles, ELM drafts."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from flask import Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from app.auth.passwords import verify_password
+from app.claims import operations as claim_ops
+from app.core.i18n import current_language
+from app.core.permissions import require
+from app.core.views import RHAuthenticated, RHPublic
+from app.experiences import operations as experience_ops
+from app.extensions import db
+from app.organisations.models import Organisation
+from app.portability import badges, bp, elm, models
+from app.portability.erasure import erase_user
+from app.portability.export import export_zip
+from app.portability.forms import DeleteAccountForm, ImportForm
+from app.portability.import_ import ImportRefused, import_archive
+
+DOWNLOAD_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def _download(data, mimetype: str, filename: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers.update(DOWNLOAD_HEADERS)
+    return response
+
+
+class RHMyData(RHAuthenticated):
+    """Export, import and account deletion in one place."""
+
+    def _process(self):
+        imported = db.session.scalars(
+            sa.select(models.ImportedValidation)
+            .where(models.ImportedValidation.owner_id == current_user.id)
+            .order_by(models.ImportedValidation.id)
+        ).all()
+        return render_template("portability/my_data.html", import_form=ImportForm(formdata=None), imported=imported)
+
+
+class RHExport(RHAuthenticated):
+    def _process(self):
+        return _download(export_zip(current_user), "application/zip", "acquis-export.zip")
+
+
+class RHImport(RHAuthenticated):
+    methods = ("POST",)
+
+    def _process(self):
+        form = ImportForm()
+        if form.validate_on_submit():
+            try:
+                counts = import_archive(current_user, form.file.data.read())
+            except ImportRefused as exc:
+                details = "; ".join(exc.details)
+                flash(f"{exc.message} {details}".strip(), "error")
+                db.session.rollback()
+            else:
+                flash(
+                    _(
+                        "Imported %(experiences)d experiences, %(claims)d claims, %(evidence)d files and "
+                        "%(validations)d validations (imported — not verified here).",
+                        **counts,
+                    ),
+                    "success",
+                )
+        else:
+            flash(" ".join(str(e) for e in form.file.errors) or _("The form expired. Please try again."), "error")
+        return redirect(url_for("portability.my_data"))
+
+
+class RHDeleteAccount(RHAuthenticated):
+    """Erase the account: fresh password and the e-mail address typed as confirmation."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        form = DeleteAccountForm()
+        if form.validate_on_submit():
+            if not verify_password(current_user.password_hash, form.current_password.data):
+                form.current_password.errors = [_("This is not your current password.")]
+            elif (form.confirmation.data or "").strip().lower() != current_user.email.lower():
+                form.confirmation.errors = [_("Type exactly the e-mail address of your account.")]
+            else:
+                user = current_user._get_current_object()
+                logout_user()
+                erase_user(user)
+                flash(_("Your account and your data have been deleted."), "success")
+                return redirect(url_for("main.home"))
+        return render_template("portability/delete.html", form=form), (422 if form.errors else 200)
+
+
+class RHClaimBadge(RHAuthenticated):
+    """The Open Badges 3.0 credential (JWT-VC) of the current validation of one of my claims."""
+
+    def _load(self, claim_id):
+        self.claim = claim_ops.get_owned_claim(claim_id, current_user)
+        require(self.claim is not None and self.claim.can_view(current_user))
+        self.validation = badges.current_validation(self.claim)
+        require(badges.badge_eligible(self.validation))
+
+    def _process(self):
+        token = badges.sign_credential(self.validation, language=current_language())
+        return _download(token, "application/vc+jwt", f"acquis-badge-{self.claim.id}.jwt")
+
+
+class RHIssuerBase(RHPublic):
+    def _load(self, slug):
+        self.organisation = db.session.scalar(sa.select(Organisation).where(Organisation.slug == slug))
+        require(self.organisation is not None)
+
+
+class RHIssuer(RHIssuerBase):
+    """Public OB 3.0 issuer profile of an NGO, with the verification key."""
+
+    def _process(self):
+        response = Response(json.dumps(badges.issuer_profile(self.organisation)), mimetype="application/json")
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+
+class RHStatusList(RHIssuerBase):
+    """Public, signed Bitstring Status List of an NGO's validations (revocation)."""
+
+    def _process(self):
+        response = Response(badges.status_list_jwt(self.organisation), mimetype="application/vc+jwt")
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class RHElm(RHAuthenticated):
+    """The European Learning Model draft (JSON-LD) of one of my experiences."""
+
+    def _load(self, experience_id):
+        self.experience = experience_ops.get_owned_experience(experience_id, current_user)
+        require(self.experience is not None and self.experience.can_view(current_user))
+
+    def _process(self):
+        document = elm.elm_document(self.experience, language=current_language())
+        return _download(
+            json.dumps(document, ensure_ascii=False, indent=2),
+            "application/ld+json",
+            f"acquis-elm-{self.experience.id}.jsonld",
+        )
+
+
+_ROUTES = [
+    ("/account/data", RHMyData, "my_data"),
+    ("/account/data/export", RHExport, "export"),
+    ("/account/data/import", RHImport, "import_"),
+    ("/account/delete", RHDeleteAccount, "delete_account"),
+    ("/badges/claims/<int:claim_id>.jwt", RHClaimBadge, "claim_badge"),
+    ("/badges/issuers/<slug>", RHIssuer, "issuer"),
+    ("/badges/issuers/<slug>/status", RHStatusList, "status_list"),
+    ("/elm/experiences/<int:experience_id>.jsonld", RHElm, "elm"),
+]
+for rule, handler, endpoint in _ROUTES:
+    bp.add_url_rule(rule, view_func=handler.as_view(endpoint))
+
+
+# --- Panels on the pages of lower packages (template hooks) ----------------------------------------------------
+from markupsafe import Markup  # noqa: E402
+
+from app.core.hooks import hook  # noqa: E402
+
+
+@hook("claim-panels").connect
+def _claim_panel(sender, claim, **kwargs):
+    validation = badges.current_validation(claim)
+    imported = db.session.scalars(
+        sa.select(models.ImportedValidation).where(models.ImportedValidation.claim_id == claim.id)
+    ).all()
+    # An autoescaped template's output is safe HTML already; Markup stops the hook from escaping it twice.
+    return Markup(  # noqa: S704
+        render_template("portability/_claim_panel.html", claim=claim, validation=validation, imported=imported)
+    )
+
+
+@hook("experience-panels").connect
+def _experience_panel(sender, experience, **kwargs):
+    return Markup(render_template("portability/_experience_panel.html", experience=experience))  # noqa: S704
+
+
+@hook("dashboard-panels").connect
+def _dashboard_panel(sender, **kwargs):
+    return Markup(render_template("portability/_dashboard_panel.html"))  # noqa: S704

@@ -1,0 +1,275 @@
+"""Sharing: the volunteer's shares and access log, the link exchange, and the read-only review pages."""
+
+from __future__ import annotations
+
+from flask import flash, make_response, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.forms import EmptyForm
+from app.claims.models import NARRATIVE_PARTS
+from app.claims.narrative import NARRATIVE_LABELS
+from app.claims.operations import download_basename
+from app.core import storage
+from app.core.permissions import require
+from app.core.security import canonical_url
+from app.core.views import RHAuthenticated, RHPublic
+from app.experiences import operations as experience_ops
+from app.sharing import bp
+from app.sharing import operations as ops
+from app.sharing.forms import NoteForm, ShareForm
+from app.sharing.models import ShareKind
+
+#: The same safe headers as ``claims.evidence_file``: nothing from a file ever runs in the browser.
+FILE_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _share_data(form: ShareForm) -> ops.ShareData:
+    return ops.ShareData(
+        kind=ShareKind(form.kind.data),
+        days=form.days.data,
+        adviser_email=form.adviser_email.data or "",
+        label=form.label.data or "",
+        whole_portfolio=form.scope.data != "selection",
+        experience_ids=tuple(form.experience_ids.data or ()),
+        include_evidence=bool(form.include_evidence.data),
+        include_documents=bool(form.include_documents.data),
+    )
+
+
+class RHShares(RHAuthenticated):
+    """The volunteer's shares and the form to open a new one."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        form = ShareForm()
+        form.set_choices(experience_ops.experiences_of(current_user))
+        if form.validate_on_submit():
+            try:
+                share, token = ops.create_share(current_user, _share_data(form))
+            except ops.ShareError as exc:
+                target = form._fields.get(exc.field, form.days)
+                target.errors = [*target.errors, str(exc.message)]
+            else:
+                if token is not None:
+                    # Shown once, in this response only: never flashed (the session cookie) nor put in a URL.
+                    link = canonical_url("sharing.open_link", token=token)
+                    return render_template("sharing/created.html", share=share, link=link)
+                flash(_("Your portfolio is shared with %(email)s.", email=share.adviser_email), "success")
+                return redirect(url_for("sharing.detail", share_id=share.id))
+        return render_template("sharing/index.html", form=form, shares=ops.shares_of(current_user)), (
+            422 if form.errors else 200
+        )
+
+
+class RHOwnedShareBase(RHAuthenticated):
+    def _load(self, share_id):
+        self.share = ops.get_owned_share(share_id, current_user)
+        require(self.share is not None)
+
+    def _check_access(self):
+        require(self.share.can_manage(current_user))
+
+
+class RHShareDetail(RHOwnedShareBase):
+    """One share: what it covers, until when, and who looked at what (the access log)."""
+
+    def _process(self):
+        return render_template(
+            "sharing/detail.html", share=self.share, log=ops.access_log(self.share), revoke_form=EmptyForm()
+        )
+
+
+class RHRevokeShare(RHOwnedShareBase):
+    methods = ("POST",)
+
+    def _process(self):
+        form = EmptyForm()
+        if form.validate_on_submit():
+            ops.revoke_share(self.share, actor=current_user)
+            flash(_("The share has ended. Nobody can open it any more."), "success")
+        return redirect(url_for("sharing.detail", share_id=self.share.id))
+
+
+class RHSharedWithMe(RHAuthenticated):
+    """The adviser's dashboard: portfolios shared with them, soonest expiry first."""
+
+    def _process(self):
+        return render_template("sharing/with_me.html", shares=ops.shares_for_adviser(current_user))
+
+
+class RHOpenLink(RHPublic):
+    """Exchange a link token for a session grant, then leave the token-bearing URL at once."""
+
+    def _load(self, token):
+        self.share = ops.find_link_share(token)
+        require(self.share is not None)
+
+    def _process(self):
+        ops.grant_in_session(self.share)
+        response = redirect(url_for("sharing.portfolio", share_id=self.share.id))
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+class RHSharedBase(RHPublic):
+    """A page read through a share: the same 404 for unknown, expired, revoked or not-granted shares."""
+
+    def _load(self, share_id, **view_args):
+        self.share = ops.active_share(share_id)
+        require(self.share is not None)
+
+    def _check_access(self):
+        require(ops.viewer_may_read(self.share, current_user))
+        ops.bind_adviser(self.share, current_user)
+
+    @property
+    def viewer(self):
+        return current_user if current_user.is_authenticated else None
+
+    @property
+    def is_adviser(self) -> bool:
+        return self.share.kind == ShareKind.ADVISER
+
+
+def _with_private_headers(body):
+    response = make_response(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+class RHSharedPortfolio(RHSharedBase):
+    def _process(self):
+        portfolio = ops.shared_portfolio(self.share)
+        ops.log_access(self.share, self.viewer, "portfolio", self.share.owner.display_name)
+        note = ops.note_of(self.share, current_user) if self.is_adviser else None
+        form = NoteForm(formdata=None, obj=note) if self.is_adviser else None
+        return _with_private_headers(
+            render_template(
+                "sharing/portfolio.html",
+                portfolio=portfolio,
+                share=self.share,
+                note_form=form,
+                documents=ops.shared_documents(self.share),
+            )
+        )
+
+
+class RHSharedExperience(RHSharedBase):
+    def _load(self, share_id, experience_id):
+        super()._load(share_id)
+        require(self.share.covers_experience(experience_id))
+        self.portfolio = ops.shared_portfolio(self.share, experience_id)
+        require(bool(self.portfolio.experiences))
+
+    def _process(self):
+        experience = self.portfolio.experiences[0]
+        ops.log_access(self.share, self.viewer, "experience", experience.title)
+        return _with_private_headers(
+            render_template(
+                "sharing/experience.html",
+                share=self.share,
+                portfolio=self.portfolio,
+                experience=experience,
+                narrative_parts=NARRATIVE_PARTS,
+                narrative_labels=NARRATIVE_LABELS,
+            )
+        )
+
+
+class RHSharedEvidence(RHSharedBase):
+    """An evidence file through a share, with the same safe headers as the owner's download."""
+
+    def _load(self, share_id, evidence_id):
+        super()._load(share_id)
+        self.evidence = ops.shared_evidence(self.share, evidence_id)
+        require(self.evidence is not None)
+
+    def _process(self):
+        path = storage.path_for(self.evidence.storage_key)
+        require(path.is_file())
+        ops.log_access(self.share, self.viewer, "evidence", self.evidence.title)
+        response = send_file(
+            path,
+            mimetype=self.evidence.mime,
+            as_attachment=True,
+            download_name=f"{download_basename(self.evidence)}.{self.evidence.extension}",
+            conditional=False,
+            etag=False,
+            max_age=0,
+        )
+        response.headers.update(FILE_HEADERS)
+        return response
+
+
+class RHSharedDocument(RHSharedBase):
+    """A signed document issued to the owner, through a share that includes documents."""
+
+    def _load(self, share_id, document_id):
+        super()._load(share_id)
+        self.document = ops.shared_document(self.share, document_id)
+        require(self.document is not None)
+
+    def _process(self):
+        from app.documents.operations import document_path
+
+        path = document_path(self.document)
+        require(path.is_file())
+        ops.log_access(self.share, self.viewer, "document", self.document.kind.label)
+        response = send_file(
+            path,
+            mimetype="application/pdf",
+            as_attachment=True,
+            download_name=f"acquis-{self.document.kind.value}-{self.document.code}.pdf",
+            conditional=False,
+            etag=False,
+            max_age=0,
+        )
+        response.headers.update(FILE_HEADERS)
+        return response
+
+
+class RHSharedNotes(RHSharedBase):
+    """The adviser's private notes on this portfolio (adviser shares only)."""
+
+    methods = ("POST",)
+
+    def _check_access(self):
+        super()._check_access()
+        require(self.is_adviser)
+
+    def _process(self):
+        form = NoteForm()
+        if form.validate_on_submit():
+            ops.save_note(self.share, current_user, form.body.data or "")
+            flash(_("Your notes have been saved."), "success")
+        else:
+            flash(" ".join(str(e) for e in form.body.errors) or _("The form expired. Please try again."), "error")
+        return redirect(url_for("sharing.portfolio", share_id=self.share.id) + "#notes")
+
+
+_ROUTES = [
+    ("/sharing/", RHShares, "index"),
+    ("/sharing/<int:share_id>", RHShareDetail, "detail"),
+    ("/sharing/<int:share_id>/revoke", RHRevokeShare, "revoke"),
+    ("/sharing/with-me", RHSharedWithMe, "shared_with_me"),
+    ("/s/<token>", RHOpenLink, "open_link"),
+    ("/shared/<int:share_id>", RHSharedPortfolio, "portfolio"),
+    ("/shared/<int:share_id>/experiences/<int:experience_id>", RHSharedExperience, "experience"),
+    ("/shared/<int:share_id>/evidence/<int:evidence_id>/file", RHSharedEvidence, "evidence_file"),
+    ("/shared/<int:share_id>/documents/<int:document_id>", RHSharedDocument, "document"),
+    ("/shared/<int:share_id>/notes", RHSharedNotes, "notes"),
+]
+ops.register_document_grant()
+
+for rule, handler, endpoint in _ROUTES:
+    bp.add_url_rule(rule, view_func=handler.as_view(endpoint))

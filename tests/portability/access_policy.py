@@ -1,0 +1,22 @@
+"""Access policy of the ``portability`` blueprint: my data pages for any signed-in user; a badge or an ELM draft
+only for the owner of the claim or experience; issuer profiles and status lists are public (verifiers need them)."""
+
+from tests.access import PUBLIC, USER, expect, rule
+
+OWNER_ONLY = expect(404, guest="login", volunteer="ok")
+
+
+def build(world):
+    """Nothing of its own: the validated claim (world.validation) and the mission come from other packages."""
+
+
+POLICY = {
+    "portability.my_data": rule(USER),
+    "portability.export": rule(USER),
+    "portability.import_": rule(USER, methods=("POST",), notes="no file: refused with a message"),
+    "portability.delete_account": rule(USER, methods=("GET", "POST"), notes="no password: the form is shown again"),
+    "portability.claim_badge": rule(OWNER_ONLY, url=lambda w: {"claim_id": w.validation.claim_id}),
+    "portability.issuer": rule(PUBLIC, url=lambda w: {"slug": w.ngo.slug}),
+    "portability.status_list": rule(PUBLIC, url=lambda w: {"slug": w.ngo.slug}),
+    "portability.elm": rule(OWNER_ONLY, url=lambda w: {"experience_id": w.mission.id}),
+}
