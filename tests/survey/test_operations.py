@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.audit import AuditEvent
+from app.core.i18n import force_locale
 from app.extensions import db
 from app.survey import operations as ops
 from app.survey.models import (
@@ -64,7 +65,7 @@ def test_closed_versions_cannot_be_answered(create_user, v1):
 
 
 def test_consent_is_required(create_user, questionnaire):
-    with pytest.raises(ops.SurveyError, match="consent"):
+    with force_locale("en"), pytest.raises(ops.SurveyError, match="consent"):
         ops.submit_response(create_user(), questionnaire, _data(questionnaire, consent=False))
     assert _count(SurveyParticipation) == 0
 
@@ -82,7 +83,7 @@ def test_incomplete_or_foreign_answers_are_refused(create_user, questionnaire):
 def test_answers_can_only_be_attributed_to_own_sending_ngos(create_user, create_org, add_member, questionnaire):
     user, mine, other = create_user(), create_org(), create_org()
     add_member(mine, user, "volunteer")
-    with pytest.raises(ops.SurveyError, match="belong"):
+    with force_locale("en"), pytest.raises(ops.SurveyError, match="belong"):
         ops.submit_response(user, questionnaire, _data(questionnaire, organisations=[other]))
     ops.submit_response(user, questionnaire, _data(questionnaire, organisations=[mine]))
     response = db.session.scalar(sa.select(SurveyResponse))
@@ -203,7 +204,7 @@ def test_a_comment_is_decided_once(create_user, create_org, make_responses, ques
     actor = create_user(platform_admin=True)
     ops.moderate_comment(response.comment, True, actor=actor)
     assert response.comment.state == CommentState.APPROVED
-    with pytest.raises(ops.SurveyError, match="already"):
+    with force_locale("en"), pytest.raises(ops.SurveyError, match="already"):
         ops.moderate_comment(response.comment, False, actor=actor)
     assert response.comment.state == CommentState.APPROVED
 

@@ -11,6 +11,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
 from app.core.audit import AuditEvent, AuditLogImmutableError
 from app.core.db import utcnow
+from app.core.i18n import force_locale
 from app.extensions import db
 from app.validation import operations as ops
 from app.validation.models import (
@@ -102,7 +103,7 @@ def test_submit_refused_without_claims_or_with_foreign_claims(world, create_user
 
 def test_submit_refused_while_pending_anywhere(submitted):
     w = submitted
-    with pytest.raises(ops.ValidationError, match="already awaiting"):
+    with force_locale("en"), pytest.raises(ops.ValidationError, match="already awaiting"):
         ops.submit_experience(w.volunteer, w.mission, w.other_ngo, [w.claims[0].id])
 
 
@@ -261,7 +262,8 @@ def test_resubmission_after_changes_is_a_new_round_with_a_diff(submitted):
     (current,) = submission.current_items
     previous = ops.previous_reviews(submission)[current.id]
     assert previous.round == 1 and previous.decision == C
-    diffs = {d.label: d.ops for d in ops.snapshot_diff(previous.snapshot, current.snapshot)}
+    with force_locale("en"):  # labels are translated when the diff is built
+        diffs = {d.label: d.ops for d in ops.snapshot_diff(previous.snapshot, current.snapshot)}
     assert set(diffs) == {"Level", "Actions"}
     assert ("insert", " <b>personally</b>") in diffs["Actions"]
     assert ("delete", "2") in diffs["Level"] and ("insert", "3") in diffs["Level"]
@@ -334,9 +336,10 @@ def test_org_admin_revokes_a_validation_with_a_reason(submitted):
 def test_history_of_claim_and_experience(submitted):
     w = submitted
     ops.decide_item(w.items[0], w.trainer, ops.Decision(V))
-    labels = [entry.label for entry in ops.claim_history(w.claims[0])]
-    assert labels[:1] == ["Validated"] and "Claim created" in labels
-    labels = [entry.label for entry in ops.experience_history(w.mission)]
+    with force_locale("en"):  # labels are translated when the history is built
+        labels = [entry.label for entry in ops.claim_history(w.claims[0])]
+        assert labels[:1] == ["Validated"] and "Claim created" in labels
+        labels = [entry.label for entry in ops.experience_history(w.mission)]
     assert "Submitted for validation" in labels and "Validated" in labels
 
 

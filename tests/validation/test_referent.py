@@ -12,6 +12,7 @@ from app.core.audit import AuditEvent
 from app.core.db import utcnow
 from app.extensions import db
 from app.validation.models import ReferentRequest
+from tests.translated import in_template
 
 LINK = re.compile(r"http://acquis\.example/validation/referent/([A-Za-z0-9_-]+)")
 
@@ -63,7 +64,9 @@ def test_referent_confirms_once_and_it_shows_beside_the_ngo(world, client, login
         f"/validation/referent/{token}",
         data={"facts_confirmed": "y", "claim_ids": [world.claims[0].id], "comment": "Great work <3"},
     )
-    assert response.status_code == 200 and "recorded" in response.text
+    # The referent's page is in the language chosen for them (Spanish).
+    done = "Your answer has been recorded and shown to %(name)s. You can close this page."
+    assert response.status_code == 200 and in_template("es", done, name="Valentine") in response.text
     stored = db.session.scalar(sa.select(ReferentRequest))
     assert stored.facts_confirmed is True and stored.confirmed_claim_ids == [world.claims[0].id]
     assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.action == "referent.confirmed"))

@@ -12,6 +12,7 @@ from app.core.audit import AuditEvent
 from app.extensions import db
 from app.validation import operations as ops
 from app.validation.models import ClaimValidation, ItemDecision, SubmissionState
+from tests.translated import in_template, in_template_up_to, printed, printed_up_to
 
 
 def decide(client, w, item, decision, **fields):
@@ -53,7 +54,7 @@ def test_queue_and_review_page_for_a_trainer(submitted, client, login):
     login(client, w.trainer)
     queue = client.get("/validation/reviews")
     assert queue.status_code == 200 and "Water project coordinator" in queue.text and "Valentine" in queue.text
-    assert "Median time to decision" not in queue.text  # admins only
+    assert in_template("fr", "Median time to decision") not in queue.text  # admins only (the trainer reads French)
     assert "Valentine" not in client.get("/validation/reviews?volunteer=zzz").text.split("<tbody>")[1]
     page = client.get(f"/validation/submissions/{w.submission.id}")
     assert page.status_code == 200
@@ -67,9 +68,12 @@ def test_admin_sees_stats_but_cannot_decide(submitted, client, login):
     w = submitted
     login(client, w.admin)
     queue = client.get("/validation/reviews")
-    assert "Median time to decision" in queue.text and "Submissions awaiting review" in queue.text
+    # The admin reads French.
+    assert in_template("fr", "Median time to decision") in queue.text
+    assert in_template("fr", "Submissions awaiting review") in queue.text
     page = client.get(f"/validation/submissions/{w.submission.id}")
-    assert page.status_code == 200 and "Record the decision" not in page.text
+    record = in_template_up_to("fr", "Record the decision on %(code)s", "code")  # whatever the competence
+    assert page.status_code == 200 and record not in page.text
     assert decide(client, w, w.items[0], "validated").status_code == 403
 
 
@@ -90,7 +94,9 @@ def test_two_trainers_one_wins_the_other_gets_409(submitted, app, login):
     assert decide(first, w, w.items[0], "validated").status_code == 302
     response = decide(second, w, w.items[0], "rejected", comment="No")
     assert response.status_code == 409
-    assert "Already decided by Théo Trainer" in response.text
+    # trainer2 reads Spanish; the message ends with the time of the first decision.
+    already = printed_up_to("es", "Already decided by %(name)s on %(time)s.", "time", name="Théo Trainer")
+    assert already.startswith("Théo Trainer") and already in response.text
     decisions = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("item.%"))).all()
     assert [e.action for e in decisions] == ["item.validated"]
 
@@ -120,11 +126,11 @@ def test_full_round_then_resubmission_shows_the_diff_escaped(submitted, client, 
     )
     assert response.status_code == 302
     page = client.get(f"/validation/submissions/{w.submission.id}")
-    assert "What changed since the last review" in page.text
+    assert in_template("fr", "What changed since the last review") in page.text  # the trainer reads French
     assert "<ins> &lt;script&gt;alert(1)&lt;/script&gt; ran it.</ins>" in page.text or (
         "&lt;script&gt;" in page.text and "<script>alert" not in page.text
     )
-    assert "<del>" in page.text and "Earlier rounds" in page.text
+    assert "<del>" in page.text and in_template("fr", "Earlier rounds") in page.text
 
 
 def test_other_ngo_trainer_gets_404_everywhere(submitted, client, login):
@@ -168,7 +174,8 @@ def test_facts_confirmation_form(submitted, client, login):
     second = client.application.test_client()
     login(second, w.trainer2)
     response = second.post(url, data={"facts_decision": "confirmed"})
-    assert response.status_code == 409 and "Already decided by Théo Trainer" in response.text
+    already = printed_up_to("es", "Already decided by %(name)s on %(time)s.", "time", name="Théo Trainer")
+    assert response.status_code == 409 and already.startswith("Théo Trainer") and already in response.text
 
 
 def test_revocation_is_shown_wherever_the_claim_appears(submitted, client, login):
@@ -209,7 +216,9 @@ def test_notifications_page_and_mark_read(submitted, client, login):
     w = submitted
     login(client, w.trainer)
     page = client.get("/validation/notifications")
-    assert "Valentine submitted “Water project coordinator” for review." in page.text
+    submitted_text = "%(volunteer)s submitted “%(title)s” for review."
+    expected = printed("fr", submitted_text, volunteer="Valentine", title="Water project coordinator")
+    assert expected in page.text  # the trainer reads French
     link = re.search(r'href="(/validation/submissions/\d+)"', page.text).group(1)
     assert client.get(link).status_code == 200
     assert client.post("/validation/notifications/read").status_code == 302
