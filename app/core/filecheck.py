@@ -60,7 +60,7 @@ def _normalise_image(data: bytes, mime: str, max_pixels: int) -> tuple[bytes, di
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Refused("pixels") from None
-    except Exception:  # noqa: BLE001 - any decoding failure means a broken or hostile file
+    except Exception:  # any decoding failure means a broken or hostile file
         raise Refused("corrupt") from None
     return output.getvalue(), {"width": image.width, "height": image.height}
 
@@ -75,7 +75,7 @@ def _check_pdf(data: bytes, max_pages: int) -> dict:
         pages = len(reader.pages)
     except Refused:
         raise
-    except Exception:  # noqa: BLE001 - any parsing failure means a broken or hostile file
+    except Exception:  # any parsing failure means a broken or hostile file
         raise Refused("corrupt") from None
     if pages < 1:
         raise Refused("corrupt")

@@ -109,6 +109,12 @@ def seed_demo() -> list[tuple[str, str]]:
         roles = sorted(user_roles) + [f"{role.value}@{slug}" for slug, role in memberships]
         accounts.append((email, ", ".join(roles)))
     seed_portfolio(auth_ops.get_user_by_email("benevole@demo.acquis.example"), organisations["terre-solidaire"])
+    seed_validation(
+        auth_ops.get_user_by_email("benevole@demo.acquis.example"),
+        organisations["terre-solidaire"],
+        auth_ops.get_user_by_email("formatrice@demo.acquis.example"),
+        auth_ops.get_user_by_email("admin-ong@demo.acquis.example"),
+    )
     return accounts
 
 
@@ -209,6 +215,64 @@ def seed_portfolio(volunteer, organisation) -> None:
                 actions=actions,
                 result=result,
                 reflection=reflection,
+            ),
+        )
+
+
+def seed_validation(volunteer, organisation, trainer, org_admin) -> None:
+    """The demo mission submitted to the NGO, its facts confirmed and its claims validated by the trainer, a host
+    referent's confirmation and the association's opinion, so every document prints with real content (once)."""
+    from app.documents import operations as document_ops
+    from app.experiences import operations as experience_ops
+    from app.experiences.models import ExperienceKind
+    from app.validation import operations as validation_ops
+    from app.validation.models import FactsDecision, ItemDecision
+
+    if volunteer is None or trainer is None:
+        return
+    mission = next((e for e in experience_ops.experiences_of(volunteer) if e.kind == ExperienceKind.MISSION), None)
+    if mission is None or validation_ops.submissions_of_experience(mission):
+        return
+    claims = validation_ops.claims_of_experience(mission)
+    if not claims:
+        return
+    submission = validation_ops.submit_experience(volunteer, mission, organisation, [c.id for c in claims])
+    validation_ops.confirm_facts(submission, trainer, FactsDecision.CONFIRMED)
+    for item in list(submission.current_items):
+        validation_ops.decide_item(item, trainer, validation_ops.Decision(ItemDecision.VALIDATED))
+    request, _token = validation_ops.request_referent(
+        volunteer,
+        mission,
+        validation_ops.ReferentData(
+            name="Rosa Quispe",
+            email="referent@demo.acquis.example",
+            organisation_name="Asociación Manos Unidas Lima",
+            role="Coordinadora de programas",
+            language="es",
+            claim_ids=tuple(c.id for c in claims[:2]),
+        ),
+    )
+    validation_ops.confirm_referent(
+        request,
+        facts_confirmed=True,
+        claim_ids=[c.id for c in claims[:2]],
+        comment="Camille a coordonné le programme avec rigueur et une grande écoute des familles.",
+    )
+    if org_admin is not None:
+        document_ops.save_opinion(
+            org_admin,
+            organisation,
+            volunteer,
+            document_ops.OpinionData(
+                author_role="Responsable des volontaires",
+                target_certification="Exemple fictif — Coordination de projets de solidarité internationale",
+                relationship_text="Camille est partie en VSI avec notre association de 2022 à 2024 ; nous l'avons "
+                "préparée au départ, suivie pendant la mission et accueillie au retour.",
+                engagement="Deux années de volontariat à plein temps à Lima, auprès d'un partenaire d'éducation "
+                "populaire.",
+                competences="Coordination de projet, animation d'équipe, écoute interculturelle.",
+                opinion="Avis très favorable : les compétences validées correspondent aux blocs 1 à 3 de la "
+                "certification visée.",
             ),
         )
 
