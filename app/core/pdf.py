@@ -1,0 +1,192 @@
+"""HTML → archival PDF through a deny-by-default resource fetcher.
+
+WeasyPrint fetches whatever an HTML document names (images, stylesheets, fonts, ``<link rel=attachment>``). Here it
+may only reach:
+
+- the **bundled assets** below — a fixed mapping from a name to a file shipped with the project or installed from
+  PyPI (the fonts come from ``font-source-sans-pro`` / ``font-source-serif-pro``, never from the system by chance),
+  addressed as ``acquis-asset:<name>``;
+- ``data:`` URIs (the QR code is one).
+
+Every other URL — ``http``, ``https``, ``file:``, relative paths, anything a redirect would lead to — raises, so
+WeasyPrint skips the resource; the refused URLs are kept on the fetcher (``denied``) for logs and tests. Attachments
+declared by the HTML (``<link rel=attachment>``, ``<a rel=attachment>``) are dropped: the only embedded files are the
+ones the caller passes. Templates never render user HTML (Jinja autoescapes), so this is defence in depth.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+from app.config import PROJECT_DIR
+
+logger = logging.getLogger(__name__)
+
+ASSET_SCHEME = "acquis-asset"
+DEFAULT_VARIANT = "pdf/a-3a"
+
+
+def _font_dir(package: str) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the font package {package!r} is not installed (pip install -e .)")
+    return Path(next(iter(spec.submodule_search_locations))) / "files"
+
+
+def _asset_map() -> dict[str, tuple[Path, str]]:
+    sans = _font_dir("font_source_sans_pro")
+    serif = _font_dir("font_source_serif_pro")
+    pdf_static = PROJECT_DIR / "app" / "static" / "pdf"
+    return {
+        "font/sans-regular": (sans / "SourceSansPro-Regular.ttf", "font/ttf"),
+        "font/sans-italic": (sans / "SourceSansPro-It.ttf", "font/ttf"),
+        "font/sans-semibold": (sans / "SourceSansPro-Semibold.ttf", "font/ttf"),
+        "font/sans-bold": (sans / "SourceSansPro-Bold.ttf", "font/ttf"),
+        "font/serif-regular": (serif / "SourceSerifPro-Regular.ttf", "font/ttf"),
+        "font/serif-bold": (serif / "SourceSerifPro-Bold.ttf", "font/ttf"),
+        "css/document.css": (pdf_static / "document.css", "text/css"),
+        "img/logo.svg": (pdf_static / "logo.svg", "image/svg+xml"),
+    }
+
+
+_ASSETS: dict[str, tuple[Path, str]] | None = None
+
+
+def assets() -> dict[str, tuple[Path, str]]:
+    """The bundled assets: name → (file path, MIME type)."""
+    global _ASSETS
+    if _ASSETS is None:
+        _ASSETS = _asset_map()
+    return _ASSETS
+
+
+def asset_url(name: str) -> str:
+    """The URL a template uses for a bundled asset."""
+    if name not in assets():
+        raise KeyError(name)
+    return f"{ASSET_SCHEME}:{name}"
+
+
+class FetchDenied(ValueError):
+    """A resource outside the bundled assets and ``data:`` URIs."""
+
+
+_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,")
+MAX_DATA_URI_BYTES = 2 * 1024 * 1024
+
+
+def _make_fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class DenyByDefaultFetcher(URLFetcher):
+        """Serves bundled assets and ``data:`` URIs; refuses everything else (no network, no files, no redirects)."""
+
+        def __init__(self):
+            super().__init__(allow_redirects=False, allowed_protocols=(ASSET_SCHEME, "data"))
+            self.denied: list[str] = []
+            self.served: list[str] = []
+
+        def fetch(self, url, headers=None):
+            if url.startswith(f"{ASSET_SCHEME}:"):
+                entry = assets().get(url[len(ASSET_SCHEME) + 1 :])
+                if entry is not None:
+                    path, mime = entry
+                    self.served.append(url)
+                    return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
+            elif url.startswith("data:") and len(url) <= MAX_DATA_URI_BYTES * 2:
+                match = _DATA_URI.match(url)
+                if match:
+                    payload = url[match.end() :]
+                    body = base64.b64decode(payload) if match["b64"] else unquote_to_bytes(payload)
+                    self.served.append(url[:40])
+                    mime = match["mime"] or "text/plain"
+                    return URLFetcherResponse("data:", body=body, headers={"Content-Type": mime})
+            self.denied.append(url[:300])
+            logger.warning("PDF render: refused to fetch %s", url[:300])
+            raise FetchDenied(f"resource refused: {url[:100]}")
+
+        # The base class is a urllib opener: make sure nothing reaches it.
+        def open(self, url, data=None, timeout=None):
+            full = url.full_url if hasattr(url, "full_url") else url
+            return self.fetch(full)
+
+    return DenyByDefaultFetcher
+
+
+_FETCHER_CLASS = None
+
+
+def make_fetcher():
+    """A fresh deny-by-default fetcher (it records what it served and refused)."""
+    global _FETCHER_CLASS
+    if _FETCHER_CLASS is None:
+        _FETCHER_CLASS = _make_fetcher_class()
+    return _FETCHER_CLASS()
+
+
+@dataclass(frozen=True)
+class PdfAttachment:
+    """A file to embed (PDF/A-3 associated file): ``relationship`` is Data, Source, Alternative or Supplement."""
+
+    name: str
+    data: bytes
+    mime: str = "application/json"
+    description: str = ""
+    relationship: str = "Data"
+
+
+@dataclass
+class RenderResult:
+    pdf: bytes
+    pages: int
+    denied: list[str]
+
+
+def render(
+    html: str,
+    *,
+    attachments: tuple[PdfAttachment, ...] | list[PdfAttachment] = (),
+    variant: str | None = DEFAULT_VARIANT,
+    fetcher=None,
+) -> bytes:
+    """Render ``html`` (a trusted template's output) to PDF bytes; see :func:`render_full`."""
+    return render_full(html, attachments=attachments, variant=variant, fetcher=fetcher).pdf
+
+
+def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARIANT, fetcher=None) -> RenderResult:
+    """Render ``html`` to a (PDF/A-3a by default: tagged, with bookmarks) PDF with only ``attachments`` embedded.
+
+    Resources go through the deny-by-default fetcher; the HTML's own attachments are dropped.
+    """
+    from weasyprint import HTML, Attachment
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = fetcher or make_fetcher()
+    font_config = FontConfiguration()
+    options = {"pdf_variant": variant} if variant else {}
+    document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(font_config=font_config, **options)
+    # Drop attachments the HTML itself declared: only ours are embedded.
+    document.metadata.attachments = []
+    for page in document.pages:
+        page.links[:] = [link for link in page.links if link[0] != "attachment"]
+    embedded = [
+        Attachment(
+            string=item.data,
+            name=item.name,
+            description=item.description or item.name,
+            relationship=item.relationship,
+            url_fetcher=fetcher,
+        )
+        for item in attachments
+    ]
+    output = io.BytesIO()
+    document.write_pdf(output, attachments=embedded, **options)
+    return RenderResult(pdf=output.getvalue(), pages=len(document.pages), denied=list(fetcher.denied))

@@ -1,0 +1,597 @@
+"""Plain data for printed documents: models in, JSON-ready dicts out (no ORM object leaves this module).
+
+The dict a ``build_*`` function returns is the document's *snapshot*: it is stored with the document, embedded in
+the PDF as ``snapshot.json``, and is the only input of the template. Texts that come from language maps are resolved
+in the document's language here, as ``{"text": …, "fallback": "fr" | None}`` so the template marks fallbacks;
+dates are ISO strings formatted by the template in the document's language. Every function runs a fixed number of
+statements whatever the size of the portfolio.
+
+Every snapshot has the same top-level keys: ``kind``, ``language``, ``holder`` ({"name"}), ``issuer`` ({"name",
+"organisation_id"}), ``title`` and ``entries`` — the validations it relies on, each with ``validation_id``,
+``code``, ``title``, ``validator``, ``organisation``, ``validated_at`` and ``level`` (the verify page shows their
+live status).
+
+VAE coverage rule (documented for candidates and juries): a competence of the target certification is
+*covered* when the holder has a current validation of that same competence (same framework and code) or of a
+competence linked to it by an ``exact`` or ``close`` crosswalk link; *partly covered* when the only links are
+``broader``, ``narrower`` or ``related``; *not covered* otherwise. A bloc is covered when all its competences are,
+partly when at least one is covered or partly covered. Links guide the jury to evidence; they are never a VAE
+decision.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
+from app.core.countries import country_name
+from app.experiences.models import Experience, ExperienceKind
+from app.extensions import db
+from app.frameworks.models import (
+    CrosswalkLink,
+    Framework,
+    FrameworkKind,
+    FrameworkNode,
+    FrameworkVersion,
+    NodeKind,
+    Relation,
+    localized,
+)
+from app.organisations.models import Organisation
+from app.validation.models import ClaimValidation, ReferentRequest, Submission
+
+#: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
+TEMPLATE_VERSION = "2026.11.1"
+
+COVERING_RELATIONS = (Relation.EXACT, Relation.CLOSE)
+PARTIAL_RELATIONS = (Relation.BROADER, Relation.NARROWER, Relation.RELATED)
+
+
+class ContextError(Exception):
+    """The document cannot be built; ``code`` names why (the view translates it)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# --- Small converters ---------------------------------------------------------------------------------------
+
+
+def _label(language_map: dict | None, language: str) -> dict:
+    text, fallback = localized(language_map, language)
+    return {"text": text, "fallback": fallback}
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _level(version: FrameworkVersion, rank: int | None, language: str) -> dict | None:
+    if rank is None:
+        return None
+    for level in version.levels or []:
+        if level.get("rank") == rank:
+            return {"rank": rank, **_label(level.get("label"), language)}
+    return {"rank": rank, "text": str(rank), "fallback": None}
+
+
+def _validation_entry(validation: ClaimValidation, language: str) -> dict:
+    node = validation.snapshot.get("node", {})
+    return {
+        "validation_id": validation.id,
+        "claim_id": validation.claim_id,
+        "claim_version": validation.claim_version,
+        "code": node.get("code", ""),
+        "title": _label(node.get("title"), language),
+        "framework": node.get("framework", ""),
+        "validator": validation.validator_name,
+        "organisation": validation.organisation.name if validation.organisation else "",
+        "validated_at": _iso(validation.validated_at),
+        "level": validation.level,
+        "content_hash": validation.content_hash,
+    }
+
+
+def _facts(experience: Experience, language: str) -> dict:
+    status = experience.status
+    return {
+        "id": experience.id,
+        "kind": experience.kind.value,
+        "title": experience.title,
+        "start_date": _iso(experience.start_date),
+        "end_date": _iso(experience.end_date),
+        "duration_days": experience.duration_days,
+        "status_code": experience.status_code or "",
+        "status": _label(status.name, language) if status is not None else None,
+        "legal_basis": status.legal_basis if status is not None else "",
+        "sending_organisation": experience.sending_organisation_label,
+        "host_name": experience.host_name,
+        "host_country": experience.host_country,
+        "host_country_name": country_name(experience.host_country, language) if experience.host_country else "",
+        "host_city": experience.host_city,
+        "working_time": experience.working_time.value if experience.working_time else None,
+        "hours_per_week": experience.hours_per_week,
+        "team_size": experience.team_size,
+        "budget_managed_eur": experience.budget_managed_eur,
+        "people_served": experience.people_served,
+        "languages_used": experience.languages_used,
+        "context": experience.context,
+        "activities": experience.activities,
+        "results": experience.results,
+        "provider": experience.provider,
+        "training_kind": experience.training_kind.value if experience.training_kind else None,
+        "hours": experience.hours,
+        "certificate": experience.certificate,
+    }
+
+
+def _evidence(evidence) -> dict:
+    return {
+        "id": evidence.id,
+        "title": evidence.title,
+        "filename": evidence.original_filename,
+        "added_at": _iso(evidence.created_at),
+        "sha256": evidence.sha256,
+        "mime": evidence.mime,
+        "pages": evidence.pages,
+        "size": evidence.size,
+    }
+
+
+def _claim(claim: Claim, validation: ClaimValidation | None, language: str) -> dict:
+    node = claim.node
+    version = node.version
+    return {
+        "id": claim.id,
+        "experience_id": claim.experience_id,
+        "code": node.code,
+        "title": _label(node.title, language),
+        "framework": version.framework.slug,
+        "framework_title": _label(version.title, language),
+        "framework_version": version.version,
+        "level": _level(version, validation.level if validation else claim.level_rank, language),
+        "state": "validated" if validation is not None else claim.state.value,
+        "narrative": {part: getattr(claim, part) or "" for part in NARRATIVE_PARTS},
+        "evidence": [_evidence(e) for e in claim.evidence],
+        "validation": _validation_entry(validation, language) if validation is not None else None,
+    }
+
+
+def _holder(holder: User) -> dict:
+    return {"id": holder.id, "name": holder.display_name}
+
+
+# --- Loading -----------------------------------------------------------------------------------------------------
+
+
+def _claims_of(holder: User, experience_ids) -> list[Claim]:
+    return list(
+        db.session.scalars(
+            sa.select(Claim)
+            .where(Claim.owner_id == holder.id, Claim.experience_id.in_(list(experience_ids)))
+            .options(
+                selectinload(Claim.node).selectinload(FrameworkNode.version).selectinload(FrameworkVersion.framework),
+                selectinload(Claim.evidence),
+            )
+            .order_by(Claim.experience_id, Claim.id)
+        )
+    )
+
+
+def current_validations(claim_ids, organisation_id: int | None = None) -> dict[int, ClaimValidation]:
+    """The current (neither revoked nor superseded) validation of each claim, optionally by one NGO."""
+    if not claim_ids:
+        return {}
+    query = (
+        sa.select(ClaimValidation)
+        .where(
+            ClaimValidation.claim_id.in_(list(claim_ids)),
+            ClaimValidation.revoked_at.is_(None),
+            ClaimValidation.superseded_at.is_(None),
+        )
+        .options(selectinload(ClaimValidation.organisation))
+        .order_by(ClaimValidation.validated_at)
+    )
+    if organisation_id is not None:
+        query = query.where(ClaimValidation.organisation_id == organisation_id)
+    return {v.claim_id: v for v in db.session.scalars(query)}
+
+
+def _confirmations(experience_ids, language: str) -> dict[int, dict]:
+    """Facts confirmed by NGOs and answers of host referents, per experience."""
+    result: dict[int, dict] = defaultdict(lambda: {"ngo": [], "referents": []})
+    if not experience_ids:
+        return result
+    for submission in db.session.scalars(
+        sa.select(Submission)
+        .where(Submission.experience_id.in_(list(experience_ids)), Submission.facts_decision.is_not(None))
+        .options(selectinload(Submission.organisation), selectinload(Submission.facts_confirmed_by))
+        .order_by(Submission.id)
+    ):
+        result[submission.experience_id]["ngo"].append(
+            {
+                "organisation": submission.organisation.name,
+                "organisation_id": submission.organisation_id,
+                "by": submission.facts_confirmed_by.display_name if submission.facts_confirmed_by else "",
+                "at": _iso(submission.facts_confirmed_at),
+                "decision": submission.facts_decision.value,
+                "comment": submission.facts_comment,
+            }
+        )
+    for request in db.session.scalars(
+        sa.select(ReferentRequest)
+        .where(ReferentRequest.experience_id.in_(list(experience_ids)), ReferentRequest.confirmed_at.is_not(None))
+        .order_by(ReferentRequest.id)
+    ):
+        claims = {c["claim_id"]: c for c in request.snapshot.get("claims", [])}
+        result[request.experience_id]["referents"].append(
+            {
+                "name": request.name,
+                "organisation": request.organisation_name,
+                "role": request.role,
+                "at": _iso(request.confirmed_at),
+                "facts_confirmed": bool(request.facts_confirmed),
+                "claims": [
+                    {"code": claims[i]["code"], "title": _label(claims[i].get("title"), language)}
+                    for i in request.confirmed_claim_ids or []
+                    if i in claims
+                ],
+                "comment": request.comment,
+            }
+        )
+    return result
+
+
+# --- Portfolio dossier ---------------------------------------------------------------------------------------
+
+
+def build_portfolio(
+    holder: User,
+    language: str,
+    *,
+    experience_ids=None,
+    validated_only: bool = False,
+    organisation: Organisation | None = None,
+) -> dict:
+    """The portfolio dossier of ``holder``: all experiences, or those in ``experience_ids``.
+
+    :param validated_only: keep only claims with a current validation (what a trainer may print), by
+        ``organisation`` when given.
+    """
+    query = (
+        sa.select(Experience)
+        .where(Experience.owner_id == holder.id)
+        .options(selectinload(Experience.sending_organisation), selectinload(Experience.status))
+        .order_by(Experience.start_date, Experience.id)
+    )
+    if experience_ids:
+        query = query.where(Experience.id.in_(list(experience_ids)))
+    experiences = list(db.session.scalars(query))
+    if not experiences:
+        raise ContextError("no_experience")
+    claims = _claims_of(holder, [e.id for e in experiences])
+    validations = current_validations([c.id for c in claims], organisation.id if organisation else None)
+    if validated_only:
+        claims = [c for c in claims if c.id in validations]
+        kept = {c.experience_id for c in claims}
+        experiences = [e for e in experiences if e.id in kept]
+        if not experiences:
+            raise ContextError("nothing_validated")
+    confirmations = _confirmations([e.id for e in experiences], language)
+    claims_by_experience: dict[int, list[dict]] = defaultdict(list)
+    evidence_index: dict[int, dict] = {}
+    matrix: dict[str, dict] = {}
+    for claim in claims:
+        data = _claim(claim, validations.get(claim.id), language)
+        claims_by_experience[claim.experience_id].append(data)
+        for item in data["evidence"]:
+            evidence_index.setdefault(item["id"], item)
+        framework = matrix.setdefault(
+            f"{data['framework']}@{data['framework_version']}",
+            {"framework": data["framework"], "title": data["framework_title"], "rows": []},
+        )
+        framework["rows"].append(
+            {
+                "code": data["code"],
+                "title": data["title"],
+                "level": data["level"],
+                "state": data["state"],
+                "experience": claim.experience.title if claim.experience else "",
+            }
+        )
+    for framework in matrix.values():
+        framework["rows"].sort(key=lambda row: row["code"])
+    experience_data = []
+    for experience in experiences:
+        facts = _facts(experience, language)
+        facts["claims"] = claims_by_experience.get(experience.id, [])
+        facts["confirmations"] = confirmations.get(experience.id, {"ngo": [], "referents": []})
+        experience_data.append(facts)
+    entries = [c["validation"] for e in experience_data for c in e["claims"] if c["validation"]]
+    missions = [e for e in experience_data if e["kind"] == ExperienceKind.MISSION.value]
+    return {
+        "kind": "portfolio",
+        "language": language,
+        "holder": _holder(holder),
+        # Printed by an NGO from what it validated: the NGO issues it (and its trainers may download it again).
+        "issuer": {"name": organisation.name, "organisation_id": organisation.id}
+        if organisation is not None
+        else {"name": "Acquis", "organisation_id": None},
+        "summary": {
+            "experiences": len(experience_data),
+            "missions": len(missions),
+            "mission_days": sum(e["duration_days"] or 0 for e in missions),
+            "claims": sum(len(e["claims"]) for e in experience_data),
+            "validated": len(entries),
+            "evidence": len(evidence_index),
+            "countries": sorted({e["host_country_name"] for e in experience_data if e["host_country_name"]}),
+        },
+        "timeline": [
+            {"title": e["title"], "kind": e["kind"], "start_date": e["start_date"], "end_date": e["end_date"]}
+            for e in experience_data
+        ],
+        "matrix": sorted(matrix.values(), key=lambda f: f["framework"]),
+        "experiences": experience_data,
+        "evidence_index": sorted(evidence_index.values(), key=lambda e: (e["added_at"] or "", e["id"])),
+        "entries": entries,
+    }
+
+
+# --- Mission attestation ---------------------------------------------------------------------------------------
+
+
+def attestation_issuer(experience: Experience) -> Submission | None:
+    """The latest submission of ``experience`` whose facts an NGO confirmed (the NGO then issues the attestation)."""
+    return db.session.scalar(
+        sa.select(Submission)
+        .where(Submission.experience_id == experience.id, Submission.facts_decision.is_not(None))
+        .options(selectinload(Submission.organisation), selectinload(Submission.facts_confirmed_by))
+        .order_by(Submission.facts_confirmed_at.desc(), Submission.id.desc())
+        .limit(1)
+    )
+
+
+def build_attestation(holder: User, experience: Experience, language: str) -> dict:
+    """The attestation of a mission whose facts the sending NGO confirmed, with the competences it validated.
+
+    :raises ContextError: ``not_mission`` or ``facts_not_confirmed``.
+    """
+    if experience.owner_id != holder.id or experience.kind != ExperienceKind.MISSION:
+        raise ContextError("not_mission")
+    submission = attestation_issuer(experience)
+    if submission is None:
+        raise ContextError("facts_not_confirmed")
+    organisation = submission.organisation
+    claims = _claims_of(holder, [experience.id])
+    validations = current_validations([c.id for c in claims], organisation.id)
+    validated = [_claim(c, validations[c.id], language) for c in claims if c.id in validations]
+    facts = _facts(experience, language)
+    # The facts the NGO confirmed are the ones printed (a later edit does not change an attestation).
+    confirmed = submission.facts or {}
+    for key in ("title", "start_date", "end_date", "host_name", "host_country", "host_city", "status_code"):
+        if key in confirmed:
+            facts[key] = confirmed[key]
+    if facts.get("host_country"):
+        facts["host_country_name"] = country_name(facts["host_country"], language)
+    return {
+        "kind": "attestation",
+        "language": language,
+        "holder": _holder(holder),
+        "issuer": {"name": organisation.name, "organisation_id": organisation.id, "country": organisation.country},
+        "vsi": facts.get("status_code") == "VSI",
+        "mission": facts,
+        "confirmed": {
+            "by": submission.facts_confirmed_by.display_name if submission.facts_confirmed_by else "",
+            "at": _iso(submission.facts_confirmed_at),
+            "decision": submission.facts_decision.value,
+            "comment": submission.facts_comment,
+        },
+        "competences": validated,
+        "entries": [c["validation"] for c in validated],
+    }
+
+
+# --- VAE dossier -----------------------------------------------------------------------------------------------
+
+
+def vae_frameworks() -> list[Framework]:
+    """Frameworks a VAE dossier can target (RNCP certifications)."""
+    return list(
+        db.session.scalars(
+            sa.select(Framework)
+            .where(Framework.kind == FrameworkKind.RNCP)
+            .options(selectinload(Framework.versions))
+            .order_by(Framework.slug)
+        )
+    )
+
+
+def build_vae(holder: User, framework_slug: str, language: str) -> dict:
+    """The VAE dossier of ``holder`` for the current version of an RNCP framework: blocs → competences → coverage,
+    with the validated claims (narratives, evidence) supporting each, in the order of the référentiel (livret 2).
+
+    :raises ContextError: ``unknown_framework`` or ``nothing_validated``.
+    """
+    framework = db.session.scalar(
+        sa.select(Framework).where(Framework.slug == framework_slug).options(selectinload(Framework.versions))
+    )
+    version = framework.current_version if framework is not None else None
+    if version is None or framework.kind != FrameworkKind.RNCP:
+        raise ContextError("unknown_framework")
+    nodes = list(
+        db.session.scalars(
+            sa.select(FrameworkNode)
+            .where(FrameworkNode.version_id == version.id)
+            .order_by(FrameworkNode.depth, FrameworkNode.position, FrameworkNode.id)
+        )
+    )
+    experiences = {
+        e.id: e
+        for e in db.session.scalars(
+            sa.select(Experience)
+            .where(Experience.owner_id == holder.id)
+            .options(selectinload(Experience.sending_organisation), selectinload(Experience.status))
+        )
+    }
+    claims = _claims_of(holder, list(experiences))
+    validations = current_validations([c.id for c in claims])
+    claims = [c for c in claims if c.id in validations]
+    if not claims:
+        raise ContextError("nothing_validated")
+    claim_nodes = {c.node_id for c in claims}
+    target_ids = {n.id for n in nodes}
+    relations: dict[int, list[tuple[int, Relation]]] = defaultdict(list)  # target node → (claim node, relation)
+    for link in db.session.scalars(
+        sa.select(CrosswalkLink).where(
+            sa.or_(
+                sa.and_(CrosswalkLink.source_node_id.in_(target_ids), CrosswalkLink.target_node_id.in_(claim_nodes)),
+                sa.and_(CrosswalkLink.source_node_id.in_(claim_nodes), CrosswalkLink.target_node_id.in_(target_ids)),
+            )
+        )
+    ):
+        if link.source_node_id in target_ids:
+            relations[link.source_node_id].append((link.target_node_id, link.relation))
+        else:
+            relations[link.target_node_id].append((link.source_node_id, link.relation.inverse))
+    claims_by_node: dict[int, list[Claim]] = defaultdict(list)
+    claims_by_code: dict[str, list[Claim]] = defaultdict(list)
+    for claim in claims:
+        claims_by_node[claim.node_id].append(claim)
+        if claim.node.version.framework_id == framework.id:
+            claims_by_code[claim.node.code].append(claim)
+
+    def support(node: FrameworkNode) -> tuple[str, list[dict]]:
+        found: list[dict] = []
+        status = "not_covered"
+        for claim in claims_by_code.get(node.code, []):
+            found.append({"relation": "same", **_claim(claim, validations[claim.id], language)})
+            status = "covered"
+        for claim_node_id, relation in relations.get(node.id, []):
+            for claim in claims_by_node.get(claim_node_id, []):
+                found.append({"relation": relation.value, **_claim(claim, validations[claim.id], language)})
+                if relation in COVERING_RELATIONS:
+                    status = "covered"
+                elif status == "not_covered":
+                    status = "partly"
+        for item in found:
+            experience = experiences.get(item["experience_id"])
+            item["experience"] = experience.title if experience else ""
+        return status, found
+
+    children: dict[int | None, list[FrameworkNode]] = defaultdict(list)
+    for node in nodes:
+        children[node.parent_id].append(node)
+    blocs = []
+    for root in children[None]:
+        competences = [n for n in children[root.id] if n.kind != NodeKind.INDICATOR] or (
+            [root] if root.kind != NodeKind.BLOC else []
+        )
+        rows = []
+        for competence in competences:
+            status, found = support(competence)
+            rows.append(
+                {
+                    "code": competence.code,
+                    "title": _label(competence.title, language),
+                    "status": status,
+                    "support": found,
+                }
+            )
+        statuses = {row["status"] for row in rows}
+        bloc_status = (
+            "covered"
+            if rows and statuses == {"covered"}
+            else ("partly" if statuses & {"covered", "partly"} else "not_covered")
+        )
+        blocs.append(
+            {
+                "code": root.code,
+                "title": _label(root.title, language),
+                "description": _label(root.description, language),
+                "status": bloc_status,
+                "competences": rows,
+            }
+        )
+    entries, seen = [], set()
+    for bloc in blocs:
+        for row in bloc["competences"]:
+            for item in row["support"]:
+                if item["validation"]["validation_id"] not in seen:
+                    seen.add(item["validation"]["validation_id"])
+                    entries.append(item["validation"])
+    counts = defaultdict(int)
+    for bloc in blocs:
+        for row in bloc["competences"]:
+            counts[row["status"]] += 1
+    return {
+        "kind": "vae",
+        "language": language,
+        "holder": _holder(holder),
+        "issuer": {"name": "Acquis", "organisation_id": None},
+        "framework": {
+            "slug": framework.slug,
+            "version": version.version,
+            "title": _label(version.title, language),
+            "certification": dict(version.certification or {}),
+            "example": bool(version.example),
+        },
+        "counts": dict(counts),
+        "blocs": blocs,
+        "experiences": [
+            _facts(experiences[i], language)
+            for i in sorted({c.experience_id for c in claims}, key=lambda i: experiences[i].start_date)
+        ],
+        "entries": entries,
+    }
+
+
+# --- Association's opinion ---------------------------------------------------------------------------------------
+
+
+def build_opinion(opinion, language: str) -> dict:
+    """The association's opinion with the entries its NGO validated for the volunteer."""
+    volunteer = opinion.volunteer
+    organisation = opinion.organisation
+    experiences = {
+        e.id: e
+        for e in db.session.scalars(
+            sa.select(Experience)
+            .where(Experience.owner_id == volunteer.id)
+            .options(selectinload(Experience.sending_organisation), selectinload(Experience.status))
+            .order_by(Experience.start_date)
+        )
+    }
+    claims = _claims_of(volunteer, list(experiences))
+    validations = current_validations([c.id for c in claims], organisation.id)
+    validated = [_claim(c, validations[c.id], language) for c in claims if c.id in validations]
+    used = {c["experience_id"] for c in validated}
+    return {
+        "kind": "opinion",
+        "language": language,
+        "holder": _holder(volunteer),
+        "issuer": {"name": organisation.name, "organisation_id": organisation.id, "country": organisation.country},
+        "opinion": {
+            "id": opinion.id,
+            "author": opinion.author_name,
+            "author_role": opinion.author_role,
+            "target_certification": opinion.target_certification,
+            "relationship": opinion.relationship_text,
+            "engagement": opinion.engagement,
+            "competences": opinion.competences,
+            "opinion": opinion.opinion,
+            "written_at": _iso(opinion.updated_at),
+        },
+        "experiences": [_facts(experiences[i], language) for i in experiences if i in used],
+        "competences": validated,
+        "entries": [c["validation"] for c in validated],
+    }
+
+
+def claim_states() -> tuple[str, ...]:
+    return tuple(s.value for s in ClaimState)

@@ -1,0 +1,191 @@
+"""Issued documents, render jobs and associations' opinions.
+
+A :class:`Document` is a signed PDF Acquis issued: it keeps the exact data snapshot it was printed from, the
+template version, the language, the SHA-256 of the signed bytes and a short verification code. Documents are never
+changed; what the verify page says about their entries (valid, superseded, revoked) is computed live.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.db import Base, utcnow
+from app.organisations.models import MembershipRole, Organisation
+
+
+def _enum_column(enum_cls, length: int = 30):
+    return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class DocumentKind(enum.StrEnum):
+    PORTFOLIO = "portfolio"
+    ATTESTATION = "attestation"
+    VAE = "vae"
+    OPINION = "opinion"
+
+    @property
+    def label(self) -> str:
+        return str(DOCUMENT_KIND_LABELS[self])
+
+
+DOCUMENT_KIND_LABELS = {
+    DocumentKind.PORTFOLIO: _l("Portfolio dossier"),
+    DocumentKind.ATTESTATION: _l("Mission attestation"),
+    DocumentKind.VAE: _l("VAE dossier"),
+    DocumentKind.OPINION: _l("Association's opinion"),
+}
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return str(JOB_STATE_LABELS[self])
+
+
+JOB_STATE_LABELS = {
+    JobState.QUEUED: _l("Waiting for a free printer"),
+    JobState.RUNNING: _l("Printing"),
+    JobState.DONE: _l("Ready"),
+    JobState.FAILED: _l("Failed"),
+}
+
+
+class Document(Base):
+    """A signed PDF issued by Acquis (immutable)."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The verification code without separators (see app.documents.codes).
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    kind: Mapped[DocumentKind] = mapped_column(_enum_column(DocumentKind, 20))
+    language: Mapped[str] = mapped_column(sa.String(5))
+    template_version: Mapped[str] = mapped_column(sa.String(20))
+    holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    #: The holder's name as printed.
+    holder_name: Mapped[str] = mapped_column(sa.String(200))
+    issuer_organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    issuer_name: Mapped[str] = mapped_column(sa.String(200))
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    snapshot_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: hash(snapshot, template version, language, kind): an unchanged document is not printed again.
+    cache_key: Mapped[str] = mapped_column(sa.String(64), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    size: Mapped[int]
+    pages: Mapped[int] = mapped_column(default=0)
+    #: File name under INSTANCE_DIR/documents/ (random, never chosen by a user).
+    storage_key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+
+    holder = relationship(User, foreign_keys=[holder_id])
+    issuer_organisation = relationship(Organisation)
+
+    @property
+    def kind_label(self) -> str:
+        return self.kind.label
+
+    def can_download(self, user) -> bool:
+        """The holder and whoever may render documents of the holder (see :func:`can_render_for`)."""
+        return can_render_for(user, self.holder, self.issuer_organisation_id)
+
+
+class RenderJob(Base):
+    """A request to print a document, followed on a progress page until the PDF is ready."""
+
+    __tablename__ = "document_jobs"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[DocumentKind] = mapped_column(_enum_column(DocumentKind, 20))
+    language: Mapped[str] = mapped_column(sa.String(5))
+    state: Mapped[JobState] = mapped_column(_enum_column(JobState, 20), default=JobState.QUEUED)
+    #: Everything the renderer needs: snapshot, code, issuer, holder, dates (plain data, no ORM objects).
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    cache_key: Mapped[str] = mapped_column(sa.String(64))
+    error: Mapped[str] = mapped_column(sa.String(40), default="")
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("documents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    document = relationship(Document)
+
+    def can_view(self, user) -> bool:
+        return user is not None and user.is_authenticated and user.id == self.requested_by_id
+
+
+class Opinion(Base):
+    """An association's opinion (avis) on a volunteer's engagement for a VAE jury, written by a trainer or an admin
+    of the sending NGO from the entries it validated (loi n° 2014-856 du 31 juillet 2014, art. 65)."""
+
+    __tablename__ = "document_opinions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(sa.String(120))
+    author_role: Mapped[str] = mapped_column(sa.String(120), default="")
+    target_certification: Mapped[str] = mapped_column(sa.String(200), default="")
+    relationship_text: Mapped[str] = mapped_column(sa.Text, default="")
+    engagement: Mapped[str] = mapped_column(sa.Text, default="")
+    competences: Mapped[str] = mapped_column(sa.Text, default="")
+    opinion: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    organisation = relationship(Organisation)
+    volunteer = relationship(User, foreign_keys=[volunteer_id])
+    author = relationship(User, foreign_keys=[author_id])
+
+    def can_edit(self, user) -> bool:
+        """Trainers and admins of the NGO (never about themselves)."""
+        return (
+            user is not None
+            and user.is_authenticated
+            and user.id != self.volunteer_id
+            and self.organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+        )
+
+    def can_render(self, user) -> bool:
+        """The authors' colleagues print it; the volunteer may print it for the jury too."""
+        return self.can_edit(user) or (user is not None and user.is_authenticated and user.id == self.volunteer_id)
+
+
+# --- Who may print whose documents ----------------------------------------------------------------------------
+
+#: Extension point: functions ``(user, holder) -> bool`` added by later packages (advisers with a grant).
+RENDER_GRANTS: list = []
+
+
+def can_render_for(user, holder, organisation_id: int | None = None) -> bool:
+    """Whether ``user`` may print documents about ``holder``: the holder themself, a trainer or admin of the NGO
+    (``organisation_id``) that validated the content, or anyone a registered grant rule allows."""
+    if user is None or not user.is_authenticated or holder is None:
+        return False
+    if user.id == holder.id:
+        return True
+    if organisation_id is not None:
+        organisation = next(
+            (m.organisation for m in user.memberships if m.organisation_id == organisation_id and m.is_active), None
+        )
+        if organisation is not None and organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN):
+            return True
+    return any(rule(user, holder) for rule in RENDER_GRANTS)

@@ -1,0 +1,583 @@
+"""Printing, storing, finding and verifying documents; associations' opinions. Operations flush and log, never
+commit (the request handler, the CLI command or the background runner commits).
+
+Printing a document:
+
+1. :func:`request_document` builds the snapshot (``context.py``) and its cache key = SHA-256 of (kind, language,
+   template version, snapshot hash). An unchanged document already issued is returned as is. Otherwise a
+   :class:`RenderJob` is queued.
+2. :func:`dispatch` runs the job: in the request (``DOCUMENT_RENDER_MODE=sync``: tests, CLI), in a background
+   thread after the response (``thread``, the default), or on an RQ queue when ``REDIS_URL`` is set (``rq``; run
+   ``flask documents worker``).
+3. :func:`run_job` renders the template in the document's language, and has the sandboxed child process
+   (``worker.py``) turn it into a signed PDF/A; the PDF is stored under ``INSTANCE_DIR/documents`` and a
+   :class:`Document` row records its code, snapshot and SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.core.audit import log_event
+from app.core.db import utcnow
+from app.documents import codes
+from app.documents.context import (
+    TEMPLATE_VERSION,
+    ContextError,
+    build_attestation,
+    build_opinion,
+    build_portfolio,
+    build_vae,
+)
+from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
+from app.documents.signing import check_signature, signing_config
+from app.documents.worker import RenderFailed, RenderLimits, render_in_child, setting
+from app.extensions import db
+from app.organisations.models import Organisation
+from app.validation.models import ClaimValidation, content_hash
+
+logger = logging.getLogger("acquis.documents")
+
+LANGUAGES = ("fr", "en", "es")
+TEMPLATES = {
+    DocumentKind.PORTFOLIO: "pdf/portfolio.html",
+    DocumentKind.ATTESTATION: "pdf/attestation.html",
+    DocumentKind.VAE: "pdf/vae.html",
+    DocumentKind.OPINION: "pdf/opinion.html",
+}
+CONTEXT_ERRORS = {
+    "no_experience": _l("There is no experience to print yet."),
+    "nothing_validated": _l("Nothing has been validated yet: a document needs validated competences."),
+    "not_mission": _l("An attestation can only be printed for a mission."),
+    "facts_not_confirmed": _l("The sending NGO has not confirmed the facts of this mission yet."),
+    "unknown_framework": _l("Please choose a certification from the list."),
+}
+RENDER_ERRORS = {
+    "timeout": _l("The document took too long to print. Please print fewer experiences at a time."),
+    "limits": _l("The document was too large to print. Please print fewer experiences at a time."),
+    "busy": _l("The printer is busy. Please try again in a few minutes."),
+    "error": _l("The document could not be printed. Please try again later."),
+}
+ALLOWED_SNAPSHOT_NAME = "snapshot.json"
+#: Largest PDF accepted by POST /verify (the request itself is capped by MAX_CONTENT_LENGTH, 12 MB).
+VERIFY_MAX_BYTES = 10 * 1024 * 1024
+
+
+def canonical_json(snapshot: dict) -> bytes:
+    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def cache_key(kind: str, language: str, snapshot_hash: str) -> str:
+    return hashlib.sha256(f"{kind}|{language}|{TEMPLATE_VERSION}|{snapshot_hash}".encode()).hexdigest()
+
+
+# --- Requests ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintRequest:
+    kind: DocumentKind
+    language: str
+    holder: User
+    experience_ids: tuple[int, ...] = ()
+    framework_slug: str = ""
+    opinion: Opinion | None = None
+    #: For trainers: print only what this NGO validated.
+    organisation: Organisation | None = None
+
+
+def build_snapshot(request: PrintRequest) -> dict:
+    """The snapshot of a print request. :raises ContextError:"""
+    kind, language, holder = request.kind, request.language, request.holder
+    if kind == DocumentKind.PORTFOLIO:
+        return build_portfolio(
+            holder,
+            language,
+            experience_ids=request.experience_ids or None,
+            validated_only=request.organisation is not None,
+            organisation=request.organisation,
+        )
+    if kind == DocumentKind.ATTESTATION:
+        from app.experiences.models import Experience
+
+        experience = db.session.get(Experience, request.experience_ids[0]) if request.experience_ids else None
+        if experience is None:
+            raise ContextError("not_mission")
+        return build_attestation(holder, experience, language)
+    if kind == DocumentKind.VAE:
+        return build_vae(holder, request.framework_slug, language)
+    if request.opinion is None:
+        raise ContextError("no_experience")
+    return build_opinion(request.opinion, language)
+
+
+def request_document(actor: User, request: PrintRequest) -> Document | RenderJob:
+    """Return the already issued document when nothing changed, else a queued :class:`RenderJob`.
+
+    :raises ContextError: the document cannot be built (nothing validated, facts not confirmed…).
+    """
+    if request.language not in LANGUAGES:
+        raise ContextError("language")
+    snapshot = build_snapshot(request)
+    snapshot_hash = content_hash(snapshot)
+    key = cache_key(request.kind.value, request.language, snapshot_hash)
+    existing = db.session.scalar(
+        sa.select(Document).where(Document.cache_key == key).order_by(Document.id.desc()).limit(1)
+    )
+    if existing is not None and document_path(existing).exists():
+        log_event("document.reused", actor=actor, obj=existing, organisation_id=existing.issuer_organisation_id)
+        return existing
+    job = RenderJob(
+        requested_by_id=actor.id,
+        holder_id=request.holder.id,
+        kind=request.kind,
+        language=request.language,
+        cache_key=key,
+        payload={"snapshot": snapshot, "snapshot_hash": snapshot_hash},
+    )
+    db.session.add(job)
+    db.session.flush()
+    log_event(
+        "document.requested",
+        actor=actor,
+        obj=job,
+        organisation_id=snapshot["issuer"].get("organisation_id"),
+        data={"kind": request.kind.value, "language": request.language, "snapshot_hash": snapshot_hash},
+    )
+    return job
+
+
+# --- Rendering -----------------------------------------------------------------------------------------------
+
+
+def _formatters(language: str) -> dict:
+    timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
+
+    def fmt_date(value, fmt="long"):
+        if not value:
+            return ""
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return format_date(parsed.date() if isinstance(parsed, datetime) else parsed, fmt, locale=language)
+
+    def fmt_datetime(value, fmt="medium"):
+        if not value:
+            return ""
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return format_datetime(parsed, fmt, tzinfo=timezone, locale=language)
+
+    def fmt_number(value):
+        return format_decimal(value, locale=language) if value is not None else ""
+
+    return {"fmt_date": fmt_date, "fmt_datetime": fmt_datetime, "fmt_number": fmt_number, "css_string": css_string}
+
+
+def css_string(text) -> Markup:
+    """A CSS string literal of ``text`` with every character but letters, digits and spaces escaped (safe inside a
+    ``<style>`` element whatever the translation contains)."""
+    escaped = "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x}" for ch in str(text))
+    return Markup(f'"{escaped}"')  # noqa: S704 - every special character is escaped above
+
+
+def qr_data_uri(url: str) -> str:
+    import segno
+
+    return segno.make(url, error="m").png_data_uri(scale=6, border=2, dark="#000000", light="#ffffff")
+
+
+def verify_url(code: str) -> str:
+    return f"{current_app.config['BASE_URL']}/verify/{codes.formatted(code)}"
+
+
+def render_html(kind: DocumentKind, language: str, snapshot: dict, *, code: str, issued_at: datetime) -> str:
+    """The document's HTML (autoescaped template) in ``language``."""
+    from app.core.pdf import asset_url
+
+    url = verify_url(code)
+    with force_locale(language):
+        return render_template(
+            TEMPLATES[kind],
+            doc=snapshot,
+            language=language,
+            code=codes.formatted(code),
+            verify_url=url,
+            qr=qr_data_uri(url),
+            issued_at=issued_at.isoformat(),
+            template_version=TEMPLATE_VERSION,
+            asset=asset_url,
+            **_formatters(language),
+        )
+
+
+def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
+    """The child process's input: HTML, the snapshot attachment, the signing key."""
+    signing = signing_config(current_app.config)
+    html = render_html(kind, language, snapshot, code=code, issued_at=issued_at)
+    return {
+        "html": html,
+        "variant": "pdf/a-3a",
+        "attachments": [
+            {
+                "name": ALLOWED_SNAPSHOT_NAME,
+                "data_b64": base64.b64encode(canonical_json(snapshot)).decode(),
+                "mime": "application/json",
+                "description": "Acquis data snapshot",
+                "relationship": "Data",
+            }
+        ],
+        "signing": {"key_path": signing.key_path, "cert_path": signing.cert_path, "passphrase": signing.passphrase},
+        "signature": {
+            "reason": f"Acquis {kind.value} {codes.formatted(code)}",
+            "location": current_app.config["BASE_URL"],
+            "name": snapshot["issuer"]["name"],
+        },
+    }
+
+
+def documents_dir() -> Path:
+    return Path(setting(current_app.config, "DOCUMENTS_DIR") or Path(current_app.config["INSTANCE_DIR"]) / "documents")
+
+
+def document_path(document: Document) -> Path:
+    return documents_dir() / f"{document.storage_key}.pdf"
+
+
+def _unused_code() -> str:
+    while True:
+        code = codes.new_code()
+        if db.session.scalar(sa.select(Document.id).where(Document.code == code)) is None:
+            return code
+
+
+def run_job(job: RenderJob) -> Document:
+    """Render, sign and store the job's document (flushes; the caller commits). :raises RenderFailed:"""
+    snapshot = job.payload["snapshot"]
+    code = _unused_code()
+    issued_at = utcnow()
+    payload = render_job_payload(job.kind, job.language, snapshot, code=code, issued_at=issued_at)
+    output = render_in_child(
+        payload, instance_dir=current_app.config["INSTANCE_DIR"], limits=RenderLimits.from_config(current_app.config)
+    )
+    if output.denied:
+        logger.warning("document job %s: refused resources %s", job.id, output.denied[:5])
+    storage_key = secrets.token_hex(16)
+    directory = documents_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{storage_key}.pdf"
+    temporary = path.with_suffix(".part")
+    temporary.write_bytes(output.pdf)
+    os.replace(temporary, path)
+    document = Document(
+        code=code,
+        kind=job.kind,
+        language=job.language,
+        template_version=TEMPLATE_VERSION,
+        holder_id=job.holder_id,
+        holder_name=snapshot["holder"]["name"],
+        issuer_organisation_id=snapshot["issuer"].get("organisation_id"),
+        issuer_name=snapshot["issuer"]["name"],
+        requested_by_id=job.requested_by_id,
+        created_at=issued_at,
+        snapshot=snapshot,
+        snapshot_hash=job.payload["snapshot_hash"],
+        cache_key=job.cache_key,
+        sha256=hashlib.sha256(output.pdf).hexdigest(),
+        size=len(output.pdf),
+        pages=output.pages,
+        storage_key=storage_key,
+    )
+    db.session.add(document)
+    db.session.flush()
+    job.document_id = document.id
+    job.state = JobState.DONE
+    job.finished_at = utcnow()
+    log_event(
+        "document.issued",
+        obj=document,
+        organisation_id=document.issuer_organisation_id,
+        data={"kind": job.kind.value, "code": code, "sha256": document.sha256, "seconds": round(output.seconds, 2)},
+    )
+    return document
+
+
+def _start(job_id: str) -> RenderJob | None:
+    """Claim a queued job (conditional update: one runner only)."""
+    claimed = db.session.execute(
+        sa.update(RenderJob)
+        .where(RenderJob.id == job_id, RenderJob.state == JobState.QUEUED)
+        .values(state=JobState.RUNNING, started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return None
+    job = db.session.get(RenderJob, job_id)
+    db.session.refresh(job)
+    return job
+
+
+def execute(job_id: str, *, commit: bool = True) -> RenderJob | None:
+    """Run one queued job to its end (done or failed)."""
+    job = _start(job_id)
+    if job is None:
+        return None
+    if commit:
+        db.session.commit()
+    try:
+        run_job(job)
+    except RenderFailed as failure:
+        logger.warning("document job %s failed: %s", job_id, failure)
+        if commit:
+            db.session.rollback()
+            job = db.session.get(RenderJob, job_id)
+        job.state = JobState.FAILED
+        job.error = failure.code
+        job.finished_at = utcnow()
+        db.session.flush()
+    if commit:
+        db.session.commit()
+    return job
+
+
+def execute_in_app(job_id: str) -> None:
+    """Entry point of background runners (thread, RQ): an application context of its own."""
+    from flask import has_app_context
+
+    if has_app_context():
+        execute(job_id)
+        return
+    from app import create_app
+
+    with create_app().app_context():
+        execute(job_id)
+
+
+def dispatch(job: RenderJob) -> None:
+    """Start a queued job according to ``DOCUMENT_RENDER_MODE`` (sync, thread or rq)."""
+    mode = setting(current_app.config, "DOCUMENT_RENDER_MODE") or (
+        "rq" if current_app.config.get("REDIS_URL") else "thread"
+    )
+    if mode == "sync":
+        execute(job.id, commit=False)
+        return
+    job_id = job.id
+    if mode == "rq":
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue("documents", connection=Redis.from_url(current_app.config["REDIS_URL"]))
+        queue.enqueue(
+            execute_in_app, job_id, job_timeout=int(current_app.config.get("DOCUMENT_RENDER_WALL_SECONDS", 180)) + 60
+        )
+        return
+    app = current_app._get_current_object()
+
+    def work():
+        with app.app_context():
+            try:
+                execute(job_id)
+            except Exception:
+                logger.exception("document job %s crashed", job_id)
+                db.session.rollback()
+
+    threading.Thread(target=work, name=f"render-{job_id[:8]}", daemon=True).start()
+
+
+# --- Lookup and verification -------------------------------------------------------------------------------------
+
+
+def get_job(job_id: str) -> RenderJob | None:
+    if not job_id or len(job_id) > 36:
+        return None
+    return db.session.get(RenderJob, job_id)
+
+
+def get_document(document_id: int) -> Document | None:
+    return db.session.scalar(
+        sa.select(Document)
+        .where(Document.id == document_id)
+        .options(selectinload(Document.holder), selectinload(Document.issuer_organisation))
+    )
+
+
+def documents_of(holder: User, limit: int = 50) -> list[Document]:
+    return list(
+        db.session.scalars(
+            sa.select(Document)
+            .where(Document.holder_id == holder.id)
+            .order_by(Document.created_at.desc(), Document.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def find_by_code(text: str) -> Document | None:
+    """The document with the typed code (typos caught by the check character give ``None``)."""
+    code = codes.normalise(text)
+    if code is None:
+        return None
+    return db.session.scalar(sa.select(Document).where(Document.code == code))
+
+
+@dataclass(frozen=True)
+class EntryStatus:
+    entry: dict
+    status: str  # valid | superseded | revoked | unknown
+    changed_at: datetime | None = None
+    reason: str = ""
+
+
+def entry_statuses(document: Document) -> list[EntryStatus]:
+    """The live status of each validation the document relies on (one statement)."""
+    entries = document.snapshot.get("entries", [])
+    ids = [e["validation_id"] for e in entries if e.get("validation_id")]
+    validations = (
+        {v.id: v for v in db.session.scalars(sa.select(ClaimValidation).where(ClaimValidation.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    result = []
+    for entry in entries:
+        validation = validations.get(entry.get("validation_id"))
+        if validation is None:
+            result.append(EntryStatus(entry, "unknown"))
+        elif validation.revoked_at is not None:
+            result.append(EntryStatus(entry, "revoked", validation.revoked_at, validation.revoked_reason))
+        elif validation.superseded_at is not None:
+            result.append(EntryStatus(entry, "superseded", validation.superseded_at))
+        else:
+            result.append(EntryStatus(entry, "valid"))
+    return result
+
+
+@dataclass(frozen=True)
+class UploadVerdict:
+    outcome: str  # genuine | unknown | not_pdf | too_big | empty
+    document: Document | None = None
+    signature_ok: bool = False
+    sha256: str = ""
+
+
+def verify_upload(data: bytes) -> UploadVerdict:
+    """Is ``data`` an unaltered Acquis document? Its SHA-256 must equal a stored document's, and the signature is
+    checked too (on our own bytes only: a foreign file is never parsed)."""
+    if not data:
+        return UploadVerdict("empty")
+    if len(data) > int(setting(current_app.config, "DOCUMENT_VERIFY_MAX_BYTES", VERIFY_MAX_BYTES)):
+        return UploadVerdict("too_big")
+    if data.lstrip()[:5] != b"%PDF-":
+        return UploadVerdict("not_pdf")
+    digest = hashlib.sha256(data).hexdigest()
+    document = db.session.scalar(sa.select(Document).where(Document.sha256 == digest))
+    if document is None:
+        return UploadVerdict("unknown", sha256=digest)
+    check = check_signature(data, signing_config(current_app.config).cert_path)
+    return UploadVerdict("genuine", document=document, signature_ok=check.ok, sha256=digest)
+
+
+# --- Opinions -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpinionData:
+    author_role: str = ""
+    target_certification: str = ""
+    relationship_text: str = ""
+    engagement: str = ""
+    competences: str = ""
+    opinion: str = ""
+
+
+def save_opinion(
+    actor: User, organisation: Organisation, volunteer: User, data: OpinionData, opinion: Opinion | None = None
+) -> Opinion:
+    """Create or update the NGO's opinion about ``volunteer`` (trainers and admins of the NGO)."""
+    created = opinion is None
+    if opinion is None:
+        opinion = Opinion(organisation=organisation, volunteer=volunteer, organisation_id=organisation.id)
+        opinion.volunteer_id = volunteer.id
+        db.session.add(opinion)
+    if not opinion.can_edit(actor):
+        raise PermissionError("not allowed")
+    opinion.author_id = actor.id
+    opinion.author_name = actor.display_name
+    for name, value in data.__dict__.items():
+        setattr(opinion, name, value)
+    db.session.flush()
+    log_event(
+        "opinion.created" if created else "opinion.updated",
+        actor=actor,
+        obj=opinion,
+        organisation_id=organisation.id,
+        data={"volunteer_id": volunteer.id},
+    )
+    return opinion
+
+
+def opinions_about(volunteer: User) -> list[Opinion]:
+    return list(
+        db.session.scalars(
+            sa.select(Opinion)
+            .where(Opinion.volunteer_id == volunteer.id)
+            .options(selectinload(Opinion.organisation))
+            .order_by(Opinion.updated_at.desc())
+        )
+    )
+
+
+def opinions_of_organisations(organisation_ids: list[int]) -> list[Opinion]:
+    if not organisation_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Opinion)
+            .where(Opinion.organisation_id.in_(organisation_ids))
+            .options(selectinload(Opinion.organisation), selectinload(Opinion.volunteer))
+            .order_by(Opinion.updated_at.desc())
+        )
+    )
+
+
+def validated_volunteers(organisation_ids: list[int]) -> list[tuple[Organisation, User]]:
+    """(NGO, volunteer) pairs where the NGO holds a current validation of one of the volunteer's claims."""
+    if not organisation_ids:
+        return []
+    from app.claims.models import Claim
+
+    rows = db.session.execute(
+        sa.select(ClaimValidation.organisation_id, Claim.owner_id)
+        .join(Claim, Claim.id == ClaimValidation.claim_id)
+        .where(
+            ClaimValidation.organisation_id.in_(organisation_ids),
+            ClaimValidation.revoked_at.is_(None),
+            ClaimValidation.superseded_at.is_(None),
+        )
+        .distinct()
+    ).all()
+    organisations = {
+        o.id: o for o in db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(organisation_ids)))
+    }
+    users = (
+        {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_({r[1] for r in rows})))} if rows else {}
+    )
+    return sorted(
+        ((organisations[o], users[u]) for o, u in rows if o in organisations and u in users),
+        key=lambda pair: (pair[0].name, pair[1].display_name),
+    )

@@ -1,0 +1,423 @@
+"""Documents: printing (with a progress page), downloading, opinions, and the public verification pages."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, make_response, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.core.i18n import current_language
+from app.core.permissions import require
+from app.core.views import RHAuthenticated, RHPublic
+from app.documents import bp, codes
+from app.documents import operations as ops
+from app.documents.context import ContextError, attestation_issuer, vae_frameworks
+from app.documents.forms import (
+    AttestationForm,
+    OpinionForm,
+    PortfolioForm,
+    PrintOpinionForm,
+    VaeForm,
+    VerifyCodeForm,
+    VerifyUploadForm,
+)
+from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for
+from app.experiences import operations as experience_ops
+from app.experiences.models import ExperienceKind
+from app.extensions import db
+from app.frameworks.models import localized
+from app.organisations.models import MembershipRole, Organisation
+
+#: Seconds between two refreshes of the progress page.
+JOB_REFRESH_SECONDS = 2
+
+
+def _language_default() -> str:
+    return current_language() if current_language() in ops.LANGUAGES else "fr"
+
+
+class RHDocumentsIndex(RHAuthenticated):
+    """My documents, and forms to print each kind."""
+
+    methods = ("GET",)
+
+    def _process(self):
+        experiences = experience_ops.experiences_of(current_user)
+        missions = [e for e in experiences if e.kind == ExperienceKind.MISSION]
+        attestable = [e for e in missions if attestation_issuer(e) is not None]
+        forms = _print_forms(experiences, attestable)
+        return render_template(
+            "documents/index.html",
+            documents=ops.documents_of(current_user),
+            opinions=ops.opinions_about(current_user),
+            forms=forms,
+            has_experiences=bool(experiences),
+            attestable=attestable,
+            is_reviewer=_reviewer_organisations(current_user) != [],
+        )
+
+
+def _print_forms(experiences, attestable, formdata=None, kind=None):
+    language = _language_default()
+
+    def make(form_class, name):
+        form = form_class(formdata=formdata if kind == name else None, prefix=name)
+        if formdata is None or kind != name:
+            form.language.data = language
+        return form
+
+    portfolio = make(PortfolioForm, "portfolio")
+    portfolio.experience_ids.choices = [(e.id, e.title) for e in experiences]
+    attestation = make(AttestationForm, "attestation")
+    attestation.experience_id.choices = [(e.id, e.title) for e in attestable]
+    vae = make(VaeForm, "vae")
+    choices = []
+    for framework in vae_frameworks():
+        version = framework.current_version
+        if version is not None:
+            choices.append((framework.slug, localized(version.title)[0]))
+    vae.framework.choices = choices
+    return {"portfolio": portfolio, "attestation": attestation, "vae": vae}
+
+
+def _after_request_for(result):
+    """Redirect to the issued document, or start the job and show its progress."""
+    if isinstance(result, Document):
+        flash(_("Nothing changed since this document was issued: here it is."), "success")
+        return redirect(url_for("documents.document", document_id=result.id))
+    ops.dispatch(result)
+    if result.state == JobState.DONE and result.document_id:  # rendered in the request (sync mode)
+        return redirect(url_for("documents.document", document_id=result.document_id))
+    return redirect(url_for("documents.job", job_id=result.id))
+
+
+class RHPrint(RHAuthenticated):
+    """Print one of my documents (portfolio, attestation, VAE dossier)."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        kind = next((k for k in ("portfolio", "attestation", "vae") if request.form.get(f"{k}-kind") == k), "")
+        if kind not in ("portfolio", "attestation", "vae"):
+            flash(_("Please choose a document to print."), "error")
+            return redirect(url_for("documents.index"))
+        experiences = experience_ops.experiences_of(current_user)
+        missions = [e for e in experiences if e.kind == ExperienceKind.MISSION]
+        attestable = [e for e in missions if attestation_issuer(e) is not None]
+        forms = _print_forms(experiences, attestable, formdata=request.form, kind=kind)
+        form = forms[kind]
+        if not form.validate():
+            return self._again(forms, experiences, attestable)
+        if kind == "portfolio":
+            owned = {e.id for e in experiences}
+            wanted = tuple(i for i in (form.experience_ids.data or []) if i in owned)
+            print_request = ops.PrintRequest(DocumentKind.PORTFOLIO, form.language.data, current_user, wanted)
+        elif kind == "attestation":
+            if form.experience_id.data not in {e.id for e in attestable}:
+                form.experience_id.errors = [_("Please choose a mission whose facts your NGO confirmed.")]
+                return self._again(forms, experiences, attestable)
+            print_request = ops.PrintRequest(
+                DocumentKind.ATTESTATION, form.language.data, current_user, (form.experience_id.data,)
+            )
+        else:
+            print_request = ops.PrintRequest(
+                DocumentKind.VAE, form.language.data, current_user, framework_slug=form.framework.data or ""
+            )
+        try:
+            result = ops.request_document(current_user, print_request)
+        except ContextError as error:
+            field = {"portfolio": "experience_ids", "attestation": "experience_id", "vae": "framework"}[kind]
+            form[field].errors = [str(ops.CONTEXT_ERRORS.get(error.code, ops.CONTEXT_ERRORS["no_experience"]))]
+            return self._again(forms, experiences, attestable)
+        return _after_request_for(result)
+
+    def _again(self, forms, experiences, attestable):
+        return (
+            render_template(
+                "documents/index.html",
+                documents=ops.documents_of(current_user),
+                opinions=ops.opinions_about(current_user),
+                forms=forms,
+                has_experiences=bool(experiences),
+                attestable=attestable,
+                is_reviewer=_reviewer_organisations(current_user) != [],
+            ),
+            422,
+        )
+
+
+class RHJob(RHAuthenticated):
+    """Progress of a print job; refreshes itself until the document is ready."""
+
+    def _load(self, job_id):
+        self.job = ops.get_job(job_id)
+        require(self.job is not None)
+
+    def _check_access(self):
+        require(self.job.can_view(current_user))
+
+    def _process(self):
+        job = self.job
+        if job.state == JobState.DONE and job.document_id:
+            return redirect(url_for("documents.document", document_id=job.document_id))
+        response = make_response(
+            render_template(
+                "documents/job.html",
+                job=job,
+                error=ops.RENDER_ERRORS.get(job.error) if job.state == JobState.FAILED else None,
+                refresh=JOB_REFRESH_SECONDS,
+            )
+        )
+        if job.state in (JobState.QUEUED, JobState.RUNNING):
+            response.headers["Refresh"] = str(JOB_REFRESH_SECONDS)
+        return response
+
+
+class RHDocumentBase(RHAuthenticated):
+    def _load(self, document_id):
+        self.document = ops.get_document(document_id)
+        require(self.document is not None)
+
+    def _check_access(self):
+        require(self.document.can_download(current_user))
+
+
+class RHDocument(RHDocumentBase):
+    def _process(self):
+        return render_template(
+            "documents/document.html", document=self.document, code=codes.formatted(self.document.code)
+        )
+
+
+class RHDownload(RHDocumentBase):
+    def _process(self):
+        path = ops.document_path(self.document)
+        require(path.exists())
+        name = f"acquis-{self.document.kind.value}-{codes.formatted(self.document.code)}.pdf"
+        response = send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+
+# --- NGO side: opinions and printing what the NGO validated -----------------------------------------------------
+
+
+def _reviewer_organisations(user) -> list[Organisation]:
+    return [
+        m.organisation
+        for m in user.memberships
+        if m.is_active and m.role in (MembershipRole.TRAINER, MembershipRole.ADMIN)
+    ]
+
+
+class RHOpinions(RHAuthenticated):
+    """Trainers and admins of NGOs: volunteers with validated entries, their opinions, printing."""
+
+    def _check_access(self):
+        self.organisations = _reviewer_organisations(current_user)
+        require(bool(self.organisations))
+
+    def _process(self):
+        ids = [o.id for o in self.organisations]
+        opinions = ops.opinions_of_organisations(ids)
+        written = {(o.organisation_id, o.volunteer_id): o for o in opinions}
+        pairs = [(org, user) for org, user in ops.validated_volunteers(ids) if user.id != current_user.id]
+        return render_template(
+            "documents/opinions.html", pairs=pairs, written=written, print_form=PrintOpinionForm(prefix="opinion")
+        )
+
+
+class RHOpinionNew(RHAuthenticated):
+    methods = ("GET", "POST")
+
+    def _load(self, organisation_id, volunteer_id):
+        from app.auth.models import User
+
+        self.organisation = db.session.get(Organisation, organisation_id)
+        self.volunteer = db.session.get(User, volunteer_id)
+        require(self.organisation is not None and self.volunteer is not None)
+        self.opinion = db.session.scalar(
+            sa.select(Opinion).where(Opinion.organisation_id == organisation_id, Opinion.volunteer_id == volunteer_id)
+        )
+
+    def _check_access(self):
+        require(
+            self.volunteer.id != current_user.id
+            and self.organisation.has_role(current_user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+        )
+        pairs = ops.validated_volunteers([self.organisation.id])
+        require(any(user.id == self.volunteer.id for _org, user in pairs))
+
+    def _process(self):
+        form = OpinionForm(obj=self.opinion)
+        if form.validate_on_submit():
+            data = ops.OpinionData(
+                author_role=form.author_role.data or "",
+                target_certification=form.target_certification.data or "",
+                relationship_text=form.relationship_text.data or "",
+                engagement=form.engagement.data or "",
+                competences=form.competences.data or "",
+                opinion=form.opinion.data or "",
+            )
+            ops.save_opinion(current_user, self.organisation, self.volunteer, data, self.opinion)
+            flash(_("The opinion was saved."), "success")
+            return redirect(url_for("documents.opinions"))
+        return render_template(
+            "documents/opinion_form.html",
+            form=form,
+            organisation=self.organisation,
+            volunteer=self.volunteer,
+            opinion=self.opinion,
+        )
+
+
+class RHOpinionPrint(RHAuthenticated):
+    """Print the association's opinion (its authors' NGO, or the volunteer for the jury)."""
+
+    methods = ("POST",)
+
+    def _load(self, opinion_id):
+        self.opinion = db.session.get(Opinion, opinion_id)
+        require(self.opinion is not None)
+
+    def _check_access(self):
+        require(self.opinion.can_render(current_user))
+
+    def _process(self):
+        form = PrintOpinionForm(prefix="opinion")
+        if not form.validate():
+            flash(_("Please choose a language."), "error")
+            return redirect(request.referrer or url_for("documents.index"))
+        result = ops.request_document(
+            current_user,
+            ops.PrintRequest(DocumentKind.OPINION, form.language.data, self.opinion.volunteer, opinion=self.opinion),
+        )
+        return _after_request_for(result)
+
+
+class RHPrintFor(RHAuthenticated):
+    """A trainer or admin prints a volunteer's portfolio limited to what their NGO validated."""
+
+    methods = ("POST",)
+
+    def _load(self, organisation_id, volunteer_id):
+        from app.auth.models import User
+
+        self.organisation = db.session.get(Organisation, organisation_id)
+        self.volunteer = db.session.get(User, volunteer_id)
+        require(self.organisation is not None and self.volunteer is not None)
+
+    def _check_access(self):
+        require(
+            self.volunteer.id != current_user.id and can_render_for(current_user, self.volunteer, self.organisation.id)
+        )
+
+    def _process(self):
+        form = PrintOpinionForm(prefix="opinion")
+        if not form.validate():
+            flash(_("Please choose a language."), "error")
+            return redirect(url_for("documents.opinions"))
+        language = form.language.data
+        try:
+            result = ops.request_document(
+                current_user,
+                ops.PrintRequest(DocumentKind.PORTFOLIO, language, self.volunteer, organisation=self.organisation),
+            )
+        except ContextError as error:
+            flash(str(ops.CONTEXT_ERRORS.get(error.code, ops.CONTEXT_ERRORS["nothing_validated"])), "error")
+            return redirect(url_for("documents.opinions"))
+        return _after_request_for(result)
+
+
+# --- Public verification --------------------------------------------------------------------------------------
+
+
+class RHVerifyHome(RHPublic):
+    """Type a code, or upload a PDF to check that it is an unaltered Acquis document."""
+
+    methods = ("GET", "POST")
+
+    def _process(self):
+        code_form = VerifyCodeForm(request.args if "code" in request.args else None)
+        upload_form = VerifyUploadForm()
+        verdict = None
+        status = 200
+        if request.method == "GET" and "code" in request.args and code_form.validate():
+            code = codes.normalise(code_form.code.data)
+            if code is None:
+                code_form.code.errors = [
+                    _("This code is not valid: please check each character (the last one is a check character).")
+                ]
+            else:
+                return redirect(url_for("documents.verify", code=codes.formatted(code)))
+        if request.method == "POST":
+            if upload_form.validate_on_submit():
+                upload = upload_form.file.data
+                data = upload.read(int(_max_bytes()) + 1) if upload else b""
+                verdict = ops.verify_upload(data)
+                if verdict.outcome in ("not_pdf", "too_big", "empty"):
+                    upload_form.file.errors = [_upload_error(verdict.outcome)]
+                    verdict = None
+                    status = 422
+            else:
+                status = 422
+        return (
+            render_template(
+                "documents/verify_home.html",
+                code_form=code_form,
+                upload_form=upload_form,
+                verdict=verdict,
+                statuses=ops.entry_statuses(verdict.document) if verdict and verdict.document else None,
+            ),
+            status,
+        )
+
+
+def _max_bytes() -> int:
+    from flask import current_app
+
+    from app.documents.worker import setting
+
+    return int(setting(current_app.config, "DOCUMENT_VERIFY_MAX_BYTES", ops.VERIFY_MAX_BYTES))
+
+
+def _upload_error(outcome: str) -> str:
+    if outcome == "not_pdf":
+        return _("This file is not a PDF.")
+    if outcome == "too_big":
+        return _("This file is larger than the allowed size.")
+    return _("This file is empty.")
+
+
+class RHVerify(RHPublic):
+    """The public verification page of a code."""
+
+    def _load(self, code):
+        self.document = ops.find_by_code(code)
+        require(self.document is not None)
+
+    def _process(self):
+        return render_template(
+            "documents/verify.html",
+            document=self.document,
+            code=codes.formatted(self.document.code),
+            statuses=ops.entry_statuses(self.document),
+        )
+
+
+_ROUTES = [
+    ("/documents/", RHDocumentsIndex, "index"),
+    ("/documents/print", RHPrint, "print"),
+    ("/documents/jobs/<job_id>", RHJob, "job"),
+    ("/documents/<int:document_id>", RHDocument, "document"),
+    ("/documents/<int:document_id>/download", RHDownload, "download"),
+    ("/documents/opinions", RHOpinions, "opinions"),
+    ("/documents/opinions/<int:organisation_id>/<int:volunteer_id>", RHOpinionNew, "opinion_edit"),
+    ("/documents/opinions/<int:opinion_id>/print", RHOpinionPrint, "opinion_print"),
+    ("/documents/for/<int:organisation_id>/<int:volunteer_id>/print", RHPrintFor, "print_for"),
+    ("/verify", RHVerifyHome, "verify_home"),
+    ("/verify/<code>", RHVerify, "verify"),
+]
+for rule, handler, endpoint in _ROUTES:
+    bp.add_url_rule(rule, view_func=handler.as_view(endpoint))

@@ -1,0 +1,250 @@
+"""Benchmark: print a synthetic 30-page portfolio dossier (50 experiences, 300 claims, 100 evidence items).
+
+Prints, from one run:
+- app render time (sandboxed child process: WeasyPrint PDF/A-3a + embedded snapshot + PAdES signature) vs bare
+  WeasyPrint of the same HTML in-process (target <= 1.10x);
+- cached re-download time of the issued document through the app (target ≤ 20 ms);
+- peak RSS of the render child (target ≤ 300 MB);
+- page latency p95 of a page served while renders run (target ≤ 100 ms).
+
+    .venv/bin/python bench/documents_bench.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+EXPERIENCES, CLAIMS, EVIDENCE = 50, 300, 100
+LOREM = "Soutien scolaire dans quatre quartiers avec le partenaire local."
+
+
+def synthetic_snapshot() -> dict:
+    evidence = [
+        {
+            "id": i,
+            "title": f"Rapport {i}",
+            "filename": f"rapport-{i}.pdf",
+            "added_at": "2024-03-01T10:00:00",
+            "sha256": hashlib.sha256(str(i).encode()).hexdigest(),
+            "mime": "application/pdf",
+            "pages": 3,
+            "size": 1000,
+        }
+        for i in range(EVIDENCE)
+    ]
+    experiences = []
+    claim_id = 0
+    for e in range(EXPERIENCES):
+        claims = []
+        for _c in range(CLAIMS // EXPERIENCES):
+            claim_id += 1
+            claims.append(
+                {
+                    "id": claim_id,
+                    "experience_id": e,
+                    "code": f"SI.{claim_id % 7}.{claim_id % 5}",
+                    "title": {"text": f"Compétence {claim_id}", "fallback": None},
+                    "framework": "si",
+                    "framework_title": {"text": "Compétences de solidarité internationale", "fallback": None},
+                    "framework_version": "2026.1",
+                    "level": {"rank": 2, "text": "Pratique accompagnée", "fallback": None},
+                    "state": "validated",
+                    "narrative": {
+                        "situation": LOREM,
+                        "task": "",
+                        "actions": "",
+                        "result": "",
+                        "reflection": "",
+                        "transfer": "",
+                    },
+                    "evidence": [evidence[claim_id % EVIDENCE]],
+                    "validation": {
+                        "validation_id": claim_id,
+                        "code": "SI.1.1",
+                        "title": {"text": "x", "fallback": None},
+                        "validator": "Fatou Diallo",
+                        "organisation": "Terre Solidaire",
+                        "validated_at": "2024-05-01T10:00:00",
+                        "level": 2,
+                    },
+                }
+            )
+        experiences.append(
+            {
+                "id": e,
+                "kind": "mission",
+                "title": f"Mission {e}",
+                "start_date": "2020-01-01",
+                "end_date": "2020-12-31",
+                "duration_days": 366,
+                "status": {"text": "VSI", "fallback": None},
+                "sending_organisation": "Terre Solidaire",
+                "host_name": "Partenaire",
+                "host_country": "PE",
+                "host_country_name": "Pérou",
+                "host_city": "Lima",
+                "context": LOREM,
+                "activities": "",
+                "results": "",
+                "claims": claims,
+                "confirmations": {"ngo": [], "referents": []},
+            }
+        )
+    return {
+        "kind": "portfolio",
+        "language": "fr",
+        "holder": {"id": 1, "name": "Camille Martin"},
+        "issuer": {"name": "Acquis", "organisation_id": None},
+        "summary": {
+            "experiences": 50,
+            "missions": 50,
+            "mission_days": 18300,
+            "claims": 300,
+            "validated": 300,
+            "evidence": 100,
+            "countries": ["Pérou"],
+        },
+        "timeline": [
+            {"title": e["title"], "kind": "mission", "start_date": e["start_date"], "end_date": e["end_date"]}
+            for e in experiences
+        ],
+        "matrix": [
+            {
+                "framework": "si",
+                "title": {"text": "SI", "fallback": None},
+                "rows": [
+                    {
+                        "code": c["code"],
+                        "title": c["title"],
+                        "level": c["level"],
+                        "state": "validated",
+                        "experience": "Mission",
+                    }
+                    for e in experiences
+                    for c in e["claims"]
+                ],
+            }
+        ],
+        "experiences": experiences,
+        "evidence_index": evidence,
+        "entries": [],
+    }
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, p * (len(ordered) - 1) // 100)]
+
+
+def main() -> None:
+    import resource
+
+    from app import create_app
+    from app.core.pdf import make_fetcher
+    from app.documents import operations as ops
+    from app.documents.models import DocumentKind, RenderJob
+    from app.documents.worker import RenderLimits, render_in_child
+    from app.extensions import db
+    from tests.fixtures.app import make_test_app, reset_database
+
+    del create_app
+    workdir = Path(tempfile.mkdtemp(prefix="acquis-docbench-"))
+    app = make_test_app(f"sqlite:///{workdir / 'bench.sqlite'}", workdir, DOCUMENT_RENDER_MODE="sync")
+    with app.app_context():
+        reset_database()
+        from app.auth import operations as auth_ops
+
+        user = auth_ops.create_user("bench@example.org", "Camille Martin", "bench-password-0123", verified=True)
+        db.session.commit()
+        snapshot = synthetic_snapshot()
+        from app.core.db import utcnow
+
+        payload = ops.render_job_payload(
+            DocumentKind.PORTFOLIO, "fr", snapshot, code="ABCDEFGHJKMN0", issued_at=utcnow()
+        )
+        html = payload["html"]
+        limits = RenderLimits.from_config(app.config)
+
+        # Bare WeasyPrint of the same HTML (in-process, same fetcher, same PDF/A variant, no attachment, no signature).
+        import weasyprint
+
+        started = time.perf_counter()
+        bare_pdf = weasyprint.HTML(string=html, url_fetcher=make_fetcher()).write_pdf(pdf_variant="pdf/a-3a")
+        bare = time.perf_counter() - started
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        del before
+
+        started = time.perf_counter()
+        output = render_in_child(payload, instance_dir=str(workdir), limits=limits)
+        app_time = time.perf_counter() - started
+        from pypdf import PdfReader
+
+        pages = len(PdfReader(io.BytesIO(output.pdf)).pages)
+        print(
+            f"dossier: {EXPERIENCES} experiences, {CLAIMS} claims, {EVIDENCE} evidence items, {pages} pages "
+            f"(bare {len(PdfReader(io.BytesIO(bare_pdf)).pages)} pages)"
+        )
+        print(f"bare WeasyPrint render:      {bare:7.2f} s")
+        print(f"app render (child+sign):     {app_time:7.2f} s   ratio {app_time / bare:.2f}x (target <= 1.10x)")
+        print(f"peak RSS of the render child: {output.peak_rss_bytes / 1024 / 1024:6.0f} MB (target <= 300 MB)")
+
+        # Issue a document through the app, then time cached re-downloads.
+        job = RenderJob(
+            requested_by_id=user.id,
+            holder_id=user.id,
+            kind=DocumentKind.PORTFOLIO,
+            language="fr",
+            cache_key="b" * 64,
+            payload={"snapshot": snapshot, "snapshot_hash": "0" * 64},
+        )
+        db.session.add(job)
+        db.session.flush()
+        ops.execute(job.id, commit=False)
+        db.session.commit()
+        document_id = job.document_id
+        client = app.test_client()
+        client.post("/auth/login", data={"email": "bench@example.org", "password": "bench-password-0123"})
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            response = client.get(f"/documents/{document_id}/download")
+            response.get_data()
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        print(
+            f"cached re-download p50/p95:  {statistics.median(times) * 1000:6.1f} / "
+            f"{percentile(times, 95) * 1000:6.1f} ms (target <= 20 ms)"
+        )
+
+        # Page latency while renders run in the background (two renders, one after the other).
+        def renders():
+            for _ in range(2):
+                render_in_child(payload, instance_dir=str(workdir), limits=limits)
+
+        thread = threading.Thread(target=renders)
+        thread.start()
+        latencies = []
+        while thread.is_alive():
+            started = time.perf_counter()
+            page = client.get("/documents/")
+            latencies.append(time.perf_counter() - started)
+            assert page.status_code == 200
+            time.sleep(0.05)
+        thread.join()
+        print(
+            f"page latency during renders: p50 {statistics.median(latencies) * 1000:6.1f} ms, "
+            f"p95 {percentile(latencies, 95) * 1000:6.1f} ms over {len(latencies)} requests (target <= 100 ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()

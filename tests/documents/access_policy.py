@@ -1,0 +1,104 @@
+"""Access policy of the ``documents`` blueprint.
+
+Printing is for signed-in users (each prints their own documents; forms posted empty here, so nothing renders).
+A document page and its download are for the holder and the trainers/admins of the NGO that issued it (404 for
+everyone else); a job page for whoever requested it. Opinions are written by trainers and admins of the NGO that
+validated the volunteer's entries; the volunteer may print an opinion about them. Verification is public.
+"""
+
+from tests.access import PUBLIC, USER, expect, rule
+
+HOLDER_AND_NGO = expect(404, guest="login", volunteer="ok", trainer="ok", org_admin="ok")
+REQUESTER = expect(404, guest="login", volunteer="ok")
+NGO_REVIEWERS = expect(404, guest="login", trainer="ok", org_admin="ok", other_trainer="ok")
+NGO_OF_VOLUNTEER = expect(404, guest="login", trainer="ok", org_admin="ok")
+OPINION_PRINTERS = expect(404, guest="login", volunteer="ok", trainer="ok", org_admin="ok")
+
+
+def build(world):
+    """A validated claim of world.volunteer at world.ngo (validation policy), an issued document (row and a
+    stand-in file, no render), a job and an opinion."""
+    import secrets
+
+    from app.documents import codes
+    from app.documents import operations as ops
+    from app.documents.models import Document, DocumentKind, JobState, RenderJob
+    from app.extensions import db
+
+    if not hasattr(world, "validation"):
+        from tests.validation.access_policy import build as build_validation
+
+        build_validation(world)
+    volunteer = world.users["volunteer"]
+    key = secrets.token_hex(16)
+    world.document = Document(
+        code=codes.new_code(),
+        kind=DocumentKind.ATTESTATION,
+        language="en",
+        template_version="test",
+        holder_id=volunteer.id,
+        holder_name=volunteer.display_name,
+        issuer_organisation_id=world.ngo.id,
+        issuer_name=world.ngo.name,
+        snapshot={"entries": []},
+        snapshot_hash="0" * 64,
+        cache_key="0" * 64,
+        sha256=secrets.token_hex(32),
+        size=10,
+        storage_key=key,
+    )
+    db.session.add(world.document)
+    db.session.flush()
+    path = ops.document_path(world.document)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.7 access-matrix stand-in")
+    world.job = RenderJob(
+        requested_by_id=volunteer.id,
+        holder_id=volunteer.id,
+        kind=DocumentKind.PORTFOLIO,
+        language="en",
+        state=JobState.FAILED,
+        error="timeout",
+        payload={},
+        cache_key="1" * 64,
+    )
+    db.session.add(world.job)
+    db.session.flush()
+    world.opinion = ops.save_opinion(
+        world.users["org_admin"], world.ngo, volunteer, ops.OpinionData(opinion="Favourable.")
+    )
+
+
+POLICY = {
+    "documents.index": rule(USER),
+    "documents.print": rule(USER, methods=("POST",), notes="empty form: 422 redisplay, nothing rendered"),
+    "documents.job": rule(REQUESTER, url=lambda w: {"job_id": w.job.id}),
+    "documents.document": rule(HOLDER_AND_NGO, url=lambda w: {"document_id": w.document.id}),
+    "documents.download": rule(HOLDER_AND_NGO, url=lambda w: {"document_id": w.document.id}),
+    "documents.opinions": rule(NGO_REVIEWERS),
+    "documents.opinion_edit": rule(
+        NGO_OF_VOLUNTEER,
+        url=lambda w: {"organisation_id": w.ngo.id, "volunteer_id": w.users["volunteer"].id},
+        methods=("GET", "POST"),
+    ),
+    "documents.opinion_print": rule(
+        OPINION_PRINTERS,
+        url=lambda w: {"opinion_id": w.opinion.id},
+        methods=("POST",),
+        notes="no language: nothing rendered",
+    ),
+    "documents.print_for": rule(
+        NGO_OF_VOLUNTEER,
+        url=lambda w: {"organisation_id": w.ngo.id, "volunteer_id": w.users["volunteer"].id},
+        methods=("POST",),
+        notes="no language: nothing rendered",
+    ),
+    "documents.verify_home": rule(PUBLIC, methods=("GET", "POST")),
+    "documents.verify": rule(PUBLIC, url=lambda w: {"code": codes_of(w)}),
+}
+
+
+def codes_of(world) -> str:
+    from app.documents import codes
+
+    return codes.formatted(world.document.code)

@@ -1,0 +1,186 @@
+"""A volunteer with a VSI mission whose facts the NGO confirmed, claims validated by a trainer (one of them on a
+node linked to an RNCP example competence), a host referent's confirmation, and renders run in the request
+(``DOCUMENT_RENDER_MODE=sync``) through the real sandboxed child process."""
+
+from __future__ import annotations
+
+import io
+import json
+import types
+from datetime import date
+
+import pytest
+
+HOSTILE = '<img src="file:///etc/passwd"> <link rel=attachment href="file:///etc/passwd">'
+
+
+@pytest.fixture
+def sync_render(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DOCUMENT_RENDER_MODE", "sync")
+    return app
+
+
+def make_rncp(db_session, si_nodes):
+    """An RNCP framework with one bloc of two competences; C1 is 'close' to si_nodes[0], C2 'related' to [1]."""
+    from app.frameworks.models import (
+        Crosswalk,
+        CrosswalkLink,
+        Framework,
+        FrameworkKind,
+        FrameworkNode,
+        FrameworkVersion,
+        NodeKind,
+        Relation,
+    )
+
+    framework = Framework(slug="rncp-test", kind=FrameworkKind.RNCP)
+    version = FrameworkVersion(
+        framework=framework,
+        version="1",
+        title={"fr": "Titre RNCP de test", "en": "Test RNCP title", "es": "Título RNCP de prueba"},
+        content_hash="2" * 64,
+        certification={"code": "RNCP99999"},
+    )
+    db_session.add_all([framework, version])
+    db_session.flush()
+    bloc = FrameworkNode(
+        version_id=version.id, code="B1", kind=NodeKind.BLOC, title={"fr": "Bloc un", "en": "Bloc one"}
+    )
+    db_session.add(bloc)
+    db_session.flush()
+    competences = []
+    for index, code in enumerate(("B1.C1", "B1.C2", "B1.C3"), start=1):
+        node = FrameworkNode(
+            version_id=version.id,
+            code=code,
+            kind=NodeKind.COMPETENCE,
+            parent_id=bloc.id,
+            depth=1,
+            position=index,
+            title={"fr": f"Compétence RNCP {code}", "en": f"RNCP competence {code}", "es": f"Competencia {code}"},
+        )
+        db_session.add(node)
+        competences.append(node)
+    db_session.flush()
+    crosswalk = Crosswalk(slug="rncp-test--val", source_version_id=version.id, content_hash="3" * 64)
+    db_session.add(crosswalk)
+    db_session.flush()
+    db_session.add_all(
+        [
+            CrosswalkLink(
+                crosswalk_id=crosswalk.id,
+                source_node_id=competences[0].id,
+                target_node_id=si_nodes[0].id,
+                relation=Relation.CLOSE,
+            ),
+            CrosswalkLink(
+                crosswalk_id=crosswalk.id,
+                source_node_id=competences[1].id,
+                target_node_id=si_nodes[1].id,
+                relation=Relation.RELATED,
+            ),
+        ]
+    )
+    db_session.flush()
+    return framework, competences
+
+
+@pytest.fixture
+def docworld(db_session, create_user, create_org, add_member, sync_render):
+    from app.claims import operations as claim_ops
+    from app.experiences import operations as experience_ops
+    from app.experiences.models import ExperienceKind
+    from app.validation import operations as vops
+    from app.validation.models import FactsDecision, ItemDecision
+    from tests.validation.conftest import make_framework
+    from tests.validation.helpers import store_evidence
+
+    w = types.SimpleNamespace()
+    w.ngo = create_org("Solidarité Monde")
+    w.other_ngo = create_org("Autre ONG")
+    w.volunteer = create_user("docvol@example.org", name="Valentine Doc", locale="en")
+    w.trainer = create_user("doctrainer@example.org", name="Théo Trainer", locale="fr")
+    w.admin = create_user("docadmin@example.org", name="Ada Admin", locale="fr")
+    w.other_trainer = create_user("docother@example.org", name="Otto Other")
+    add_member(w.ngo, w.volunteer, "volunteer")
+    add_member(w.ngo, w.trainer, "trainer")
+    add_member(w.ngo, w.admin, "admin")
+    add_member(w.other_ngo, w.other_trainer, "trainer")
+    w.version, w.nodes = make_framework(db_session, slug="doc-fw")
+    w.rncp, w.rncp_competences = make_rncp(db_session, w.nodes)
+    w.mission = experience_ops.create_experience(
+        w.volunteer,
+        experience_ops.ExperienceData(
+            kind=ExperienceKind.MISSION,
+            title="Water project coordinator",
+            start_date=date(2024, 1, 1),
+            end_date=date(2024, 12, 31),
+            status_code="VSI",
+            host_name="Agua Viva",
+            host_country="PE",
+            host_city="Cusco",
+            team_size=1200,
+        ),
+    )
+    w.pdf = store_evidence(w.volunteer, b"%PDF-1.4 report", title="Final report")
+    w.claims = [
+        claim_ops.create_claim(
+            w.volunteer,
+            w.mission,
+            claim_ops.ClaimData(
+                node_id=node.id,
+                level_rank=2,
+                situation=f"Situation {node.code}",
+                actions=f"I organised the {node.code} work with the village committee.",
+                evidence_ids=(w.pdf.id,) if index == 0 else (),
+            ),
+        )
+        for index, node in enumerate(w.nodes[:2])
+    ]
+    submission = vops.submit_experience(w.volunteer, w.mission, w.ngo, [c.id for c in w.claims])
+    vops.confirm_facts(submission, w.trainer, FactsDecision.CONFIRMED)
+    for item in list(submission.current_items):
+        vops.decide_item(item, w.trainer, vops.Decision(ItemDecision.VALIDATED))
+    request, _token = vops.request_referent(
+        w.volunteer,
+        w.mission,
+        vops.ReferentData(name="Rosa Quispe", email="rosa@example.org", language="es", claim_ids=(w.claims[0].id,)),
+    )
+    vops.confirm_referent(request, facts_confirmed=True, claim_ids=[w.claims[0].id], comment="Muy bien")
+    db_session.flush()
+    return w
+
+
+def pdf_text(data: bytes) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def embedded_files(data: bytes) -> dict[str, bytes]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return {name: contents[0] for name, contents in reader.attachments.items()}
+
+
+def snapshot_of(data: bytes) -> dict:
+    return json.loads(embedded_files(data)["snapshot.json"])
+
+
+def print_document(client, kind: str, **fields):
+    """POST the print form of ``kind`` and return (document, response)."""
+    from app.documents.models import Document
+    from app.extensions import db
+
+    data = {f"{kind}-kind": kind, f"{kind}-language": fields.pop("language", "en")}
+    for name, value in fields.items():
+        data[f"{kind}-{name}"] = value
+    response = client.post("/documents/print", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    location = response.headers["Location"]
+    assert "/documents/" in location and "/jobs/" not in location, location
+    document = db.session.get(Document, int(location.rstrip("/").split("/")[-1]))
+    return document, response
