@@ -139,21 +139,29 @@ def claims_of_experience(experience: Experience) -> list[Claim]:
     )
 
 
-def submission_organisations(user: User) -> list[Organisation]:
-    """Sending NGOs where ``user`` is an active member (any role): where they may submit."""
+def _sending_ngos_of(user: User, roles: tuple[MembershipRole, ...] | None = None) -> list[Organisation]:
+    """Sending NGOs where ``user`` is an active member (with one of ``roles`` if given), by name."""
+    conditions = [
+        Membership.user_id == user.id,
+        Membership.state == MembershipState.ACTIVE,
+        Organisation.kind == OrganisationKind.SENDING_NGO,
+    ]
+    if roles:
+        conditions.append(Membership.role.in_(roles))
     return list(
         db.session.scalars(
             sa.select(Organisation)
             .join(Membership, Membership.organisation_id == Organisation.id)
-            .where(
-                Membership.user_id == user.id,
-                Membership.state == MembershipState.ACTIVE,
-                Organisation.kind == OrganisationKind.SENDING_NGO,
-            )
+            .where(*conditions)
             .options(selectinload(Organisation.memberships))
             .order_by(Organisation.name)
         )
     )
+
+
+def submission_organisations(user: User) -> list[Organisation]:
+    """Sending NGOs where ``user`` is an active member (any role): where they may submit."""
+    return _sending_ngos_of(user)
 
 
 def pending_submission(experience_id: int) -> Submission | None:
@@ -875,20 +883,7 @@ def confirm_referent(request: ReferentRequest, *, facts_confirmed: bool, claim_i
 
 def reviewer_organisations(user: User) -> list[Organisation]:
     """Sending NGOs where ``user`` is an active trainer or admin (whose submissions they may see)."""
-    return list(
-        db.session.scalars(
-            sa.select(Organisation)
-            .join(Membership, Membership.organisation_id == Organisation.id)
-            .where(
-                Membership.user_id == user.id,
-                Membership.state == MembershipState.ACTIVE,
-                Membership.role.in_((MembershipRole.TRAINER, MembershipRole.ADMIN)),
-                Organisation.kind == OrganisationKind.SENDING_NGO,
-            )
-            .options(selectinload(Organisation.memberships))
-            .order_by(Organisation.name)
-        )
-    )
+    return _sending_ngos_of(user, (MembershipRole.TRAINER, MembershipRole.ADMIN))
 
 
 @dataclass(frozen=True)
