@@ -30,13 +30,11 @@ Helpers to use with them live in ``tests/e2e/helpers.py``: ``visit``, ``check_pa
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from tests.e2e.helpers import (
     CHROMIUM_ARGS,
@@ -51,7 +49,7 @@ from tests.e2e.helpers import (
     free_port,
     monitor,
 )
-from tests.fixtures.app import make_test_app, reset_database
+from tests.fixtures.app import make_test_app, reset_database, separate_database
 
 E2E_DIR = Path(__file__).resolve().parent
 DEFAULT_TIMEOUT_MS = 10_000
@@ -103,23 +101,8 @@ def mailbox():
 def e2e_database_url(tmp_path_factory):
     """The live server's own database: ``<name>_e2e`` next to TEST_DATABASE_URL (PostgreSQL), recreated for
     the session and dropped afterwards; otherwise a temporary SQLite file."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'acquis-e2e.sqlite'}"
-        return
-    base = sa.engine.make_url(url)
-    name = f"{base.database or 'acquis'}_e2e"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    quoted = admin.dialect.identifier_preparer.quote(name)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE {quoted}"))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-        admin.dispose()
+    with separate_database("e2e", tmp_path_factory.mktemp("e2e-db") / "acquis-e2e.sqlite") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ gets 409 "Already decided by …", and exactly one audit event is written."""
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import threading
 import urllib.error
 import urllib.parse
@@ -16,30 +15,15 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.fixtures.app import TEST_PASSWORD, make_test_app, reset_database
+from tests.fixtures.app import TEST_PASSWORD, make_test_app, reset_database, separate_database
 
 ROUNDS = 3
 
 
 @pytest.fixture
 def live_database_url(tmp_path):
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'concurrency.sqlite'}"
-        return
-    base = sa.engine.make_url(url)
-    name = f"{base.database or 'acquis'}_conc"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    quoted = admin.dialect.identifier_preparer.quote(name)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE {quoted}"))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-        admin.dispose()
+    with separate_database("conc", tmp_path / "concurrency.sqlite") as url:
+        yield url
 
 
 @pytest.fixture
