@@ -314,8 +314,10 @@ def _evidence_response(evidence, *, inline: bool):
         max_age=0,
     )
     if inline and evidence.mime == "application/pdf":
-        # The browser's PDF viewer needs plugins, which a sandboxing CSP forbids; nothing else may load.
-        response.headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+        # The browser's PDF viewer needs plugins, which a sandboxing CSP forbids; nothing else may load, and only
+        # this site's review page may frame the file (so the reviewer reads it without leaving the page).
+        response.headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
     else:
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
     response.headers["X-Content-Type-Options"] = "nosniff"

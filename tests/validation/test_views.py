@@ -60,6 +60,8 @@ def test_queue_and_review_page_for_a_trainer(submitted, client, login):
     assert page.status_code == 200
     assert f'src="/validation/submissions/{w.submission.id}/evidence/{w.image.id}?inline=1"' in page.text
     assert f'href="/validation/submissions/{w.submission.id}/evidence/{w.pdf.id}?inline=1" target="_blank"' in page.text
+    # PDFs can also be read on the page itself, in a frame loaded only when the reviewer opens it.
+    assert f'<iframe src="/validation/submissions/{w.submission.id}/evidence/{w.pdf.id}?inline=1"' in page.text
     assert w.items[0].content_hash in page.text
     assert page.text.count('name="item-') >= 9  # a decision form per claim
 
@@ -158,6 +160,12 @@ def test_reviewer_evidence_route(submitted, client, login, world):
     assert image.headers["X-Content-Type-Options"] == "nosniff"
     pdf = client.get(f"{base}/{w.pdf.id}")
     assert pdf.headers["Content-Disposition"].startswith("attachment")
+    framed = client.get(f"{base}/{w.pdf.id}?inline=1")
+    assert framed.headers["Content-Disposition"].startswith("inline")
+    assert framed.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in framed.headers["Content-Security-Policy"]
+    assert "script-src" not in framed.headers["Content-Security-Policy"]  # default-src 'none' covers scripts
+    assert "default-src 'none'" in framed.headers["Content-Security-Policy"]
     from tests.validation.helpers import store_evidence
 
     stranger = store_evidence(w.volunteer, b"%PDF-1.4 not submitted", title="Private")
