@@ -47,6 +47,7 @@ ERASURE_REGISTRY: dict[str, str] = {
     "share_accesses": "deleted with the owner's shares; an adviser's views kept as 'a former adviser'",
     "adviser_notes": "deleted (cascade)",
     "imported_validations": "deleted (cascade)",
+    "imported_confirmations": "deleted (cascade)",
     "erased_users": "the tombstone itself: only the former id",
 }
 

@@ -51,6 +51,7 @@ EXPORT_REGISTRY: dict[str, str] = {
     "share_accesses": "- access log of this instance's shares",
     "adviser_notes": "- an adviser's notes are theirs: not exported with anyone's portfolio",
     "imported_validations": "experiences[].claims[].validations (verified_by the instance that verified them)",
+    "imported_confirmations": "experiences[].referent_confirmations (recorded_by the instance they were given to)",
     "erased_users": "- tombstones hold no person",
 }
 
@@ -98,7 +99,8 @@ def instance_url() -> str:
 
 def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
     """The export document and the files to put beside it (zip path → bytes)."""
-    from app.portability.models import ImportedValidation
+    from app.portability.framework_files import export_frameworks
+    from app.portability.models import ImportedConfirmation, ImportedValidation
     from app.validation.models import ClaimValidation, ReferentRequest
 
     files: dict[str, bytes] = {}
@@ -178,21 +180,12 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
             }
         )
 
-    frameworks: dict[int, dict] = {}
+    frameworks: dict[int, FrameworkVersion] = {}
     claims_by_experience: dict[int, list] = {e.id: [] for e in experiences}
     claim_refs = {}
     for index, claim in enumerate(claims, start=1):
         version = claim.node.version
-        frameworks.setdefault(
-            version.id,
-            {
-                "slug": version.framework.slug,
-                "version": version.version,
-                "content_hash": version.content_hash,
-                "kind": version.framework.kind.value,
-                "title": version.title,
-            },
-        )
+        frameworks.setdefault(version.id, version)
         ref = f"c{index}"
         claim_refs[claim.id] = ref
         claims_by_experience[claim.experience_id].append(
@@ -211,11 +204,22 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
         )
 
     referents: dict[int, list] = {e.id: [] for e in experiences}
-    for row in db.session.scalars(
+    native = db.session.scalars(
         sa.select(ReferentRequest)
         .where(ReferentRequest.volunteer_id == user.id, ReferentRequest.confirmed_at.is_not(None))
         .order_by(ReferentRequest.confirmed_at, ReferentRequest.id)
-    ):
+    )
+    imported = db.session.scalars(
+        sa.select(ImportedConfirmation)
+        .where(ImportedConfirmation.owner_id == user.id)
+        .order_by(ImportedConfirmation.confirmed_at, ImportedConfirmation.id)
+    )
+    for row, claim_ids, recorded_by in [
+        *((r, r.confirmed_claim_ids, instance_url()) for r in native),
+        *((r, r.claim_ids, r.source_instance) for r in imported),
+    ]:
+        if row.experience_id not in referents:
+            continue
         referents[row.experience_id].append(
             {
                 "name": row.name,
@@ -223,11 +227,14 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
                 "role": row.role,
                 "confirmed_at": _plain(row.confirmed_at),
                 "facts_confirmed": row.facts_confirmed,
-                "confirmed_claims": [claim_refs[i] for i in row.confirmed_claim_ids or [] if i in claim_refs],
+                "confirmed_claims": [claim_refs[i] for i in claim_ids or [] if i in claim_refs],
                 "comment": row.comment,
                 "content_hash": row.content_hash,
+                "recorded_by": recorded_by,
             }
         )
+    for items in referents.values():
+        items.sort(key=lambda r: r["confirmed_at"] or "")
 
     experiences_out = []
     for index, experience in enumerate(experiences, start=1):
@@ -242,6 +249,7 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
             sa.select(Membership).where(Membership.user_id == user.id).options(selectinload(Membership.organisation))
         )
     )
+    frameworks_out, crosswalks_out = export_frameworks(frameworks, files)
     document = {
         "format": FORMAT,
         "exported_at": utcnow().isoformat(),
@@ -256,7 +264,8 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
             ({"organisation": m.organisation.name, "role": m.role.value, "state": m.state.value} for m in memberships),
             key=lambda m: (m["organisation"], m["role"]),
         ),
-        "frameworks": sorted(frameworks.values(), key=lambda f: (f["slug"], f["version"])),
+        "frameworks": frameworks_out,
+        "crosswalks": crosswalks_out,
         "evidence": evidence_out,
         "experiences": experiences_out,
         "documents": _documents(user, files),
@@ -312,11 +321,7 @@ NOT_RESTORED = ("exported_at", "instance", "memberships", "documents")
 def comparable(document: dict) -> dict:
     """The export less what legitimately differs after export → import → export: timestamps of the export, the
     instance, the account's e-mail and creation date, memberships (joining an NGO needs its approval) and issued
-    documents (verifiable only on the instance that issued them) and host referents' confirmations (kept in the
-    file, not re-created: nobody confirmed anything to this instance)."""
+    documents (verifiable only on the instance that issued them)."""
     out = {k: v for k, v in document.items() if k not in NOT_RESTORED}
     out["profile"] = {k: v for k, v in document["profile"].items() if k not in {"email", "created_at"}}
-    out["experiences"] = [
-        {k: v for k, v in experience.items() if k != "referent_confirmations"} for experience in document["experiences"]
-    ]
     return out

@@ -1,10 +1,12 @@
 """Import of an ``acquis-export/1`` zip into the importing user's portfolio on this instance.
 
-Experiences, claims (on the same framework versions, found by slug + version + content hash + node code) and
-evidence files (inspected like any upload) are re-created. Validations become :class:`ImportedValidation` rows,
-shown as "imported — not verified here": an import never creates a ``ClaimValidation``, so it cannot forge one.
-Claims arrive as drafts. Memberships, issued documents and referents' confirmations are not re-created (see
-FORMAT.md). The import is all-or-nothing: the caller commits only when it returns.
+Experiences, claims (on the same framework versions, found by slug + version + content hash + node code; a
+version missing here is imported from the framework file in the zip, see :mod:`app.portability.framework_files`)
+and evidence files (inspected like any upload) are re-created. Validations become :class:`ImportedValidation` rows
+and host referents' confirmations :class:`ImportedConfirmation` rows, shown as "imported — not verified here": an
+import never creates a ``ClaimValidation`` or a ``ReferentRequest``, so it cannot forge one. Claims arrive as
+drafts. Memberships and issued documents are not re-created (see FORMAT.md). The import is all-or-nothing: the
+caller commits only when it returns.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from app.core import storage
 from app.core.audit import log_event
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind, WorkingTime
 from app.extensions import db
-from app.frameworks.models import Framework, FrameworkNode, FrameworkVersion
+from app.frameworks.models import FrameworkNode
+from app.portability import framework_files
 from app.portability.export import EXPERIENCE_FIELDS, FORMAT
-from app.portability.models import ImportedValidation
+from app.portability.models import ImportedConfirmation, ImportedValidation
 
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
 MAX_MEMBERS = 5000
@@ -71,36 +74,20 @@ def read_archive(data: bytes) -> tuple[dict, zipfile.ZipFile]:
     return document, archive
 
 
-def _versions(document: dict) -> dict[tuple[str, str], FrameworkVersion]:
-    found, missing = {}, []
-    for item in document.get("frameworks", []):
-        version = db.session.scalar(
-            sa.select(FrameworkVersion)
-            .join(Framework)
-            .where(Framework.slug == item["slug"], FrameworkVersion.version == item["version"])
-        )
-        if version is None or version.content_hash != item["content_hash"]:
-            missing.append(f"{item['slug']} {item['version']}")
-        else:
-            found[(item["slug"], item["version"])] = version
-    if missing:
-        raise ImportRefused(
-            _l("These framework versions are not available on this instance; ask its administrator to import them."),
-            missing,
-        )
-    return found
-
-
 def import_archive(user: User, data: bytes) -> dict[str, int]:
     """Restore an export into ``user``'s portfolio. Returns counts. Raises :class:`ImportRefused`."""
     document, archive = read_archive(data)
-    versions = _versions(document)
     try:
-        counts = _restore(user, document, archive, versions)
+        resolution = framework_files.resolve_versions(document, archive)
+        framework_files.import_missing(resolution, actor=user)
+        counts = _restore(user, document, archive, resolution.versions)
+    except framework_files.FrameworksRefused as exc:
+        raise ImportRefused(exc.message, exc.details) from None
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ImportRefused):
             raise
         raise ImportRefused(_l("This export is damaged or incomplete."), [str(exc)[:200]]) from None
+    counts["frameworks"] = len(resolution.to_import)
     log_event("portfolio.imported", actor=user, obj=user, data={**counts, "source": document.get("instance", "")})
     return counts
 
@@ -135,7 +122,13 @@ def _restore(user, document, archive, versions) -> dict[str, int]:
     db.session.flush()
 
     statuses = set(db.session.scalars(sa.select(EngagementStatus.code)))
-    counts = {"experiences": 0, "claims": 0, "evidence": len(evidence_by_ref), "validations": 0}
+    counts = {
+        "experiences": 0,
+        "claims": 0,
+        "evidence": len(evidence_by_ref),
+        "validations": 0,
+        "confirmations": 0,
+    }
     for item in document.get("experiences", []):
         values = {f: item.get(f) for f in EXPERIENCE_FIELDS}
         values["kind"] = ExperienceKind(values["kind"])
@@ -153,6 +146,7 @@ def _restore(user, document, archive, versions) -> dict[str, int]:
         db.session.add(experience)
         db.session.flush()
         counts["experiences"] += 1
+        claim_ids: dict[str, int] = {}
         for claim_item in item.get("claims", []):
             version = versions[(claim_item["framework"], claim_item["framework_version"])]
             node = db.session.scalar(
@@ -174,6 +168,7 @@ def _restore(user, document, archive, versions) -> dict[str, int]:
             )
             db.session.add(claim)
             db.session.flush()
+            claim_ids[claim_item["ref"]] = claim.id
             counts["claims"] += 1
             for validation in claim_item.get("validations", []):
                 db.session.add(
@@ -195,8 +190,31 @@ def _restore(user, document, archive, versions) -> dict[str, int]:
                     )
                 )
                 counts["validations"] += 1
+        for confirmation in item.get("referent_confirmations", []):
+            db.session.add(
+                ImportedConfirmation(
+                    experience_id=experience.id,
+                    owner_id=user.id,
+                    name=(confirmation.get("name") or "")[:120],
+                    organisation_name=(confirmation.get("organisation_name") or "")[:200],
+                    role=(confirmation.get("role") or "")[:120],
+                    confirmed_at=_datetime(confirmation.get("confirmed_at")),
+                    facts_confirmed=_bool(confirmation.get("facts_confirmed")),
+                    claim_ids=[claim_ids[r] for r in confirmation.get("confirmed_claims", []) if r in claim_ids],
+                    comment=confirmation.get("comment") or "",
+                    content_hash=(confirmation.get("content_hash") or "")[:64],
+                    source_instance=(confirmation.get("recorded_by") or document.get("instance") or "")[:300],
+                )
+            )
+            counts["confirmations"] += 1
     db.session.flush()
     return counts
+
+
+def _bool(value):
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError("facts_confirmed must be true, false or null")
 
 
 _TEXT = {

@@ -49,3 +49,28 @@ class ImportedValidation(Base):
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     claim = relationship("Claim")
+
+
+class ImportedConfirmation(Base):
+    """A host referent's confirmation that arrived with an import: *imported — not verified here*.
+
+    It is never a :class:`~app.validation.models.ReferentRequest`: no referent confirmed anything to this instance,
+    so an import cannot forge a confirmation. It records what the exported file said, for the volunteer's
+    information. ``claim_ids`` are the ids, on this instance, of the imported claims the referent confirmed.
+    """
+
+    __tablename__ = "imported_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experience_id: Mapped[int] = mapped_column(sa.ForeignKey("experiences.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    organisation_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    role: Mapped[str] = mapped_column(sa.String(120), default="")
+    confirmed_at: Mapped[datetime | None]
+    facts_confirmed: Mapped[bool | None]
+    claim_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    source_instance: Mapped[str] = mapped_column(sa.String(300), default="")
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -65,8 +65,9 @@ class RHImport(RHAuthenticated):
             else:
                 flash(
                     _(
-                        "Imported %(experiences)d experiences, %(claims)d claims, %(evidence)d files and "
-                        "%(validations)d validations (imported — not verified here).",
+                        "Imported %(experiences)d experiences, %(claims)d claims, %(evidence)d files, "
+                        "%(frameworks)d framework versions, %(validations)d validations and %(confirmations)d host "
+                        "referent confirmations (imported — not verified here).",
                         **counts,
                     ),
                     "success",
@@ -178,15 +179,38 @@ def _claim_panel(sender, claim, **kwargs):
     imported = db.session.scalars(
         sa.select(models.ImportedValidation).where(models.ImportedValidation.claim_id == claim.id)
     ).all()
+    confirmations = [c for c in _imported_confirmations(claim.experience_id) if claim.id in (c.claim_ids or [])]
     # An autoescaped template's output is safe HTML already; Markup stops the hook from escaping it twice.
     return Markup(  # noqa: S704
-        render_template("portability/_claim_panel.html", claim=claim, validation=validation, imported=imported)
+        render_template(
+            "portability/_claim_panel.html",
+            claim=claim,
+            validation=validation,
+            imported=imported,
+            confirmations=confirmations,
+        )
+    )
+
+
+def _imported_confirmations(experience_id: int) -> list[models.ImportedConfirmation]:
+    return list(
+        db.session.scalars(
+            sa.select(models.ImportedConfirmation)
+            .where(models.ImportedConfirmation.experience_id == experience_id)
+            .order_by(models.ImportedConfirmation.confirmed_at, models.ImportedConfirmation.id)
+        )
     )
 
 
 @hook("experience-panels").connect
 def _experience_panel(sender, experience, **kwargs):
-    return Markup(render_template("portability/_experience_panel.html", experience=experience))  # noqa: S704
+    return Markup(  # noqa: S704
+        render_template(
+            "portability/_experience_panel.html",
+            experience=experience,
+            confirmations=_imported_confirmations(experience.id),
+        )
+    )
 
 
 @hook("dashboard-panels").connect

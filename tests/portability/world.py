@@ -19,9 +19,11 @@ def blank_pdf() -> bytes:
     return buffer.getvalue()
 
 
-def build_portfolio(db_session, create_user, create_org, add_member, *, validate=True):
+def build_portfolio(db_session, create_user, create_org, add_member, *, validate=True, framework=None):
     """An NGO (trainer, admin), a volunteer with a mission, two claims (one with a PDF), an ESCO crosswalk link on
-    the first competence, and — when ``validate`` — the first claim validated by the trainer."""
+    the first competence, and — when ``validate`` — the first claim validated by the trainer.
+
+    ``framework`` is an optional ``(version, nodes)`` to use instead of the stand-in "share-fw" (and its crosswalk)."""
     from app.claims import operations as claim_ops
     from app.experiences import operations as experience_ops
     from app.experiences.models import ExperienceKind
@@ -41,19 +43,22 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
     add_member(w.ngo, w.volunteer, "volunteer")
     add_member(w.ngo, w.trainer, "trainer")
     add_member(w.ngo, w.admin, "admin")
-    w.version, w.nodes = make_framework(db_session, slug="share-fw")
-    w.nodes[0].uri = None
-    crosswalk = Crosswalk(
-        slug="share-fw--esco", source_version_id=w.version.id, target_scheme="esco", content_hash="2" * 64
-    )
-    db_session.add(crosswalk)
-    db_session.flush()
     w.esco_uri = "http://data.europa.eu/esco/skill/0a1b2c3d-0000-4000-8000-000000000001"
-    db_session.add(
-        CrosswalkLink(
-            crosswalk_id=crosswalk.id, source_node_id=w.nodes[0].id, target_uri=w.esco_uri, relation=Relation.CLOSE
+    if framework is not None:
+        w.version, w.nodes = framework
+    else:
+        w.version, w.nodes = make_framework(db_session, slug="share-fw")
+        w.nodes[0].uri = None
+        crosswalk = Crosswalk(
+            slug="share-fw--esco", source_version_id=w.version.id, target_scheme="esco", content_hash="2" * 64
         )
-    )
+        db_session.add(crosswalk)
+        db_session.flush()
+        db_session.add(
+            CrosswalkLink(
+                crosswalk_id=crosswalk.id, source_node_id=w.nodes[0].id, target_uri=w.esco_uri, relation=Relation.CLOSE
+            )
+        )
     w.mission = experience_ops.create_experience(
         w.volunteer,
         experience_ops.ExperienceData(

@@ -1,0 +1,253 @@
+"""Exports carry the framework versions (and crosswalks) they refer to and the host referents' confirmations;
+an import into an instance that lacks a version imports it from the zip, and re-creates the confirmations as
+"imported — not verified here" records.
+
+"Another instance" is simulated on the same test database by renaming the exporting instance's framework after the
+export: the importer then finds no version with that slug and must import it from the zip."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from app.portability.export import comparable
+from tests.portability.world import build_portfolio
+
+FRAMEWORK_YAML = """\
+format: acquis-framework/1
+id: port-fw
+version: "2026.1"
+kind: own
+title: {fr: "Référentiel portable", en: "Portable framework", es: "Marco portátil"}
+description: {fr: "Pour les tests", en: "For the tests"}
+source: {name: "Acquis"}
+licence: CC-BY-4.0
+levels:
+  - {rank: 1, label: {fr: "Découverte", en: "Discovery"}}
+  - {rank: 2, label: {fr: "Pratique", en: "Practice"}, descriptor: {fr: "Avec aide", en: "With help"}}
+nodes:
+  - code: D1
+    kind: domain
+    title: {fr: "Domaine", en: "Domain"}
+    children:
+      - code: C1
+        kind: competence
+        title: {fr: "Compétence 1", en: "Competence 1"}
+        description: {fr: "Elle fait", en: "She does"}
+      - code: C2
+        kind: competence
+        title: {fr: "Compétence 2", en: "Competence 2"}
+        uri: "urn:acquis:test:c2"
+  - code: D2
+    kind: domain
+    title: {fr: "Autre domaine", en: "Other domain"}
+"""
+
+CROSSWALK_YAML = """\
+format: acquis-crosswalk/1
+id: port-fw--esco
+source: {framework: port-fw, version: "2026.1"}
+target: {scheme: esco}
+links:
+  - {source: C1, target: "http://data.europa.eu/esco/skill/0a1b2c3d-0000-4000-8000-000000000001", relation: close}
+  - {source: C2, target: "http://data.europa.eu/esco/skill/0a1b2c3d-0000-4000-8000-000000000002", relation: broader}
+"""
+
+
+@pytest.fixture
+def portable(db_session, create_user, create_org, add_member):
+    """The portfolio of ``world``, on a framework imported from a real file, with a host referent's confirmation."""
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.importers.yaml_format import parse_sources
+    from app.frameworks.models import Framework, FrameworkNode, FrameworkVersion
+    from app.validation import operations as validation_ops
+
+    frameworks, crosswalks = parse_sources([("fw.yaml", FRAMEWORK_YAML.encode()), ("cw.yaml", CROSSWALK_YAML.encode())])
+    framework_ops.import_batch(frameworks, crosswalks)
+    version = db_session.scalar(sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "port-fw"))
+    nodes = db_session.scalars(
+        sa.select(FrameworkNode)
+        .where(FrameworkNode.version_id == version.id, FrameworkNode.code.in_(["C1", "C2"]))
+        .order_by(FrameworkNode.code)
+    ).all()
+    w = build_portfolio(db_session, create_user, create_org, add_member, framework=(version, list(nodes)))
+    request, _token = validation_ops.request_referent(
+        w.volunteer,
+        w.mission,
+        validation_ops.ReferentData(
+            name="Rosa Referent",
+            email="rosa@example.org",
+            organisation_name="Agua Viva",
+            role="Coordinator",
+            language="es",
+            claim_ids=(w.claims[0].id,),
+        ),
+    )
+    validation_ops.confirm_referent(request, facts_confirmed=True, claim_ids=[w.claims[0].id], comment="¡Gracias!")
+    db_session.flush()
+    w.referent = request
+    return w
+
+
+def _export(client) -> tuple[dict, zipfile.ZipFile]:
+    response = client.get("/account/data/export")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    return json.loads(archive.read("export.json")), archive
+
+
+def _move_framework_away(db_session, version, *, slug=None, version_string=None):
+    """Make this test database look like an instance without the exported version."""
+    if slug:
+        version.framework.slug = slug
+    if version_string:
+        version.version = version_string
+    db_session.flush()
+
+
+def _import(app, login, create_user, zip_bytes):
+    newcomer = create_user("newcomer@example.org", name="Valentine Volunteer", locale="en")
+    other = app.test_client()
+    login(other, newcomer)
+    response = other.post(
+        "/account/data/import", data={"file": (io.BytesIO(zip_bytes), "acquis-export.zip")}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    return newcomer, other, response.get_data(as_text=True)
+
+
+def test_export_carries_framework_and_crosswalk_files(client, login, portable):
+    from app.frameworks.importers.yaml_format import parse_document
+
+    login(client, portable.volunteer)
+    document, archive = _export(client)
+    [framework] = document["frameworks"]
+    assert framework["file"] == "frameworks/port-fw--2026.1.yaml"
+    parsed = parse_document(archive.read(framework["file"]).decode(), "x")
+    # regenerated from the database, the file has exactly the content of the imported one
+    assert parsed.content_hash == framework["content_hash"] == portable.version.content_hash
+    [crosswalk] = document["crosswalks"]
+    assert crosswalk["target"] == {"scheme": "esco"}
+    assert parse_document(archive.read(crosswalk["file"]).decode(), "y").content_hash == crosswalk["content_hash"]
+    [confirmation] = document["experiences"][1]["referent_confirmations"]
+    assert confirmation["name"] == "Rosa Referent" and confirmation["confirmed_claims"] == ["c1"]
+    assert confirmation["recorded_by"] == "http://acquis.example"
+
+
+def test_round_trip_to_an_instance_without_the_framework(app, client, login, portable, create_user, db_session):
+    from app.frameworks.models import Crosswalk, Framework, FrameworkVersion
+    from app.portability.models import ImportedConfirmation
+    from app.validation.models import ReferentRequest
+
+    login(client, portable.volunteer)
+    first, _archive = _export(client)
+    zip_bytes = client.get("/account/data/export").data
+    _move_framework_away(db_session, portable.version, slug="port-fw-elsewhere")
+
+    newcomer, other, page = _import(app, login, create_user, zip_bytes)
+    assert "imported — not verified here" in page
+    imported = db_session.scalar(sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "port-fw"))
+    assert imported is not None and imported.id != portable.version.id and imported.is_current
+    assert imported.content_hash == portable.version.content_hash
+    assert db_session.scalar(sa.select(sa.func.count(Crosswalk.id)).where(Crosswalk.source_version_id == imported.id))
+    # a confirmation is never forged: an imported record, no referent request
+    assert (
+        db_session.scalar(
+            sa.select(sa.func.count(ReferentRequest.id)).where(ReferentRequest.volunteer_id == newcomer.id)
+        )
+        == 0
+    )
+    [confirmation] = db_session.scalars(
+        sa.select(ImportedConfirmation).where(ImportedConfirmation.owner_id == newcomer.id)
+    )
+    assert confirmation.name == "Rosa Referent" and confirmation.facts_confirmed is True
+
+    second, archive = _export(other)
+    assert second["frameworks"] == first["frameworks"] and second["crosswalks"] == first["crosswalks"]
+    assert second["experiences"][1]["referent_confirmations"] == first["experiences"][1]["referent_confirmations"]
+    assert comparable(second) == comparable(first)
+    assert archive.read(second["evidence"][0]["file"]) == portable.pdf_bytes
+
+
+def test_imported_version_does_not_replace_the_current_one(app, client, login, portable, create_user, db_session):
+    from app.frameworks.models import FrameworkNode, FrameworkVersion
+
+    login(client, portable.volunteer)
+    zip_bytes = client.get("/account/data/export").data
+    # this "instance" has another version of port-fw, current, with a code the exported version lacks
+    _move_framework_away(db_session, portable.version, version_string="2027.1")
+    db_session.add(
+        FrameworkNode(version_id=portable.version.id, code="NEW", kind="competence", title={"fr": "N", "en": "N"})
+    )
+    db_session.flush()
+    _newcomer, _other, page = _import(app, login, create_user, zip_bytes)
+    assert "1 framework versions" in page
+    versions = db_session.scalars(
+        sa.select(FrameworkVersion).where(FrameworkVersion.framework_id == portable.version.framework_id)
+    ).all()
+    assert {(v.version, v.is_current) for v in versions} == {("2027.1", True), ("2026.1", False)}
+    assert (
+        db_session.scalar(sa.select(sa.func.count(FrameworkNode.id)).where(FrameworkNode.retired_at.is_not(None))) == 0
+    )
+
+
+def test_imported_confirmations_show_on_the_pages(app, client, login, portable, create_user, db_session):
+    from app.claims.models import Claim
+    from app.experiences.models import Experience
+
+    login(client, portable.volunteer)
+    zip_bytes = client.get("/account/data/export").data
+    newcomer, other, _page = _import(app, login, create_user, zip_bytes)
+    claims = db_session.scalars(sa.select(Claim).where(Claim.owner_id == newcomer.id).order_by(Claim.id)).all()
+    mission = db_session.scalar(
+        sa.select(Experience).where(Experience.owner_id == newcomer.id, Experience.title == "Water project coordinator")
+    )
+    with app.test_request_context():
+        from flask import url_for
+
+        experience_url = url_for("experiences.detail", experience_id=mission.id)
+        claim_urls = [url_for("claims.detail", claim_id=c.id) for c in claims]
+    page = other.get(experience_url).get_data(as_text=True)
+    assert "Imported host referent confirmations" in page
+    assert "Confirmed by the host referent Rosa Referent (Agua Viva)" in page
+    assert "Imported — not verified here" in page
+    first, second = (other.get(u).get_data(as_text=True) for u in claim_urls)
+    assert "Confirmed by the host referent Rosa Referent" in first
+    assert "Rosa Referent" not in second  # the referent confirmed only the first competence
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d, a: d["frameworks"][0].update(file=None), "not available on this instance"),
+        (lambda d, a: a.update({d["frameworks"][0]["file"]: b"format: acquis-framework/1\nid: port-fw\n"}), "checks"),
+        (
+            lambda d, a: a.update({d["frameworks"][0]["file"]: a[d["frameworks"][0]["file"]].replace(b"C2", b"C9")}),
+            "damaged or incomplete",
+        ),
+    ],
+    ids=["no-file", "invalid-file", "missing-code"],
+)
+def test_bad_framework_files_are_refused_whole(app, client, login, portable, create_user, db_session, mutate, message):
+    from app.experiences.models import Experience
+    from app.frameworks.models import Framework
+
+    login(client, portable.volunteer)
+    source = zipfile.ZipFile(io.BytesIO(client.get("/account/data/export").data))
+    document = json.loads(source.read("export.json"))
+    members = {name: source.read(name) for name in source.namelist()}
+    mutate(document, members)
+    members["export.json"] = json.dumps(document).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    _move_framework_away(db_session, portable.version, slug="port-fw-elsewhere")
+    newcomer, _other, page = _import(app, login, create_user, buffer.getvalue())
+    assert message in page
+    assert db_session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.owner_id == newcomer.id)) == 0
+    assert db_session.scalar(sa.select(Framework).where(Framework.slug == "port-fw")) is None
