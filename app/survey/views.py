@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,12 +14,15 @@ from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.security import safe_next_url
 from app.core.views import RHAuthenticated, RHPlatformAdmin
+from app.documents.operations import RENDER_ERRORS
+from app.documents.worker import RenderFailed
 from app.organisations import operations as org_ops
 from app.organisations.models import MembershipRole
 from app.survey import bp
 from app.survey import operations as ops
 from app.survey.charts import likert_chart
 from app.survey.forms import ModerationForm, questionnaire_form
+from app.survey.printing import PrintedReport, render_report_pdf
 from app.survey.questionnaire import get_questionnaire, latest, open_questionnaires, versions_of
 from app.survey.reports import build_report, compare_versions, neutralise_cell
 
@@ -128,7 +131,7 @@ class ReportMixin:
         comments = data.comments if overall and report.publishable else []
         return questionnaire, report, comparison, comments, view, versions
 
-    def _render(self, csv_endpoint, csv_values):
+    def _render(self, csv_endpoint, pdf_endpoint, csv_values):
         questionnaire, report, comparison, comments, view, versions = self._build()
         language = current_language()
         scale_labels = [o.label.get(language) for o in questionnaire.scale]
@@ -153,6 +156,7 @@ class ReportMixin:
             language=language,
             organisation=self.organisation,
             csv_url=url_for(csv_endpoint, version=questionnaire.version, view=view or None, **csv_values),
+            pdf_url=url_for(pdf_endpoint, version=questionnaire.version, view=view or None, **csv_values),
             invite_form=EmptyForm(),
         )
 
@@ -164,6 +168,31 @@ class ReportMixin:
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}-v{questionnaire.version}.csv"'},
         )
+
+    def _pdf(self, filename, report_endpoint, report_values):
+        """The same (suppressed) report as a signed PDF in the user's language, rendered in the bounded child."""
+        questionnaire, report, comparison, comments, view, versions = self._build()
+        language = current_language()
+        printed = PrintedReport(
+            questionnaire=questionnaire,
+            report=report,
+            comparison=comparison,
+            comments=comments,
+            versions=versions,
+            scope_name=self.organisation.name if self.organisation else _("All organisations"),
+        )
+        breakdown_by = _parse_view(questionnaire)[0]
+        try:
+            pdf = render_report_pdf(printed, language=language, breakdown_by=breakdown_by)
+        except RenderFailed as exc:
+            flash(str(RENDER_ERRORS.get(exc.code, RENDER_ERRORS["error"])), "error")
+            return redirect(url_for(report_endpoint, version=questionnaire.version, view=view or None, **report_values))
+        response = make_response(pdf)
+        response.headers["Content-Type"] = "application/pdf"
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}-v{questionnaire.version}.pdf"'
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 def _csv_cell(cell) -> str:
@@ -237,7 +266,7 @@ class RHOrgBase(RHAuthenticated):
 
 class RHOrgReport(ReportMixin, RHOrgBase):
     def _process(self):
-        return self._render("survey.org_report_csv", {"slug": self.organisation.slug})
+        return self._render("survey.org_report_csv", "survey.org_report_pdf", {"slug": self.organisation.slug})
 
 
 class RHOrgReportCSV(ReportMixin, RHOrgBase):
@@ -245,14 +274,24 @@ class RHOrgReportCSV(ReportMixin, RHOrgBase):
         return self._csv(f"survey-{self.organisation.slug}")
 
 
+class RHOrgReportPDF(ReportMixin, RHOrgBase):
+    def _process(self):
+        return self._pdf(f"survey-{self.organisation.slug}", "survey.org_report", {"slug": self.organisation.slug})
+
+
 class RHAdminReport(ReportMixin, RHPlatformAdmin):
     def _process(self):
-        return self._render("survey.admin_report_csv", {})
+        return self._render("survey.admin_report_csv", "survey.admin_report_pdf", {})
 
 
 class RHAdminReportCSV(ReportMixin, RHPlatformAdmin):
     def _process(self):
         return self._csv("survey-all")
+
+
+class RHAdminReportPDF(ReportMixin, RHPlatformAdmin):
+    def _process(self):
+        return self._pdf("survey-all", "survey.admin_report", {})
 
 
 class RHInvite(RHOrgBase):
@@ -332,11 +371,13 @@ _ROUTES = [
     ("/<questionnaire_id>/<int:version>", RHAnswer, "answer"),
     ("/orgs/<slug>/report", RHOrgReport, "org_report"),
     ("/orgs/<slug>/report.csv", RHOrgReportCSV, "org_report_csv"),
+    ("/orgs/<slug>/report.pdf", RHOrgReportPDF, "org_report_pdf"),
     ("/orgs/<slug>/invite", RHInvite, "invite"),
     ("/orgs/<slug>/moderation", RHOrgModeration, "org_moderation"),
     ("/comments/<comment_id>/moderate", RHModerate, "moderate"),
     ("/admin/report", RHAdminReport, "admin_report"),
     ("/admin/report.csv", RHAdminReportCSV, "admin_report_csv"),
+    ("/admin/report.pdf", RHAdminReportPDF, "admin_report_pdf"),
     ("/admin/moderation", RHAdminModeration, "admin_moderation"),
 ]
 for rule, handler, endpoint in _ROUTES:

@@ -45,6 +45,7 @@ POLICY = {
     ),
     "survey.org_report": rule(ORG_ADMIN, url=_org),
     "survey.org_report_csv": rule(ORG_ADMIN, url=_org),
+    "survey.org_report_pdf": rule(ORG_ADMIN, url=_org, notes="rendered in the bounded child process"),
     "survey.invite": rule(ORG_ADMIN, url=_org, methods=("POST",)),
     "survey.org_moderation": rule(ORG_ADMIN, url=_org),
     "survey.moderate": rule(
@@ -56,5 +57,6 @@ POLICY = {
     ),
     "survey.admin_report": rule(PLATFORM_ADMIN),
     "survey.admin_report_csv": rule(PLATFORM_ADMIN),
+    "survey.admin_report_pdf": rule(PLATFORM_ADMIN, notes="rendered in the bounded child process"),
     "survey.admin_moderation": rule(PLATFORM_ADMIN),
 }
