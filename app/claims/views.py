@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 
 from app.auth.forms import EmptyForm
 from app.claims import bp, coverage
@@ -14,7 +13,7 @@ from app.claims.forms import ClaimForm, CompetenceChoiceForm, EvidenceForm
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
-from app.core.hooks import hook
+from app.core.hooks import hook, panel
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated
@@ -266,12 +265,7 @@ class RHDeleteEvidence(RHEvidenceBase):
 @hook("experience-panels").connect
 def _experience_claims_panel(sender, experience, **kwargs):
     """The claims of an experience, shown on the experience page (package ``experiences``)."""
-    # An autoescaped template's output is safe HTML already; Markup only stops the hook from escaping it twice.
-    return Markup(  # noqa: S704
-        render_template(
-            "claims/_experience_panel.html", experience=experience, claims=ops.claims_of(current_user, experience)
-        )
-    )
+    return panel("claims/_experience_panel.html", experience=experience, claims=ops.claims_of(current_user, experience))
 
 
 _ROUTES = [

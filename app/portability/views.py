@@ -168,9 +168,7 @@ for rule, handler, endpoint in _ROUTES:
 
 
 # --- Panels on the pages of lower packages (template hooks) ----------------------------------------------------
-from markupsafe import Markup  # noqa: E402
-
-from app.core.hooks import hook  # noqa: E402
+from app.core.hooks import hook, panel  # noqa: E402
 
 
 @hook("claim-panels").connect
@@ -180,15 +178,12 @@ def _claim_panel(sender, claim, **kwargs):
         sa.select(models.ImportedValidation).where(models.ImportedValidation.claim_id == claim.id)
     ).all()
     confirmations = [c for c in _imported_confirmations(claim.experience_id) if claim.id in (c.claim_ids or [])]
-    # An autoescaped template's output is safe HTML already; Markup stops the hook from escaping it twice.
-    return Markup(  # noqa: S704
-        render_template(
-            "portability/_claim_panel.html",
-            claim=claim,
-            validation=validation,
-            imported=imported,
-            confirmations=confirmations,
-        )
+    return panel(
+        "portability/_claim_panel.html",
+        claim=claim,
+        validation=validation,
+        imported=imported,
+        confirmations=confirmations,
     )
 
 
@@ -204,15 +199,13 @@ def _imported_confirmations(experience_id: int) -> list[models.ImportedConfirmat
 
 @hook("experience-panels").connect
 def _experience_panel(sender, experience, **kwargs):
-    return Markup(  # noqa: S704
-        render_template(
-            "portability/_experience_panel.html",
-            experience=experience,
-            confirmations=_imported_confirmations(experience.id),
-        )
+    return panel(
+        "portability/_experience_panel.html",
+        experience=experience,
+        confirmations=_imported_confirmations(experience.id),
     )
 
 
 @hook("dashboard-panels").connect
 def _dashboard_panel(sender, **kwargs):
-    return Markup(render_template("portability/_dashboard_panel.html"))  # noqa: S704
+    return panel("portability/_dashboard_panel.html")

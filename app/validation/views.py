@@ -7,14 +7,13 @@ from flask import abort, flash, redirect, render_template, request, send_file, s
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 
 from app.auth.forms import EmptyForm
 from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
-from app.core.hooks import hook
+from app.core.hooks import hook, panel
 from app.core.i18n import SESSION_KEY, current_language, is_supported
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
@@ -455,17 +454,14 @@ def _experience_locked(sender, **kwargs):
 def _experience_validation_panel(sender, experience, **kwargs):
     submissions = ops.submissions_of_experience(experience)
     claim_ids = [c.id for c in ops.claims_of_experience(experience)]
-    # An autoescaped template's output is safe HTML already; Markup only stops the hook from escaping it twice.
-    return Markup(  # noqa: S704
-        render_template(
-            "validation/_experience_panel.html",
-            experience=experience,
-            submissions=submissions,
-            validations=ops.validations_for_claims(claim_ids),
-            referents=ops.referent_requests_of(experience.id),
-            history=ops.experience_history(experience),
-            can_submit=any(True for _ in ops.submission_organisations(current_user)),
-        )
+    return panel(
+        "validation/_experience_panel.html",
+        experience=experience,
+        submissions=submissions,
+        validations=ops.validations_for_claims(claim_ids),
+        referents=ops.referent_requests_of(experience.id),
+        history=ops.experience_history(experience),
+        can_submit=any(True for _ in ops.submission_organisations(current_user)),
     )
 
 
@@ -477,24 +473,20 @@ def _claim_validation_panel(sender, claim, **kwargs):
         for r in ops.referent_requests_of(claim.experience_id)
         if any(c["claim_id"] == claim.id for c in r.snapshot.get("claims", []))
     ]
-    return Markup(  # noqa: S704
-        render_template(
-            "validation/_claim_panel.html",
-            claim=claim,
-            validations=validations,
-            referents=referents,
-            decisions=ops.decisions_of_claim(claim),
-            history=ops.claim_history(claim),
-        )
+    return panel(
+        "validation/_claim_panel.html",
+        claim=claim,
+        validations=validations,
+        referents=referents,
+        decisions=ops.decisions_of_claim(claim),
+        history=ops.claim_history(claim),
     )
 
 
 @hook("dashboard-panels").connect
 def _dashboard_validation_panel(sender, claims, **kwargs):
     validations = ops.validations_for_claims([c.id for c in claims])
-    return Markup(  # noqa: S704
-        render_template("validation/_dashboard_panel.html", claims=claims, validations=validations)
-    )
+    return panel("validation/_dashboard_panel.html", claims=claims, validations=validations)
 
 
 _ROUTES = [
