@@ -10,6 +10,8 @@ must not carry. The signature field is invisible, so no appearance font has to b
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import fcntl
 import io
 import os
@@ -123,10 +125,26 @@ def sign_pdf(pdf: bytes, signing: SigningConfig, *, reason: str = "", location: 
         name=name or None,
     )
     output = io.BytesIO()
-    signers.sign_pdf(
-        writer, metadata, signer=signer, new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD), output=output
+    _run_async(
+        lambda: signers.async_sign_pdf(
+            writer, metadata, signer=signer, new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD), output=output
+        )
     )
     return output.getvalue()
+
+
+def _run_async(make_coroutine):
+    """Run a pyHanko coroutine to completion, also from a thread that already runs an event loop.
+
+    pyHanko's synchronous helpers call ``asyncio.run``, which refuses to start inside a running loop (an async
+    server, or a test session that drives a browser); a short-lived thread with its own loop works everywhere.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 @dataclass(frozen=True)
@@ -147,7 +165,7 @@ def check_signature(pdf: bytes, cert_path: str) -> SignatureCheck:
     """Validate the (last) signature of ``pdf`` against the instance certificate as trust root."""
     from pyhanko.keys import load_cert_from_pemder
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
+    from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
     try:
@@ -159,7 +177,7 @@ def check_signature(pdf: bytes, cert_path: str) -> SignatureCheck:
         return SignatureCheck(False, False, False, False, False)
     root = load_cert_from_pemder(cert_path)
     context = ValidationContext(trust_roots=[root])
-    status = validate_pdf_signature(signatures[-1], context)
+    status = _run_async(lambda: async_validate_pdf_signature(signatures[-1], context))
     return SignatureCheck(
         present=True,
         intact=bool(status.intact),
