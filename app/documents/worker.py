@@ -99,19 +99,41 @@ def render_slot(instance_dir: str, limits: RenderLimits):
         time.sleep(0.05)
 
 
+MEMORY_LIMIT_ENV = "ACQUIS_RENDER_MEMORY_BYTES"
+
+
 def _limiter(limits: RenderLimits):
     def apply():  # pragma: no cover - runs in the child
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         os.setsid()
 
     return apply
 
 
+def _load_libraries_then_cap_memory() -> None:  # pragma: no cover - runs in the child
+    """Import the renderer and the signer, then cap the address space (``RLIMIT_AS``).
+
+    Capping before the imports would make a tight limit fail while loading Pango or Cairo, with errors that look
+    like missing libraries; capping after them bounds exactly what the untrusted content can make us allocate, and
+    running out then raises MemoryError (or kills the process), which the parent reports as "too large".
+    """
+    import pyhanko.sign.signers  # noqa: F401
+    import weasyprint  # noqa: F401
+
+    limit = int(os.environ.get(MEMORY_LIMIT_ENV, "0"))
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def render_in_child(job: dict, *, instance_dir: str, limits: RenderLimits) -> RenderOutput:
     """Render and sign ``job`` (see :func:`main`) in a bounded child process; raises :class:`RenderFailed`."""
     data = json.dumps(job).encode()
-    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": str(instance_dir)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LANG": "C.UTF-8",
+        "HOME": str(instance_dir),
+        MEMORY_LIMIT_ENV: str(limits.memory_bytes),
+    }
     with render_slot(instance_dir, limits):
         started = time.monotonic()
         process = subprocess.Popen(
@@ -187,6 +209,7 @@ def main() -> int:  # pragma: no cover - exercised through render_in_child
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     job = json.loads(sys.stdin.buffer.read())
     try:
+        _load_libraries_then_cap_memory()
         meta, pdf = run(job)
     except MemoryError:
         sys.stdout.write(json.dumps({"error": "MemoryError"}) + "\n")
