@@ -95,7 +95,6 @@ RELATION_LABELS = {
 }
 
 
-
 def localized(value: dict | None, language: str | None = None) -> tuple[str, str | None]:
     """Text of a language map in ``language`` (default: the current one), else in a fallback language.
 

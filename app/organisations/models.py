@@ -68,7 +68,6 @@ MEMBERSHIP_STATE_LABELS = {
 }
 
 
-
 class Organisation(TimestampMixin, Base):
     """A sending NGO, a host partner abroad or a guidance service."""
 

@@ -36,6 +36,17 @@ def test_codes_check_character_catches_typos():
     assert codes.normalise("not a code") is None
 
 
+def test_codes_catch_every_swap_even_of_0_and_z():
+    """The pair Luhn mod 32 cannot see: a code whose body has "0Z" next to each other."""
+    from app.documents import codes
+
+    body = "0Z" + "ABCDEFGHJK"
+    code = body + codes.check_character(body)
+    swapped = "Z0" + body[2:] + code[-1]
+    assert codes.normalise(code) == code
+    assert codes.normalise(swapped) is None
+
+
 def test_portfolio_in_english_signed_pdfa_verifiable(app, client, login, docworld):
     from pypdf import PdfReader
 
