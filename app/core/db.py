@@ -7,12 +7,14 @@ that SAVEPOINTs work (the stdlib driver's implicit transactions break them).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,3 +99,56 @@ def _begin_sqlite_transaction(connection):
 def enum_column(enum_cls, length: int = 30) -> sa.Enum:
     """Column type for a StrEnum stored by value as a short string (portable, no native database enum)."""
     return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+# --- Side effects tied to the transaction ------------------------------------------------------------------------
+#
+# Work outside the database (sending mail, deleting files, starting a background render) must follow the fate of
+# the transaction: a background thread started before the commit cannot see the rows it is meant to work on, and
+# an e-mail sent for a rolled-back change points at nothing.
+
+_AFTER_COMMIT = "acquis_after_commit"
+_AFTER_ROLLBACK = "acquis_after_rollback"
+
+logger = logging.getLogger("acquis.db")
+
+
+def after_commit(callback: Callable[[], None], session=None) -> None:
+    """Run ``callback()`` once the current transaction has committed; forget it if the transaction rolls back."""
+    _pending(session, _AFTER_COMMIT).append(callback)
+
+
+def after_rollback(callback: Callable[[], None], session=None) -> None:
+    """Run ``callback()`` if the current transaction rolls back; forget it once the transaction commits."""
+    _pending(session, _AFTER_ROLLBACK).append(callback)
+
+
+def _pending(session, key: str) -> list:
+    if session is None:
+        from app.extensions import db
+
+        session = db.session
+    return session.info.setdefault(key, [])
+
+
+def _run_all(callbacks) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            # The transaction is over; a failed side effect is logged and must not fail the request.
+            logger.exception("after-transaction callback %r failed", callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _session_committed(session) -> None:
+    session.info.pop(_AFTER_ROLLBACK, None)
+    _run_all(session.info.pop(_AFTER_COMMIT, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _session_rolled_back(session, previous_transaction) -> None:
+    if previous_transaction.nested:  # a SAVEPOINT rolled back inside a transaction decides nothing yet
+        return
+    session.info.pop(_AFTER_COMMIT, None)
+    _run_all(session.info.pop(_AFTER_ROLLBACK, []))

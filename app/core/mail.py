@@ -17,15 +17,11 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from flask import current_app, render_template
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from app.core.db import utcnow
+from app.core.db import after_commit, utcnow
 from app.core.i18n import force_locale
 
 logger = logging.getLogger("acquis.mail")
-
-OUTBOX_KEY = "acquis_outbox"
 
 
 @dataclass(frozen=True)
@@ -51,10 +47,8 @@ def render_email(template: str, *, recipient: str, language: str, subject, **con
 
 def queue_email(template: str, *, recipient: str, language: str, subject, **context) -> OutgoingEmail:
     """Render a message now and deliver it after the current transaction commits."""
-    from app.extensions import db
-
     message = render_email(template, recipient=recipient, language=language, subject=subject, **context)
-    db.session.info.setdefault(OUTBOX_KEY, []).append(message)
+    after_commit(lambda: _deliver_committed(message))
     return message
 
 
@@ -98,17 +92,9 @@ def _write_to_sink(email: EmailMessage, message: OutgoingEmail) -> None:
     logger.info("mail to %s: %s\n%s", message.recipient, message.subject, message.body)
 
 
-@event.listens_for(Session, "after_commit")
-def _flush_outbox(session):
-    messages = session.info.pop(OUTBOX_KEY, [])
-    for message in messages:
-        try:
-            deliver(message)
-        except (OSError, smtplib.SMTPException):
-            # The data is committed; a failed delivery must not turn the request into an error.
-            logger.exception("could not deliver mail to %s", message.recipient)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_outbox(session):
-    session.info.pop(OUTBOX_KEY, None)
+def _deliver_committed(message: OutgoingEmail) -> None:
+    try:
+        deliver(message)
+    except (OSError, smtplib.SMTPException):
+        # The data is committed; a failed delivery must not turn the request into an error.
+        logger.exception("could not deliver mail to %s", message.recipient)

@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.config import PROJECT_DIR
+from app.core.db import after_commit, after_rollback
 
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 INSPECTION_CPU_SECONDS = 15
@@ -144,53 +145,19 @@ def delete_stored(key: str) -> None:
 # A file is written before its row is committed and removed only after its row is gone: the session remembers
 # which files to delete if the transaction rolls back (new files) or once it commits (deleted rows).
 
-_NEW_FILES = "acquis_storage_new"
-_DOOMED_FILES = "acquis_storage_doomed"
-
 
 def delete_on_rollback(key: str) -> None:
     """Forget a freshly stored file if the current transaction rolls back."""
-    from app.extensions import db
-
-    db.session.info.setdefault(_NEW_FILES, []).append(key)
+    after_rollback(lambda: _discard(key))
 
 
 def delete_after_commit(key: str) -> None:
     """Delete a stored file once the current transaction has committed."""
-    from app.extensions import db
-
-    db.session.info.setdefault(_DOOMED_FILES, []).append(key)
+    after_commit(lambda: _discard(key))
 
 
-def _discard(keys) -> None:
-    for key in keys:
-        try:
-            delete_stored(key)
-        except (OSError, ValueError):
-            current_app.logger.exception("could not delete stored file %s", key)
-
-
-def _after_commit(session):
-    session.info.pop(_NEW_FILES, None)
-    _discard(session.info.pop(_DOOMED_FILES, []))
-
-
-def _after_rollback(session):
-    session.info.pop(_DOOMED_FILES, None)
-    _discard(session.info.pop(_NEW_FILES, []))
-
-
-def _install_session_hooks() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    event.listen(Session, "after_commit", _after_commit)
-
-    def _on_rollback(session, previous_transaction):
-        if not previous_transaction.nested:  # a SAVEPOINT rolled back inside a transaction changes nothing yet
-            _after_rollback(session)
-
-    event.listen(Session, "after_soft_rollback", _on_rollback)
-
-
-_install_session_hooks()
+def _discard(key: str) -> None:
+    try:
+        delete_stored(key)
+    except (OSError, ValueError):
+        current_app.logger.exception("could not delete stored file %s", key)

@@ -107,8 +107,9 @@ def worker_command(burst):
     if not url:
         click.echo("REDIS_URL is not set: documents render in the web processes' pool.", err=True)
         sys.exit(1)
-    from redis import Redis
-    from rq import Queue, Worker
+    from rq import Worker
 
-    connection = Redis.from_url(url)
-    Worker([Queue("documents", connection=connection)], connection=connection).work(burst=burst)
+    from app.documents import operations as ops
+
+    queue = ops.render_queue(current_app)
+    Worker([queue], connection=queue.connection).work(burst=burst)

@@ -25,7 +25,9 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
@@ -38,7 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
-from app.core.db import utcnow
+from app.core.db import after_commit, utcnow
 from app.documents import codes
 from app.documents.context import (
     TEMPLATE_VERSION,
@@ -54,6 +56,9 @@ from app.documents.worker import RenderFailed, RenderLimits, render_in_child, se
 from app.extensions import db
 from app.organisations.models import Organisation
 from app.validation.models import ClaimValidation, content_hash
+
+if TYPE_CHECKING:
+    from rq import Queue
 
 logger = logging.getLogger("acquis.documents")
 
@@ -370,25 +375,41 @@ def execute_in_app(job_id: str) -> None:
 
 
 def dispatch(job: RenderJob) -> None:
-    """Start a queued job according to ``DOCUMENT_RENDER_MODE`` (sync, thread or rq)."""
-    mode = setting(current_app.config, "DOCUMENT_RENDER_MODE") or (
-        "rq" if current_app.config.get("REDIS_URL") else "thread"
-    )
+    """Start a queued job according to ``DOCUMENT_RENDER_MODE`` (sync, thread or rq).
+
+    ``sync`` renders now, inside the transaction. The background modes start only once the transaction that
+    created the job has committed: a runner started earlier would not see the job's row yet (PostgreSQL) and
+    would leave it queued forever.
+    """
+    mode = render_mode()
     if mode == "sync":
         execute(job.id, commit=False)
         return
-    job_id = job.id
-    if mode == "rq":
-        from redis import Redis
-        from rq import Queue
+    start = _enqueue_rq if mode == "rq" else _start_thread
+    after_commit(partial(start, current_app._get_current_object(), job.id))
 
-        queue = Queue("documents", connection=Redis.from_url(current_app.config["REDIS_URL"]))
-        queue.enqueue(
-            execute_in_app, job_id, job_timeout=int(current_app.config.get("DOCUMENT_RENDER_WALL_SECONDS", 180)) + 60
-        )
-        return
-    app = current_app._get_current_object()
 
+def render_mode() -> str:
+    """``DOCUMENT_RENDER_MODE`` if set, else ``rq`` when ``REDIS_URL`` is configured, else ``thread``."""
+    return setting(current_app.config, "DOCUMENT_RENDER_MODE") or (
+        "rq" if current_app.config.get("REDIS_URL") else "thread"
+    )
+
+
+def render_queue(app) -> Queue:
+    """The RQ queue of document jobs on ``REDIS_URL``."""
+    from redis import Redis
+    from rq import Queue
+
+    return Queue("documents", connection=Redis.from_url(app.config["REDIS_URL"]))
+
+
+def _enqueue_rq(app, job_id: str) -> None:
+    timeout = int(setting(app.config, "DOCUMENT_RENDER_WALL_SECONDS", 180)) + 60
+    render_queue(app).enqueue(execute_in_app, job_id, job_timeout=timeout)
+
+
+def _start_thread(app, job_id: str) -> None:
     def work():
         with app.app_context():
             try:

@@ -14,12 +14,12 @@ is set to NULL by the foreign key and their name is blanked, so they read "a for
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.auth.models import LoginThrottle, User
 from app.claims.models import Evidence
 from app.core import storage
 from app.core.audit import log_event
+from app.core.db import after_commit
 from app.extensions import db
 from app.organisations.models import Invitation
 from app.portability.models import ErasedUser
@@ -99,38 +99,11 @@ def _erase_documents(user_id: int) -> None:
     db.session.execute(sa.delete(Document).where(Document.holder_id == user_id))
     directory = documents_dir()
 
-    def remove(session):
+    def remove_files():
         for key in keys:
             (directory / f"{key}.pdf").unlink(missing_ok=True)
 
-    db.session.info.setdefault("acquis_after_commit", []).append(remove)
-    _install_after_commit()
-
-
-_installed = False
-
-
-def _install_after_commit() -> None:
-    global _installed
-    if _installed:
-        return
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    def run(session):
-        for callback in session.info.pop("acquis_after_commit", []):
-            try:
-                callback(session)
-            except OSError:
-                current_app.logger.exception("could not remove a file after erasure")
-
-    def forget(session, previous_transaction):
-        if not previous_transaction.nested:
-            session.info.pop("acquis_after_commit", None)
-
-    event.listen(Session, "after_commit", run)
-    event.listen(Session, "after_soft_rollback", forget)
-    _installed = True
+    after_commit(remove_files)
 
 
 def actor_name(actor_id: int | None) -> str | None:
