@@ -46,6 +46,8 @@ def _bare_in_fresh_process(html: str, workdir: Path) -> float:
 
 
 def synthetic_snapshot() -> dict:
+    from app.documents.context import summarise_matrix
+
     evidence = [
         {
             "id": i,
@@ -100,7 +102,7 @@ def synthetic_snapshot() -> dict:
             {
                 "id": e,
                 "kind": "mission",
-                "title": f"Mission {e}",
+                "title": f"Mission {e} — coordination",
                 "start_date": "2020-01-01",
                 "end_date": "2020-12-31",
                 "duration_days": 366,
@@ -139,17 +141,19 @@ def synthetic_snapshot() -> dict:
             {
                 "framework": "si",
                 "title": {"text": "SI", "fallback": None},
-                "rows": [
-                    {
-                        "code": c["code"],
-                        "title": c["title"],
-                        "level": c["level"],
-                        "state": "validated",
-                        "experience": "Mission",
-                    }
-                    for e in experiences
-                    for c in e["claims"]
-                ],
+                "rows": summarise_matrix(
+                    [
+                        {
+                            "code": c["code"],
+                            "title": c["title"],
+                            "level": c["level"],
+                            "state": "validated",
+                            "experience": e["title"],
+                        }
+                        for e in experiences
+                        for c in e["claims"]
+                    ]
+                ),
             }
         ],
         "experiences": experiences,

@@ -46,7 +46,7 @@ from app.organisations.models import Organisation
 from app.validation.models import ClaimValidation, ReferentRequest, Submission
 
 #: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
-TEMPLATE_VERSION = "2026.11.1"
+TEMPLATE_VERSION = "2026.11.2"
 
 COVERING_RELATIONS = (Relation.EXACT, Relation.CLOSE)
 PARTIAL_RELATIONS = (Relation.BROADER, Relation.NARROWER, Relation.RELATED)
@@ -251,6 +251,39 @@ def _confirmations(experience_ids, language: str) -> dict[int, dict]:
 # --- Portfolio dossier ---------------------------------------------------------------------------------------
 
 
+#: The order in which a competence's claims count for the matrix: a validated claim outweighs a pending one.
+_STATE_STRENGTH = ("validated", "submitted")
+
+
+def summarise_matrix(rows: list[dict]) -> list[dict]:
+    """One matrix row per competence: its strongest state, the highest level at that state, the experiences.
+
+    A dossier of 300 claims often shows the same competence in several experiences; the matrix is the overview, and
+    each claim is printed in full under its experience anyway.
+    """
+    by_code: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_code[row["code"]].append(row)
+    summary = []
+    for code, group in sorted(by_code.items()):
+        state = min((row["state"] for row in group), key=_state_weight)
+        levels = [row["level"] for row in group if row["state"] == state and row["level"]]
+        summary.append(
+            {
+                "code": code,
+                "title": group[0]["title"],
+                "level": max(levels, key=lambda level: level["rank"]) if levels else None,
+                "state": state,
+                "experiences": list(dict.fromkeys(row["experience"] for row in group if row["experience"])),
+            }
+        )
+    return summary
+
+
+def _state_weight(state: str) -> int:
+    return _STATE_STRENGTH.index(state) if state in _STATE_STRENGTH else len(_STATE_STRENGTH)
+
+
 def build_portfolio(
     holder: User,
     language: str,
@@ -306,7 +339,7 @@ def build_portfolio(
             }
         )
     for framework in matrix.values():
-        framework["rows"].sort(key=lambda row: row["code"])
+        framework["rows"] = summarise_matrix(framework["rows"])
     experience_data = []
     for experience in experiences:
         facts = _facts(experience, language)
