@@ -24,7 +24,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,7 +81,10 @@ RENDER_ERRORS = {
     "limits": _l("The document was too large to print. Please print fewer experiences at a time."),
     "busy": _l("The printer is busy. Please try again in a few minutes."),
     "error": _l("The document could not be printed. Please try again later."),
+    "interrupted": _l("The printing was interrupted before it finished. Please print the document again."),
 }
+#: Extra time granted to a job past its queue and render limits before it counts as abandoned.
+ABANDON_GRACE_SECONDS = 60
 ALLOWED_SNAPSHOT_NAME = "snapshot.json"
 #: Largest PDF accepted by POST /verify (the request itself is capped by MAX_CONTENT_LENGTH, 12 MB).
 VERIFY_MAX_BYTES = 10 * 1024 * 1024
@@ -428,6 +431,35 @@ def get_job(job_id: str) -> RenderJob | None:
     if not job_id or len(job_id) > 36:
         return None
     return db.session.get(RenderJob, job_id)
+
+
+def fail_if_abandoned(job: RenderJob) -> RenderJob:
+    """Mark ``job`` failed ("interrupted") when it has outlived every limit a live runner would enforce.
+
+    A job whose runner died with its process (a restart in thread mode, a lost RQ worker) would otherwise stay
+    "waiting" for ever. The update is conditional on the state, so a runner that is in fact still alive and
+    finishes first wins.
+    """
+    limits = RenderLimits.from_config(current_app.config)
+    now = utcnow()
+    if job.state == JobState.QUEUED:
+        deadline = job.created_at + timedelta(seconds=limits.slot_wait_seconds + limits.wall_seconds)
+    elif job.state == JobState.RUNNING and job.started_at is not None:
+        deadline = job.started_at + timedelta(seconds=limits.wall_seconds)
+    else:
+        return job
+    if now < deadline + timedelta(seconds=ABANDON_GRACE_SECONDS):
+        return job
+    failed = db.session.execute(
+        sa.update(RenderJob)
+        .where(RenderJob.id == job.id, RenderJob.state == job.state)
+        .values(state=JobState.FAILED, error="interrupted", finished_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(job)
+    if failed:
+        logger.warning("document job %s abandoned (%s since %s)", job.id, job.kind.value, job.created_at)
+    return job
 
 
 def get_document(document_id: int) -> Document | None:

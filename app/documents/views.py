@@ -158,7 +158,7 @@ class RHJob(RHAuthenticated):
         require(self.job.can_view(current_user))
 
     def _process(self):
-        job = self.job
+        job = ops.fail_if_abandoned(self.job)
         if job.state == JobState.DONE and job.document_id:
             return redirect(url_for("documents.document", document_id=job.document_id))
         response = make_response(

@@ -54,3 +54,24 @@ def test_print_page_commits_then_starts_the_runner(client, login, docworld, back
     job_id = response.location.rsplit("/", 1)[1]
     assert background_mode == [job_id]
     assert ops.get_job(job_id).state == JobState.QUEUED
+
+
+def test_a_job_whose_runner_died_ends_as_interrupted(client, login, db_session, docworld, background_mode):
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+
+    login(client, docworld.volunteer)
+    fresh, lost, stuck = (queue_portfolio(docworld) for _ in range(3))
+    lost.created_at = utcnow() - timedelta(hours=1)
+    stuck.state, stuck.started_at = JobState.RUNNING, utcnow() - timedelta(hours=1)
+    db_session.commit()
+
+    page = client.get(f"/documents/jobs/{fresh.id}")
+    assert page.status_code == 200 and page.headers["Refresh"]
+    assert ops.get_job(fresh.id).state == JobState.QUEUED
+    for job in (lost, stuck):
+        page = client.get(f"/documents/jobs/{job.id}")
+        assert page.status_code == 200 and "Refresh" not in page.headers
+        assert "The printing was interrupted" in page.get_data(as_text=True)
+        assert ops.get_job(job.id).state == JobState.FAILED and ops.get_job(job.id).error == "interrupted"
