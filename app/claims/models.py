@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,31 +10,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, TimestampMixin, enum_column, utcnow
+from app.core.enums import LabelledEnum
 from app.experiences.models import Experience
 from app.frameworks.models import FrameworkNode
 
 
-class ClaimState(enum.StrEnum):
+class ClaimState(LabelledEnum):
     """Where a claim stands. Submission and validation states come with the validation workflow."""
 
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    VALIDATED = "validated"
-    CHANGES_REQUESTED = "changes_requested"
-    REJECTED = "rejected"
+    DRAFT = "draft", _l("Draft")
+    SUBMITTED = "submitted", _l("Submitted for validation")
+    VALIDATED = "validated", _l("Validated")
+    CHANGES_REQUESTED = "changes_requested", _l("Changes requested")
+    REJECTED = "rejected", _l("Rejected")
 
-    @property
-    def label(self) -> str:
-        return str(CLAIM_STATE_LABELS[self])
-
-
-CLAIM_STATE_LABELS = {
-    ClaimState.DRAFT: _l("Draft"),
-    ClaimState.SUBMITTED: _l("Submitted for validation"),
-    ClaimState.VALIDATED: _l("Validated"),
-    ClaimState.CHANGES_REQUESTED: _l("Changes requested"),
-    ClaimState.REJECTED: _l("Rejected"),
-}
 
 #: The guided narrative (STARRT), in the order it is written; prompts are in ``app.claims.narrative``.
 NARRATIVE_PARTS = ("situation", "task", "actions", "result", "reflection", "transfer")

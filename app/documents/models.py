@@ -7,7 +7,6 @@ changed; what the verify page says about their entries (valid, superseded, revok
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, utcnow
+from app.core.enums import LabelledEnum
 from app.organisations.models import MembershipRole, Organisation
 
 
@@ -25,42 +25,18 @@ def _enum_column(enum_cls, length: int = 30):
     return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
-class DocumentKind(enum.StrEnum):
-    PORTFOLIO = "portfolio"
-    ATTESTATION = "attestation"
-    VAE = "vae"
-    OPINION = "opinion"
-
-    @property
-    def label(self) -> str:
-        return str(DOCUMENT_KIND_LABELS[self])
+class DocumentKind(LabelledEnum):
+    PORTFOLIO = "portfolio", _l("Portfolio dossier")
+    ATTESTATION = "attestation", _l("Mission attestation")
+    VAE = "vae", _l("VAE dossier")
+    OPINION = "opinion", _l("Association's opinion")
 
 
-DOCUMENT_KIND_LABELS = {
-    DocumentKind.PORTFOLIO: _l("Portfolio dossier"),
-    DocumentKind.ATTESTATION: _l("Mission attestation"),
-    DocumentKind.VAE: _l("VAE dossier"),
-    DocumentKind.OPINION: _l("Association's opinion"),
-}
-
-
-class JobState(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        return str(JOB_STATE_LABELS[self])
-
-
-JOB_STATE_LABELS = {
-    JobState.QUEUED: _l("Waiting for a free printer"),
-    JobState.RUNNING: _l("Printing"),
-    JobState.DONE: _l("Ready"),
-    JobState.FAILED: _l("Failed"),
-}
+class JobState(LabelledEnum):
+    QUEUED = "queued", _l("Waiting for a free printer")
+    RUNNING = "running", _l("Printing")
+    DONE = "done", _l("Ready")
+    FAILED = "failed", _l("Failed")
 
 
 class Document(Base):
@@ -98,7 +74,8 @@ class Document(Base):
 
     @property
     def kind_label(self) -> str:
-        return self.kind.label
+        """The kind's label translated now, as plain text."""
+        return str(self.kind.label)
 
     def can_download(self, user) -> bool:
         """The holder and whoever may render documents of the holder (see :func:`can_render_for`)."""

@@ -9,7 +9,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from app.core.countries import country_choices, is_country_code
 from app.core.forms import NoMarkup, PrintableName, SafeForm, max_length, required
 from app.experiences import operations as ops
-from app.experiences.models import TRAINING_KIND_LABELS, WORKING_TIME_LABELS, ExperienceKind
+from app.experiences.models import ExperienceKind, TrainingKind, WorkingTime
 
 TEXT_LIMIT = 5000
 NOT_ON_ACQUIS = ""
@@ -83,7 +83,7 @@ class MissionForm(ExperienceForm, _OrganisationFields):
     host_city = StringField(_l("City"), validators=[max_length(120), NoMarkup()])
     working_time = SelectField(
         _l("Working time"),
-        choices=[("", _l("— Not specified —"))] + [(k.value, label) for k, label in WORKING_TIME_LABELS.items()],
+        choices=[("", _l("— Not specified —")), *WorkingTime.choices()],
         default="",
     )
     hours_per_week = _count_field(_l("Hours per week"), 100)
@@ -120,9 +120,7 @@ class TrainingForm(ExperienceForm):
     provider = StringField(
         _l("Training provider"), validators=[required(_l("Please name the provider.")), max_length(200), NoMarkup()]
     )
-    training_kind = SelectField(
-        _l("Kind of training"), choices=[(k.value, label) for k, label in TRAINING_KIND_LABELS.items()]
-    )
+    training_kind = SelectField(_l("Kind of training"), choices=TrainingKind.choices())
     hours = _count_field(_l("Duration in hours"), 10000)
     certificate = StringField(_l("Certificate or attestation received"), validators=[max_length(200), NoMarkup()])
     activities = _text_area(_l("Content of the training"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, TimestampMixin, enum_column, utcnow
+from app.core.enums import LabelledEnum
 from app.core.i18n import current_language
 from app.organisations.models import Organisation
 
@@ -23,52 +23,22 @@ def localized(language_map: dict | None, language: str | None = None) -> str:
     return language_map.get(language) or language_map.get("fr") or language_map.get("en") or ""
 
 
-class ExperienceKind(enum.StrEnum):
-    MISSION = "mission"
-    TRAINING = "training"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(EXPERIENCE_KIND_LABELS[self])
+class ExperienceKind(LabelledEnum):
+    MISSION = "mission", _l("Mission")
+    TRAINING = "training", _l("Training")
+    OTHER = "other", _l("Other engagement")
 
 
-EXPERIENCE_KIND_LABELS = {
-    ExperienceKind.MISSION: _l("Mission"),
-    ExperienceKind.TRAINING: _l("Training"),
-    ExperienceKind.OTHER: _l("Other engagement"),
-}
+class TrainingKind(LabelledEnum):
+    PRE_DEPARTURE = "pre_departure", _l("Pre-departure training")
+    DURING_MISSION = "during_mission", _l("Training during the mission")
+    RETURN = "return", _l("Return session (relecture d'expérience)")
+    OTHER = "other", _l("Other training")
 
 
-class TrainingKind(enum.StrEnum):
-    PRE_DEPARTURE = "pre_departure"
-    DURING_MISSION = "during_mission"
-    RETURN = "return"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(TRAINING_KIND_LABELS[self])
-
-
-TRAINING_KIND_LABELS = {
-    TrainingKind.PRE_DEPARTURE: _l("Pre-departure training"),
-    TrainingKind.DURING_MISSION: _l("Training during the mission"),
-    TrainingKind.RETURN: _l("Return session (relecture d'expérience)"),
-    TrainingKind.OTHER: _l("Other training"),
-}
-
-
-class WorkingTime(enum.StrEnum):
-    FULL_TIME = "full_time"
-    PART_TIME = "part_time"
-
-    @property
-    def label(self) -> str:
-        return str(WORKING_TIME_LABELS[self])
-
-
-WORKING_TIME_LABELS = {WorkingTime.FULL_TIME: _l("Full time"), WorkingTime.PART_TIME: _l("Part time")}
+class WorkingTime(LabelledEnum):
+    FULL_TIME = "full_time", _l("Full time")
+    PART_TIME = "part_time", _l("Part time")
 
 
 class EngagementStatus(Base):

@@ -7,7 +7,6 @@ whose code disappeared as retired, so whatever points at an old node (claims) st
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -16,83 +15,43 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, TimestampMixin, enum_column, utcnow
+from app.core.enums import LabelledEnum
 from app.core.i18n import current_language
 
 #: Display order when the wanted language is missing from a language map.
 FALLBACK_LANGUAGES = ("fr", "en", "es")
 
 
-class FrameworkKind(enum.StrEnum):
-    OWN = "own"
-    KEY_COMPETENCES = "key_competences"
-    ESCO = "esco"
-    RNCP = "rncp"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(FRAMEWORK_KIND_LABELS[self])
+class FrameworkKind(LabelledEnum):
+    OWN = "own", _l("Acquis framework")
+    KEY_COMPETENCES = "key_competences", _l("Key competences")
+    ESCO = "esco", _l("ESCO classification")
+    RNCP = "rncp", _l("RNCP certification")
+    OTHER = "other", _l("Other framework")
 
 
-FRAMEWORK_KIND_LABELS = {
-    FrameworkKind.OWN: _l("Acquis framework"),
-    FrameworkKind.KEY_COMPETENCES: _l("Key competences"),
-    FrameworkKind.ESCO: _l("ESCO classification"),
-    FrameworkKind.RNCP: _l("RNCP certification"),
-    FrameworkKind.OTHER: _l("Other framework"),
-}
+class NodeKind(LabelledEnum):
+    DOMAIN = "domain", _l("Domain")
+    COMPETENCE = "competence", _l("Competence")
+    INDICATOR = "indicator", _l("Indicator")
+    BLOC = "bloc", _l("Block of competences")
+    SKILL = "skill", _l("Skill")
+    KNOWLEDGE = "knowledge", _l("Knowledge")
+    GROUP = "group", _l("Skill group")
 
 
-class NodeKind(enum.StrEnum):
-    DOMAIN = "domain"
-    COMPETENCE = "competence"
-    INDICATOR = "indicator"
-    BLOC = "bloc"
-    SKILL = "skill"
-    KNOWLEDGE = "knowledge"
-    GROUP = "group"
-
-    @property
-    def label(self) -> str:
-        return str(NODE_KIND_LABELS[self])
-
-
-NODE_KIND_LABELS = {
-    NodeKind.DOMAIN: _l("Domain"),
-    NodeKind.COMPETENCE: _l("Competence"),
-    NodeKind.INDICATOR: _l("Indicator"),
-    NodeKind.BLOC: _l("Block of competences"),
-    NodeKind.SKILL: _l("Skill"),
-    NodeKind.KNOWLEDGE: _l("Knowledge"),
-    NodeKind.GROUP: _l("Skill group"),
-}
-
-
-class Relation(enum.StrEnum):
+class Relation(LabelledEnum):
     """How a source node relates to a target node, read "source <relation> target" (SKOS-like)."""
 
-    EXACT = "exact"
-    CLOSE = "close"
-    BROADER = "broader"
-    NARROWER = "narrower"
-    RELATED = "related"
-
-    @property
-    def label(self) -> str:
-        return str(RELATION_LABELS[self])
+    EXACT = "exact", _l("Same as")
+    CLOSE = "close", _l("Close to")
+    BROADER = "broader", _l("Part of (broader)")
+    NARROWER = "narrower", _l("Includes (narrower)")
+    RELATED = "related", _l("Related to")
 
     @property
     def inverse(self) -> Relation:
         return {Relation.BROADER: Relation.NARROWER, Relation.NARROWER: Relation.BROADER}.get(self, self)
-
-
-RELATION_LABELS = {
-    Relation.EXACT: _l("Same as"),
-    Relation.CLOSE: _l("Close to"),
-    Relation.BROADER: _l("Part of (broader)"),
-    Relation.NARROWER: _l("Includes (narrower)"),
-    Relation.RELATED: _l("Related to"),
-}
 
 
 def localized(value: dict | None, language: str | None = None) -> tuple[str, str | None]:

@@ -8,16 +8,7 @@ from wtforms.validators import ValidationError
 
 from app.core.countries import country_choices, is_country_code
 from app.core.forms import NoMarkup, PrintableName, SafeForm, email_field, max_length, required
-from app.organisations.models import (
-    MEMBERSHIP_ROLE_LABELS,
-    ORGANISATION_KIND_LABELS,
-    MembershipRole,
-    OrganisationKind,
-)
-
-
-def role_choices():
-    return [(role.value, label) for role, label in MEMBERSHIP_ROLE_LABELS.items()]
+from app.organisations.models import MembershipRole, OrganisationKind
 
 
 class OrganisationForm(SafeForm):
@@ -32,7 +23,7 @@ class OrganisationForm(SafeForm):
     )
     kind = SelectField(
         _l("Kind of organisation"),
-        choices=[(kind.value, label) for kind, label in ORGANISATION_KIND_LABELS.items()],
+        choices=OrganisationKind.choices(),
     )
     country = SelectField(_l("Country"))
     description = TextAreaField(_l("Description (optional)"), validators=[max_length(2000)])
@@ -53,8 +44,8 @@ class OrganisationForm(SafeForm):
 
 class InviteForm(SafeForm):
     email = email_field(_l("E-mail address of the person to invite"))
-    role = SelectField(_l("Role"), choices=role_choices, default=MembershipRole.VOLUNTEER.value)
+    role = SelectField(_l("Role"), choices=MembershipRole.choices(), default=MembershipRole.VOLUNTEER.value)
 
 
 class RoleForm(SafeForm):
-    role = SelectField(_l("Role"), choices=role_choices)
+    role = SelectField(_l("Role"), choices=MembershipRole.choices())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,61 +10,30 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, TimestampMixin, enum_column, utcnow
+from app.core.enums import LabelledEnum
 
 
-class OrganisationKind(enum.StrEnum):
+class OrganisationKind(LabelledEnum):
     """What an organisation is to Acquis."""
 
-    SENDING_NGO = "sending_ngo"
-    HOST_PARTNER = "host_partner"
-    GUIDANCE_SERVICE = "guidance_service"
-
-    @property
-    def label(self) -> str:
-        return str(ORGANISATION_KIND_LABELS[self])
+    SENDING_NGO = "sending_ngo", _l("Sending NGO")
+    HOST_PARTNER = "host_partner", _l("Host partner (abroad)")
+    GUIDANCE_SERVICE = "guidance_service", _l("Guidance service")
 
 
-ORGANISATION_KIND_LABELS = {
-    OrganisationKind.SENDING_NGO: _l("Sending NGO"),
-    OrganisationKind.HOST_PARTNER: _l("Host partner (abroad)"),
-    OrganisationKind.GUIDANCE_SERVICE: _l("Guidance service"),
-}
-
-
-class MembershipRole(enum.StrEnum):
+class MembershipRole(LabelledEnum):
     """A person's role inside one organisation."""
 
-    VOLUNTEER = "volunteer"
-    TRAINER = "trainer"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return str(MEMBERSHIP_ROLE_LABELS[self])
+    VOLUNTEER = "volunteer", _l("Volunteer")
+    TRAINER = "trainer", _l("Trainer")
+    ADMIN = "admin", _l("Organisation admin")
 
 
-MEMBERSHIP_ROLE_LABELS = {
-    MembershipRole.VOLUNTEER: _l("Volunteer"),
-    MembershipRole.TRAINER: _l("Trainer"),
-    MembershipRole.ADMIN: _l("Organisation admin"),
-}
-
-
-class MembershipState(enum.StrEnum):
+class MembershipState(LabelledEnum):
     """Join requests are pending until an organisation admin approves them."""
 
-    PENDING = "pending"
-    ACTIVE = "active"
-
-    @property
-    def label(self) -> str:
-        return str(MEMBERSHIP_STATE_LABELS[self])
-
-
-MEMBERSHIP_STATE_LABELS = {
-    MembershipState.PENDING: _l("Awaiting approval"),
-    MembershipState.ACTIVE: _l("Active"),
-}
+    PENDING = "pending", _l("Awaiting approval")
+    ACTIVE = "active", _l("Active")
 
 
 class Organisation(TimestampMixin, Base):

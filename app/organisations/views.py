@@ -11,7 +11,7 @@ from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
 from app.organisations import bp
 from app.organisations import operations as ops
-from app.organisations.forms import InviteForm, RoleForm, role_choices
+from app.organisations.forms import InviteForm, RoleForm
 from app.organisations.models import MembershipRole, MembershipState
 
 
@@ -90,7 +90,7 @@ class RHMembers(RHManageBase):
             pending=[m for m in memberships if m.state == MembershipState.PENDING],
             invitations=ops.open_invitations(self.organisation),
             form=form,
-            role_choices=role_choices(),
+            role_choices=MembershipRole.choices(),
             action_form=EmptyForm(),
         ), 422 if form.errors else 200
 

@@ -14,7 +14,6 @@ takes effect on the next click, file downloads included.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,22 +22,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, utcnow
+from app.core.enums import LabelledEnum
 
 
 def _enum_column(enum_cls, length: int = 20):
     return sa.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
-class ShareKind(enum.StrEnum):
-    ADVISER = "adviser"
-    LINK = "link"
+class ShareKind(LabelledEnum):
+    ADVISER = "adviser", _l("Named adviser")
+    LINK = "link", _l("Link")
 
-    @property
-    def label(self) -> str:
-        return str(SHARE_KIND_LABELS[self])
-
-
-SHARE_KIND_LABELS = {ShareKind.ADVISER: _l("Named adviser"), ShareKind.LINK: _l("Link")}
 
 share_experiences = sa.Table(
     "share_experiences",

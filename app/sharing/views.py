@@ -224,7 +224,7 @@ class RHSharedDocument(RHSharedBase):
 
         path = document_path(self.document)
         require(path.is_file())
-        ops.log_access(self.share, self.viewer, "document", self.document.kind.label)
+        ops.log_access(self.share, self.viewer, "document", self.document.kind_label)
         response = send_file(
             path,
             mimetype="application/pdf",

@@ -13,7 +13,6 @@ Nothing on the answer side refers to ``users``; the tests check the schema for i
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, enum_column
+from app.core.enums import LabelledEnum
 from app.organisations.models import MembershipRole, Organisation
 
 #: Tables holding answers: none of them may reference ``users``.
@@ -98,23 +98,12 @@ class SurveyResponseOrganisation(Base):
     organisation = relationship(Organisation)
 
 
-class CommentState(enum.StrEnum):
+class CommentState(LabelledEnum):
     """Moderation of a free-text answer."""
 
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-    @property
-    def label(self) -> str:
-        return str(COMMENT_STATE_LABELS[self])
-
-
-COMMENT_STATE_LABELS = {
-    CommentState.PENDING: _l("Awaiting review"),
-    CommentState.APPROVED: _l("Approved"),
-    CommentState.REJECTED: _l("Rejected"),
-}
+    PENDING = "pending", _l("Awaiting review")
+    APPROVED = "approved", _l("Approved")
+    REJECTED = "rejected", _l("Rejected")
 
 
 class SurveyComment(Base):
