@@ -10,6 +10,7 @@ from app.claims.forms import MultiCheckboxField
 from app.core.forms import NoMarkup, PrintableName, SafeForm, email_field, max_length, required
 from app.core.i18n import LANGUAGE_NAMES
 from app.validation.models import FactsDecision, ItemDecision, SubmissionState
+from app.validation.operations import WITHDRAW_REASON_LIMIT
 
 COMMENT_LIMIT = 4000
 
@@ -72,6 +73,16 @@ class RevokeForm(SafeForm):
     )
 
 
+class WithdrawForm(SafeForm):
+    """The volunteer takes a pending submission back; the reason is optional and shown to the NGO's trainers."""
+
+    reason = TextAreaField(
+        _l("Reason (optional)"),
+        validators=[max_length(WITHDRAW_REASON_LIMIT), NoMarkup()],
+        description=_l("For example: a mistake to correct, or the wrong NGO. The trainers of the NGO will read it."),
+    )
+
+
 class QueueFilterForm(SafeForm):
     """The queue's filters (a GET form: no CSRF)."""
 
@@ -80,7 +91,7 @@ class QueueFilterForm(SafeForm):
 
     state = SelectField(
         _l("State"),
-        choices=[("", _l("All"))] + [(s.value, s.label) for s in SubmissionState],
+        choices=[("", _l("All")), *SubmissionState.choices()],
         default=SubmissionState.PENDING.value,
         validate_choice=True,
     )

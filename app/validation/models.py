@@ -9,7 +9,6 @@ afterwards.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, enum_column, utcnow
+from app.core.enums import LabelledEnum
 from app.experiences.models import Experience
 from app.organisations.models import MembershipRole, Organisation
 
@@ -31,55 +31,26 @@ def content_hash(snapshot: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class SubmissionState(enum.StrEnum):
-    PENDING = "pending"
-    RETURNED = "returned"
-    DECIDED = "decided"
-
-    @property
-    def label(self) -> str:
-        return str(SUBMISSION_STATE_LABELS[self])
+class SubmissionState(LabelledEnum):
+    PENDING = "pending", _l("Awaiting review")
+    RETURNED = "returned", _l("Changes requested")
+    DECIDED = "decided", _l("Decided")
+    #: Taken back by the volunteer before any decision (terminal for the round; the dossier may be resubmitted).
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
 
 
-SUBMISSION_STATE_LABELS = {
-    SubmissionState.PENDING: _l("Awaiting review"),
-    SubmissionState.RETURNED: _l("Changes requested"),
-    SubmissionState.DECIDED: _l("Decided"),
-}
+class ItemDecision(LabelledEnum):
+    PENDING = "pending", _l("Awaiting decision")
+    VALIDATED = "validated", _l("Validated")
+    CHANGES_REQUESTED = "changes_requested", _l("Changes requested")
+    REJECTED = "rejected", _l("Rejected")
+    #: The volunteer withdrew the round before this claim was decided (not a decision of the NGO).
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
 
 
-class ItemDecision(enum.StrEnum):
-    PENDING = "pending"
-    VALIDATED = "validated"
-    CHANGES_REQUESTED = "changes_requested"
-    REJECTED = "rejected"
-
-    @property
-    def label(self) -> str:
-        return str(ITEM_DECISION_LABELS[self])
-
-
-ITEM_DECISION_LABELS = {
-    ItemDecision.PENDING: _l("Awaiting decision"),
-    ItemDecision.VALIDATED: _l("Validated"),
-    ItemDecision.CHANGES_REQUESTED: _l("Changes requested"),
-    ItemDecision.REJECTED: _l("Rejected"),
-}
-
-
-class FactsDecision(enum.StrEnum):
-    CONFIRMED = "confirmed"
-    CORRECTED = "corrected"
-
-    @property
-    def label(self) -> str:
-        return str(FACTS_DECISION_LABELS[self])
-
-
-FACTS_DECISION_LABELS = {
-    FactsDecision.CONFIRMED: _l("Facts confirmed"),
-    FactsDecision.CORRECTED: _l("Facts confirmed with a correction"),
-}
+class FactsDecision(LabelledEnum):
+    CONFIRMED = "confirmed", _l("Facts confirmed")
+    CORRECTED = "corrected", _l("Facts confirmed with a correction")
 
 
 class Submission(Base):
@@ -131,6 +102,16 @@ class Submission(Base):
             and self.state == SubmissionState.PENDING
         )
 
+    def can_withdraw(self, user) -> bool:
+        """Only the volunteer who submitted (and still owns the experience) may take a submission back."""
+        user_id = getattr(user, "id", None)
+        return user_id is not None and user_id == self.volunteer_id and self.experience.owner_id == user_id
+
+    @property
+    def is_withdrawable(self) -> bool:
+        """Awaiting review with no decision recorded yet on any claim of the current round."""
+        return self.state == SubmissionState.PENDING and all(item.is_pending for item in self.current_items)
+
 
 class SubmissionItem(Base):
     """One claim in one round of a submission, frozen as reviewed, and the decision on it."""
@@ -161,6 +142,11 @@ class SubmissionItem(Base):
     @property
     def is_pending(self) -> bool:
         return self.decision == ItemDecision.PENDING
+
+    @property
+    def is_decided(self) -> bool:
+        """A trainer decided (a withdrawn item is closed but was never reviewed)."""
+        return self.decision not in (ItemDecision.PENDING, ItemDecision.WITHDRAWN)
 
 
 class ClaimValidation(Base):
@@ -263,4 +249,5 @@ NOTIFICATION_TEXTS = {
     "changes_requested": _l("Changes were requested on “%(title)s”."),
     "revoked": _l("The validation of %(code)s (“%(title)s”) was revoked."),
     "referent_confirmed": _l("%(referent)s answered your confirmation request for “%(title)s”."),
+    "withdrawn": _l("%(volunteer)s withdrew “%(title)s” from review."),
 }

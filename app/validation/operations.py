@@ -47,6 +47,7 @@ from app.validation.models import (
 #: Claims that may go into a (new) round: not under review, not already validated at their current version.
 SUBMITTABLE_STATES = (ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED, ClaimState.REJECTED)
 REFERENT_LINK_DAYS = 30
+WITHDRAW_REASON_LIMIT = 500
 QUEUE_PAGE_SIZE = 25
 LANGUAGES = ("fr", "en", "es")
 
@@ -71,6 +72,23 @@ class AlreadyDecided(Exception):
         super().__init__(f"already decided by {by} at {at}")
         self.by = by
         self.at = at
+
+
+class SubmissionWithdrawn(Exception):
+    """The volunteer withdrew the submission (at ``at``): there is nothing left to decide."""
+
+    def __init__(self, at: datetime | None):
+        super().__init__(f"withdrawn at {at}")
+        self.at = at
+
+
+class NotWithdrawable(Exception):
+    """The submission can no longer be withdrawn (a decision was recorded, or it is no longer awaiting review);
+    ``message`` is translated."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
 
 
 # --- Snapshots ------------------------------------------------------------------------------------------------
@@ -496,6 +514,8 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
     submission = item.submission
     if not submission.organisation.has_role(actor, MembershipRole.TRAINER) or actor.id == submission.volunteer_id:
         raise TransitionRefused("only trainers of the NGO decide, never on their own claims")
+    if submission.state == SubmissionState.WITHDRAWN or item.decision == ItemDecision.WITHDRAWN:
+        raise SubmissionWithdrawn(item.decided_at or submission.decided_at)
     if not item.is_pending:
         raise AlreadyDecided(_name(item.decided_by), item.decided_at)
     if submission.state != SubmissionState.PENDING or item.round != submission.round:
@@ -523,6 +543,8 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
     rowcount, now = _run_guarded(attempt)
     db.session.refresh(item)
     if rowcount != 1:
+        if item.decision == ItemDecision.WITHDRAWN:
+            raise SubmissionWithdrawn(item.decided_at)
         raise AlreadyDecided(_name(item.decided_by), item.decided_at)
     submission = item.submission
     claim = item.claim
@@ -609,7 +631,9 @@ def _close_round_if_complete(submission: Submission, actor: User, now: datetime)
     if result.rowcount != 1:
         return
     db.session.refresh(submission)
-    counts = {d.value: decisions.count(d) for d in ItemDecision if d != ItemDecision.PENDING}
+    counts = {
+        d.value: decisions.count(d) for d in ItemDecision if d not in (ItemDecision.PENDING, ItemDecision.WITHDRAWN)
+    }
     log_event(
         "submission.returned" if returned else "submission.decided",
         actor=actor,
@@ -646,11 +670,151 @@ def _name(user: User | None) -> str:
     return user.display_name if user is not None else "—"
 
 
+# --- Withdrawal by the volunteer ------------------------------------------------------------------------------
+
+
+def withdrawal_refusal(submission: Submission):
+    """Why ``submission`` cannot be withdrawn (a translated message), or ``None`` when it can."""
+    if submission.is_withdrawable:
+        return None
+    if submission.state == SubmissionState.WITHDRAWN:
+        return _l("This submission has already been withdrawn.")
+    return _l(
+        "A trainer has already recorded a decision on this submission, so it can no longer be withdrawn. "
+        "Contact your NGO if something must change."
+    )
+
+
+def withdraw_submission(submission: Submission, volunteer: User, reason: str = "") -> Submission:
+    """The volunteer takes a pending submission back before any decision was recorded on it.
+
+    The submission becomes ``WITHDRAWN`` (so the experience is unlocked, as after a return for changes), the claims
+    of the round go back to ``DRAFT`` and its items are closed as ``WITHDRAWN`` (the snapshots stay, nothing is
+    deleted); the dossier can be submitted again later, to this NGO (a new round) or to another one. The trainers
+    of the NGO are notified in the app and by e-mail.
+
+    :raises TransitionRefused: ``volunteer`` did not submit it.
+    :raises ValidationError: the reason is too long.
+    :raises NotWithdrawable: it is no longer awaiting review, or a trainer decided on one of its claims (also when
+        that decision raced this withdrawal and won: exactly one of them takes effect).
+    """
+    if not submission.can_withdraw(volunteer):
+        raise TransitionRefused("only the volunteer who submitted withdraws")
+    reason = (reason or "").strip()
+    if len(reason) > WITHDRAW_REASON_LIMIT:
+        raise ValidationError("reason", _l("Please use at most %(max)d characters.", max=WITHDRAW_REASON_LIMIT))
+    if not submission.is_withdrawable:
+        raise NotWithdrawable(withdrawal_refusal(submission))
+    submission_id, round_, volunteer_id = submission.id, submission.round, volunteer.id
+    decided = (
+        sa.select(SubmissionItem.id)
+        .where(
+            SubmissionItem.submission_id == submission_id,
+            SubmissionItem.round == round_,
+            SubmissionItem.decision != ItemDecision.PENDING,
+        )
+        .exists()
+    )
+
+    def attempt():
+        # The same row lock as the decisions: a decision and a withdrawal on one submission never overlap, and
+        # the guarded UPDATE below sees whatever the other committed first.
+        _lock_submission(submission_id)
+        now = utcnow()
+        stmt = (
+            sa.update(Submission)
+            .where(
+                Submission.id == submission_id,
+                Submission.state == SubmissionState.PENDING,
+                Submission.round == round_,
+                ~decided,
+            )
+            .values(state=SubmissionState.WITHDRAWN, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        rowcount = db.session.execute(stmt).rowcount
+        if rowcount == 1:
+            db.session.execute(
+                sa.update(SubmissionItem)
+                .where(
+                    SubmissionItem.submission_id == submission_id,
+                    SubmissionItem.round == round_,
+                    SubmissionItem.decision == ItemDecision.PENDING,
+                )
+                .values(decision=ItemDecision.WITHDRAWN, decided_by_id=volunteer_id, decided_at=now, comment=reason)
+                .execution_options(synchronize_session=False)
+            )
+        return rowcount
+
+    rowcount = _run_guarded(attempt)
+    db.session.refresh(submission)
+    items = submission.current_items
+    for item in items:
+        db.session.refresh(item)
+    if rowcount != 1:
+        raise NotWithdrawable(withdrawal_refusal(submission) or _l("This submission can no longer be withdrawn."))
+    claim_ids = [item.claim_id for item in items]
+    claims = list(db.session.scalars(sa.select(Claim).where(Claim.id.in_(claim_ids)).order_by(Claim.id)))
+    for claim in claims:
+        if claim.state == ClaimState.SUBMITTED:
+            claim.state = ClaimState.DRAFT
+    db.session.flush()
+    experience = submission.experience
+    organisation = submission.organisation
+    log_event(
+        "submission.withdrawn",
+        actor=volunteer,
+        obj=submission,
+        organisation_id=organisation.id,
+        data={
+            "round": submission.round,
+            "experience_id": experience.id,
+            "claim_ids": sorted(claim_ids),
+            "reason": reason,
+        },
+    )
+    for item in items:
+        log_event(
+            "item.withdrawn",
+            actor=volunteer,
+            obj=item.claim,
+            organisation_id=organisation.id,
+            data={
+                "submission_id": submission.id,
+                "item_id": item.id,
+                "round": item.round,
+                "claim_version": item.claim_version,
+                "content_hash": item.content_hash,
+                "reason": reason,
+            },
+        )
+    link = _path("validation.submission", submission_id=submission.id)
+    for trainer in trainers_of(organisation, except_user_id=volunteer.id):
+        notify(trainer.id, "withdrawn", link=link, volunteer=volunteer.display_name, title=experience.title)
+        queue_email(
+            "validation_withdrawn",
+            recipient=trainer.email,
+            language=trainer.locale,
+            subject=_l("A submission was withdrawn"),
+            trainer=trainer,
+            volunteer=volunteer,
+            experience=experience,
+            organisation=organisation,
+            count=len(items),
+            round=submission.round,
+            reason=reason,
+            url=canonical_url("validation.submission", submission_id=submission.id),
+        )
+    return submission
+
+
 def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, comment: str = "") -> None:
     """A trainer confirms the facts of the experience (dates, role, status), possibly with a correction.
 
     :raises ValidationError: a correction without a comment. :raises AlreadyDecided: confirmed by someone else.
     """
+    if submission.state == SubmissionState.WITHDRAWN:
+        raise SubmissionWithdrawn(submission.decided_at)
     if not submission.can_decide(actor):
         raise TransitionRefused("not allowed")
     comment = (comment or "").strip()
@@ -681,6 +845,8 @@ def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, 
     rowcount = _run_guarded(attempt)
     db.session.refresh(submission)
     if rowcount != 1:
+        if submission.state == SubmissionState.WITHDRAWN:
+            raise SubmissionWithdrawn(submission.decided_at)
         raise AlreadyDecided(_name(submission.facts_confirmed_by), submission.facts_confirmed_at)
     log_event(
         f"facts.{decision.value}",
@@ -972,7 +1138,11 @@ def organisation_stats(organisation: Organisation, sample: int = 1000) -> Organi
     rows = db.session.execute(
         sa.select(SubmissionItem.created_at, SubmissionItem.decided_at)
         .join(Submission, Submission.id == SubmissionItem.submission_id)
-        .where(Submission.organisation_id == organisation.id, SubmissionItem.decided_at.is_not(None))
+        .where(
+            Submission.organisation_id == organisation.id,
+            SubmissionItem.decided_at.is_not(None),
+            SubmissionItem.decision != ItemDecision.WITHDRAWN,
+        )
         .order_by(SubmissionItem.decided_at.desc())
         .limit(sample)
     ).all()
@@ -1035,7 +1205,7 @@ def previous_reviews(submission: Submission) -> dict[int, SubmissionItem]:
         earlier = [
             other
             for other in submission.items
-            if other.claim_id == item.claim_id and other.round < item.round and not other.is_pending
+            if other.claim_id == item.claim_id and other.round < item.round and other.is_decided
         ]
         if earlier:
             result[item.id] = max(earlier, key=lambda other: other.round)
@@ -1065,6 +1235,8 @@ HISTORY_LABELS = {
     "submission.resubmitted": _l("Submitted again after changes"),
     "submission.decided": _l("Review finished"),
     "submission.returned": _l("Returned for changes"),
+    "submission.withdrawn": _l("Withdrawn from review"),
+    "item.withdrawn": _l("Withdrawn from review"),
     "item.validated": _l("Validated"),
     "item.changes_requested": _l("Changes requested"),
     "item.rejected": _l("Rejected"),

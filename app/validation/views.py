@@ -32,6 +32,7 @@ from app.validation.forms import (
     ReferentForm,
     RevokeForm,
     SubmitForm,
+    WithdrawForm,
 )
 from app.validation.models import FactsDecision, ItemDecision, SubmissionState
 
@@ -43,6 +44,13 @@ def _field_error(form, exc: ops.ValidationError, fallback: str) -> None:
 
 def _already_decided_message(exc: ops.AlreadyDecided) -> str:
     return _("Already decided by %(name)s on %(time)s.", name=exc.by, time=format_datetime(exc.at) if exc.at else "—")
+
+
+def _withdrawn_message(exc: ops.SubmissionWithdrawn) -> str:
+    return _(
+        "The volunteer withdrew this submission on %(time)s: there is nothing left to decide.",
+        time=format_datetime(exc.at) if exc.at else "—",
+    )
 
 
 # --- Volunteer: submit, name a referent ----------------------------------------------------------------------
@@ -264,6 +272,10 @@ class RHDecide(RHSubmissionBase):
             db.session.expire_all()
             self.submission = ops.get_submission(self.submission.id)
             return self._render(conflict=_already_decided_message(exc), status=409)
+        except ops.SubmissionWithdrawn as exc:
+            db.session.expire_all()
+            self.submission = ops.get_submission(self.submission.id)
+            return self._render(conflict=_withdrawn_message(exc), status=409)
         except ops.TransitionRefused:
             abort(403)
         except ops.ValidationError as exc:
@@ -291,6 +303,10 @@ class RHFacts(RHSubmissionBase):
             db.session.expire_all()
             self.submission = ops.get_submission(self.submission.id)
             return self._render(conflict=_already_decided_message(exc), status=409)
+        except ops.SubmissionWithdrawn as exc:
+            db.session.expire_all()
+            self.submission = ops.get_submission(self.submission.id)
+            return self._render(conflict=_withdrawn_message(exc), status=409)
         except ops.TransitionRefused:
             abort(403)
         except ops.ValidationError as exc:
@@ -298,6 +314,51 @@ class RHFacts(RHSubmissionBase):
             return self._render(facts_form=form, status=422)
         flash(_("The facts have been confirmed."), "success")
         return redirect(url_for("validation.submission", submission_id=self.submission.id))
+
+
+class RHWithdraw(RHAuthenticated):
+    """The volunteer who submitted takes a submission back while no decision is recorded on it: a page that says
+    what happens, with an optional reason, and a POST that withdraws. Anyone else gets 404 (the NGO's trainers
+    included: they return a submission for changes instead)."""
+
+    methods = ("GET", "POST")
+
+    def _load(self, submission_id):
+        self.submission = ops.get_submission(submission_id)
+        require(self.submission is not None)
+
+    def _check_access(self):
+        require(self.submission.can_withdraw(current_user))
+
+    def _process(self):
+        form = WithdrawForm()
+        if form.validate_on_submit():
+            try:
+                ops.withdraw_submission(self.submission, current_user, form.reason.data or "")
+            except ops.NotWithdrawable:
+                pass  # a decision came first: the page explains it (the operation refreshed the submission)
+            except ops.ValidationError as exc:
+                _field_error(form, exc, "reason")
+            else:
+                flash(
+                    _(
+                        "“%(title)s” has been withdrawn from %(ngo)s. You can edit it and submit it again whenever "
+                        "you are ready.",
+                        title=self.submission.experience.title,
+                        ngo=self.submission.organisation.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("experiences.detail", experience_id=self.submission.experience_id))
+        refusal = ops.withdrawal_refusal(self.submission)
+        status = 200
+        if refusal is not None and request.method == "POST":
+            status = 409
+        elif form.errors:
+            status = 422
+        return render_template(
+            "validation/withdraw.html", submission=self.submission, form=form, refusal=refusal
+        ), status
 
 
 def _evidence_response(evidence, *, inline: bool):
@@ -496,6 +557,7 @@ _ROUTES = [
     ("/submissions/<int:submission_id>", RHSubmission, "submission"),
     ("/submissions/<int:submission_id>/items/<int:item_id>/decide", RHDecide, "decide"),
     ("/submissions/<int:submission_id>/facts", RHFacts, "facts"),
+    ("/submissions/<int:submission_id>/withdraw", RHWithdraw, "withdraw"),
     ("/submissions/<int:submission_id>/evidence/<int:evidence_id>", RHReviewEvidence, "evidence"),
     ("/validations/<int:validation_id>/revoke", RHRevoke, "revoke"),
     ("/referent/<token>", RHReferent, "referent"),

@@ -89,6 +89,12 @@ POLICY = {
         notes="an empty decision is refused with 422 (still 'ok': the trainer got in)",
     ),
     "validation.facts": rule(DECIDERS, url=_submission, methods=("POST",)),
+    "validation.withdraw": rule(
+        OWNER_ONLY,
+        url=_submission,
+        methods=("GET", "POST"),
+        notes="only the volunteer who submitted; the NGO's trainers cannot withdraw on their behalf (404)",
+    ),
     "validation.evidence": rule(
         REVIEWERS, url=lambda w: {"submission_id": w.submission.id, "evidence_id": w.val_evidence.id}
     ),
