@@ -440,23 +440,38 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
             "facts_hash": facts_hash,
         },
     )
+    _tell_trainers(
+        submission,
+        volunteer,
+        experience,
+        organisation,
+        kind="submitted",
+        template="validation_submitted",
+        subject=_l("A portfolio awaits your review"),
+        count=len(claims),
+    )
+    return submission
+
+
+def _tell_trainers(submission, volunteer, experience, organisation, *, kind, template, subject, count, **extra) -> None:
+    """Notify the trainers of the submission's NGO in the app and by e-mail (in each one's language)."""
     link = _path("validation.submission", submission_id=submission.id)
     for trainer in trainers_of(organisation, except_user_id=volunteer.id):
-        notify(trainer.id, "submitted", link=link, volunteer=volunteer.display_name, title=experience.title)
+        notify(trainer.id, kind, link=link, volunteer=volunteer.display_name, title=experience.title)
         queue_email(
-            "validation_submitted",
+            template,
             recipient=trainer.email,
             language=trainer.locale,
-            subject=_l("A portfolio awaits your review"),
+            subject=subject,
             trainer=trainer,
             volunteer=volunteer,
             experience=experience,
             organisation=organisation,
-            count=len(claims),
+            count=count,
             round=submission.round,
             url=canonical_url("validation.submission", submission_id=submission.id),
+            **extra,
         )
-    return submission
 
 
 # --- Decisions --------------------------------------------------------------------------------------------------
@@ -788,23 +803,17 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
                 "reason": reason,
             },
         )
-    link = _path("validation.submission", submission_id=submission.id)
-    for trainer in trainers_of(organisation, except_user_id=volunteer.id):
-        notify(trainer.id, "withdrawn", link=link, volunteer=volunteer.display_name, title=experience.title)
-        queue_email(
-            "validation_withdrawn",
-            recipient=trainer.email,
-            language=trainer.locale,
-            subject=_l("A submission was withdrawn"),
-            trainer=trainer,
-            volunteer=volunteer,
-            experience=experience,
-            organisation=organisation,
-            count=len(items),
-            round=submission.round,
-            reason=reason,
-            url=canonical_url("validation.submission", submission_id=submission.id),
-        )
+    _tell_trainers(
+        submission,
+        volunteer,
+        experience,
+        organisation,
+        kind="withdrawn",
+        template="validation_withdrawn",
+        subject=_l("A submission was withdrawn"),
+        count=len(items),
+        reason=reason,
+    )
     return submission
 
 
