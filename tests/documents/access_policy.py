@@ -18,40 +18,19 @@ OPINION_PRINTERS = expect(404, guest="login", volunteer="ok", trainer="ok", org_
 def build(world):
     """A validated claim of world.volunteer at world.ngo (validation policy), an issued document (row and a
     stand-in file, no render), a job and an opinion."""
-    import secrets
-
-    from app.documents import codes
     from app.documents import operations as ops
-    from app.documents.models import Document, DocumentKind, JobState, RenderJob
+    from app.documents.models import DocumentKind, JobState, RenderJob
     from app.extensions import db
+    from tests.fixtures.worlds import store_document_stand_in
 
     if not hasattr(world, "validation"):
         from tests.validation.access_policy import build as build_validation
 
         build_validation(world)
     volunteer = world.users["volunteer"]
-    key = secrets.token_hex(16)
-    world.document = Document(
-        code=codes.new_code(),
-        kind=DocumentKind.ATTESTATION,
-        language="en",
-        template_version="test",
-        holder_id=volunteer.id,
-        holder_name=volunteer.display_name,
-        issuer_organisation_id=world.ngo.id,
-        issuer_name=world.ngo.name,
-        snapshot={"entries": []},
-        snapshot_hash="0" * 64,
-        cache_key="0" * 64,
-        sha256=secrets.token_hex(32),
-        size=10,
-        storage_key=key,
+    world.document = store_document_stand_in(
+        volunteer, world.ngo, kind=DocumentKind.ATTESTATION, contents=b"%PDF-1.7 access-matrix stand-in"
     )
-    db.session.add(world.document)
-    db.session.flush()
-    path = ops.document_path(world.document)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"%PDF-1.7 access-matrix stand-in")
     world.job = RenderJob(
         requested_by_id=volunteer.id,
         holder_id=volunteer.id,

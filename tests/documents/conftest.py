@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import types
-from datetime import date
 
 import pytest
 
@@ -87,13 +86,7 @@ def make_rncp(db_session, si_nodes):
 
 @pytest.fixture
 def docworld(db_session, create_user, create_org, add_member, sync_render):
-    from app.claims import operations as claim_ops
-    from app.experiences import operations as experience_ops
-    from app.experiences.models import ExperienceKind
-    from app.validation import operations as vops
-    from app.validation.models import FactsDecision, ItemDecision
-    from tests.validation.conftest import make_framework
-    from tests.validation.helpers import store_evidence
+    from tests.fixtures import worlds
 
     w = types.SimpleNamespace()
     w.ngo = create_org("Solidarité Monde")
@@ -106,47 +99,14 @@ def docworld(db_session, create_user, create_org, add_member, sync_render):
     add_member(w.ngo, w.trainer, "trainer")
     add_member(w.ngo, w.admin, "admin")
     add_member(w.other_ngo, w.other_trainer, "trainer")
-    w.version, w.nodes = make_framework(db_session, slug="doc-fw")
+    w.version, w.nodes = worlds.make_framework(db_session, slug="doc-fw")
     w.rncp, w.rncp_competences = make_rncp(db_session, w.nodes)
-    w.mission = experience_ops.create_experience(
-        w.volunteer,
-        experience_ops.ExperienceData(
-            kind=ExperienceKind.MISSION,
-            title="Water project coordinator",
-            start_date=date(2024, 1, 1),
-            end_date=date(2024, 12, 31),
-            status_code="VSI",
-            host_name="Agua Viva",
-            host_country="PE",
-            host_city="Cusco",
-            team_size=1200,
-        ),
-    )
-    w.pdf = store_evidence(w.volunteer, b"%PDF-1.4 report", title="Final report")
-    w.claims = [
-        claim_ops.create_claim(
-            w.volunteer,
-            w.mission,
-            claim_ops.ClaimData(
-                node_id=node.id,
-                level_rank=2,
-                situation=f"Situation {node.code}",
-                actions=f"I organised the {node.code} work with the village committee.",
-                evidence_ids=(w.pdf.id,) if index == 0 else (),
-            ),
-        )
-        for index, node in enumerate(w.nodes[:2])
-    ]
-    submission = vops.submit_experience(w.volunteer, w.mission, w.ngo, [c.id for c in w.claims])
-    vops.confirm_facts(submission, w.trainer, FactsDecision.CONFIRMED)
-    for item in list(submission.current_items):
-        vops.decide_item(item, w.trainer, vops.Decision(ItemDecision.VALIDATED))
-    request, _token = vops.request_referent(
-        w.volunteer,
-        w.mission,
-        vops.ReferentData(name="Rosa Quispe", email="rosa@example.org", language="es", claim_ids=(w.claims[0].id,)),
-    )
-    vops.confirm_referent(request, facts_confirmed=True, claim_ids=[w.claims[0].id], comment="Muy bien")
+    w.mission = worlds.create_mission(w.volunteer, host_city="Cusco", team_size=1200)
+    w.pdf = worlds.store_evidence(w.volunteer, b"%PDF-1.4 report", title="Final report")
+    w.claims = worlds.create_claims(w.volunteer, w.mission, w.nodes[:2], evidence=[w.pdf])
+    submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims)
+    worlds.validate_everything(submission, w.trainer)
+    worlds.confirm_by_referent(w.volunteer, w.mission, w.claims[:1])
     db_session.flush()
     return w
 

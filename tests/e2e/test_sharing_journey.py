@@ -18,64 +18,33 @@ pytestmark = pytest.mark.browser
 def _seed(live_server, volunteer, org):
     """A mission with a claim backed by a PDF, and a signed-document stand-in (a dossier) of the volunteer."""
     from app.auth.models import User
-    from app.claims import operations as claim_ops
-    from app.documents import codes
-    from app.documents import operations as document_ops
-    from app.documents.models import Document, DocumentKind
-    from app.experiences import operations as experience_ops
-    from app.experiences.models import ExperienceKind
     from app.extensions import db
+    from tests.fixtures import worlds
     from tests.portability.world import blank_pdf
-    from tests.validation.conftest import make_framework
-    from tests.validation.helpers import store_evidence
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = make_framework(db.session, slug=f"share-journey-{secrets.token_hex(4)}")
-        mission = experience_ops.create_experience(
+        _version, nodes = worlds.make_framework(db.session, slug=f"share-journey-{secrets.token_hex(4)}")
+        mission = worlds.create_mission(
             owner,
-            experience_ops.ExperienceData(
-                kind=ExperienceKind.MISSION,
-                title="School garden coordinator",
-                start_date=date(2024, 3, 1),
-                end_date=date(2025, 2, 28),
-                sending_organisation_id=org.id,
-                host_country="SN",
-            ),
+            title="School garden coordinator",
+            start_date=date(2024, 3, 1),
+            end_date=date(2025, 2, 28),
+            status_code=None,
+            host_name="",
+            sending_organisation_id=org.id,
+            host_country="SN",
         )
-        report = store_evidence(owner, blank_pdf(), title="Mission report")
-        claim_ops.create_claim(
+        report = worlds.store_evidence(owner, blank_pdf(), title="Mission report")
+        worlds.create_claims(
             owner,
             mission,
-            claim_ops.ClaimData(
-                node_id=nodes[0].id,
-                level_rank=2,
-                situation="A school in Casamance.",
-                actions="I ran the garden committee.",
-                evidence_ids=(report.id,),
-            ),
+            nodes[:1],
+            evidence=[report],
+            situation="A school in Casamance.",
+            actions="I ran the garden committee.",
         )
-        document = Document(
-            code=codes.new_code(),
-            kind=DocumentKind.PORTFOLIO,
-            language="en",
-            template_version="test",
-            holder_id=owner.id,
-            holder_name=owner.display_name,
-            issuer_organisation_id=org.id,
-            issuer_name=org.name,
-            snapshot={"entries": []},
-            snapshot_hash="0" * 64,
-            cache_key=secrets.token_hex(32),
-            sha256=secrets.token_hex(32),
-            size=24,
-            storage_key=secrets.token_hex(16),
-        )
-        session.add(document)
-        session.flush()
-        path = document_ops.document_path(document)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"%PDF-1.7 dossier stand-in")
+        document = worlds.store_document_stand_in(owner, org, cache_key=secrets.token_hex(32), size=24)
         return mission.id, report.id, document.id
 
 

@@ -18,43 +18,32 @@ pytestmark = pytest.mark.browser
 def _seed(live_server, volunteer, org):
     """A mission of ``volunteer`` with three claims on a fresh framework; claim C1 has a photo as evidence."""
     from app.auth.models import User
-    from app.claims import operations as claim_ops
-    from app.experiences import operations as experience_ops
-    from app.experiences.models import ExperienceKind
     from app.extensions import db
-    from tests.validation.conftest import make_framework
-    from tests.validation.helpers import store_evidence, tiny_png
+    from tests.fixtures import worlds
+    from tests.validation.helpers import tiny_png
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = make_framework(db.session, slug=f"journey-{secrets.token_hex(4)}")
-        mission = experience_ops.create_experience(
+        _version, nodes = worlds.make_framework(db.session, slug=f"journey-{secrets.token_hex(4)}")
+        mission = worlds.create_mission(
             owner,
-            experience_ops.ExperienceData(
-                kind=ExperienceKind.MISSION,
-                title="Health post coordinator",
-                start_date=date(2024, 2, 1),
-                end_date=date(2024, 11, 30),
-                sending_organisation_id=org.id,
-                host_name="Centro de Salud",
-                host_country="BO",
-            ),
+            title="Health post coordinator",
+            start_date=date(2024, 2, 1),
+            end_date=date(2024, 11, 30),
+            status_code=None,
+            sending_organisation_id=org.id,
+            host_name="Centro de Salud",
+            host_country="BO",
         )
-        photo = store_evidence(owner, tiny_png(), title="Photo of the health post", mime="image/png")
-        claims = [
-            claim_ops.create_claim(
-                owner,
-                mission,
-                claim_ops.ClaimData(
-                    node_id=node.id,
-                    level_rank=2,
-                    situation="A rural health post in the Andes.",
-                    actions=f"I organised the {node.code} activities.",
-                    evidence_ids=(photo.id,) if node.code == "C1" else (),
-                ),
-            )
-            for node in nodes
-        ]
+        photo = worlds.store_evidence(owner, tiny_png(), title="Photo of the health post", mime="image/png")
+        claims = worlds.create_claims(
+            owner,
+            mission,
+            nodes,
+            evidence=[photo],
+            situation="A rural health post in the Andes.",
+            actions="I organised the {code} activities.",
+        )
         return mission.id, [c.id for c in claims]
 
 

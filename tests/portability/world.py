@@ -24,14 +24,11 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
     the first competence, and — when ``validate`` — the first claim validated by the trainer.
 
     ``framework`` is an optional ``(version, nodes)`` to use instead of the stand-in "share-fw" (and its crosswalk)."""
-    from app.claims import operations as claim_ops
     from app.experiences import operations as experience_ops
     from app.experiences.models import ExperienceKind
     from app.frameworks.models import Crosswalk, CrosswalkLink, Relation
     from app.validation import operations as validation_ops
-    from app.validation.models import ItemDecision
-    from tests.validation.conftest import make_framework
-    from tests.validation.helpers import store_evidence
+    from tests.fixtures import worlds
 
     w = types.SimpleNamespace()
     w.ngo = create_org("Solidarité Monde")
@@ -47,7 +44,7 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
     if framework is not None:
         w.version, w.nodes = framework
     else:
-        w.version, w.nodes = make_framework(db_session, slug="share-fw")
+        w.version, w.nodes = worlds.make_framework(db_session, slug="share-fw")
         w.nodes[0].uri = None
         crosswalk = Crosswalk(
             slug="share-fw--esco", source_version_id=w.version.id, target_scheme="esco", content_hash="2" * 64
@@ -59,19 +56,8 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
                 crosswalk_id=crosswalk.id, source_node_id=w.nodes[0].id, target_uri=w.esco_uri, relation=Relation.CLOSE
             )
         )
-    w.mission = experience_ops.create_experience(
-        w.volunteer,
-        experience_ops.ExperienceData(
-            kind=ExperienceKind.MISSION,
-            title="Water project coordinator",
-            start_date=date(2024, 1, 1),
-            end_date=date(2024, 12, 31),
-            status_code="VSI",
-            host_name="Agua Viva",
-            host_country="PE",
-            activities="Coordinated the building of wells.",
-            sending_organisation_id=w.ngo.id,
-        ),
+    w.mission = worlds.create_mission(
+        w.volunteer, activities="Coordinated the building of wells.", sending_organisation_id=w.ngo.id
     )
     w.training = experience_ops.create_experience(
         w.volunteer,
@@ -80,31 +66,22 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
         ),
     )
     w.pdf_bytes = blank_pdf()
-    w.pdf = store_evidence(w.volunteer, w.pdf_bytes, title="Final report")
-    w.claims = [
-        claim_ops.create_claim(
-            w.volunteer,
-            w.mission,
-            claim_ops.ClaimData(
-                node_id=node.id,
-                level_rank=2,
-                situation=f"Situation {node.code}",
-                task="Task",
-                actions=f"I organised the {node.code} work with the village committee.",
-                result="Result",
-                reflection="Reflection",
-                transfer="Transfer",
-                evidence_ids=evidence,
-            ),
-        )
-        for node, evidence in zip(w.nodes[:2], [(w.pdf.id,), ()], strict=True)
-    ]
+    w.pdf = worlds.store_evidence(w.volunteer, w.pdf_bytes, title="Final report")
+    w.claims = worlds.create_claims(
+        w.volunteer,
+        w.mission,
+        w.nodes[:2],
+        evidence=[w.pdf],
+        task="Task",
+        result="Result",
+        reflection="Reflection",
+        transfer="Transfer",
+    )
     db_session.flush()
     w.validation = None
     if validate:
-        submission = validation_ops.submit_experience(w.volunteer, w.mission, w.ngo, [w.claims[0].id])
-        item = submission.current_items[0]
-        validation_ops.decide_item(item, w.trainer, validation_ops.Decision(ItemDecision.VALIDATED, level=2))
+        submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
+        worlds.validate_everything(submission, w.trainer, confirm_facts=False, level=2)
         db_session.flush()
         w.validation = validation_ops.validations_for_claims([w.claims[0].id])[w.claims[0].id][0]
     return w
@@ -112,34 +89,9 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
 
 def issue_stand_in_document(db_session, world):
     """A document row issued to the volunteer with a stand-in PDF file (no rendering)."""
-    import secrets
-
-    from app.documents import codes
     from app.documents import operations as ops
-    from app.documents.models import Document, DocumentKind
+    from tests.fixtures.worlds import store_document_stand_in
 
-    volunteer = world.volunteer
-    document = Document(
-        code=codes.new_code(),
-        kind=DocumentKind.PORTFOLIO,
-        language="en",
-        template_version="test",
-        holder_id=volunteer.id,
-        holder_name=volunteer.display_name,
-        issuer_organisation_id=world.ngo.id,
-        issuer_name=world.ngo.name,
-        snapshot={"entries": []},
-        snapshot_hash="0" * 64,
-        cache_key="0" * 64,
-        sha256=secrets.token_hex(32),
-        size=10,
-        storage_key=secrets.token_hex(16),
-    )
-    db_session.add(document)
-    db_session.flush()
-    path = ops.document_path(document)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"%PDF-1.7 dossier stand-in")
-    world.document = document
-    world.document_path = path
-    return document
+    world.document = store_document_stand_in(world.volunteer, world.ngo)
+    world.document_path = ops.document_path(world.document)
+    return world.document

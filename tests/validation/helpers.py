@@ -1,35 +1,9 @@
-"""Helpers shared by the validation tests."""
+"""Helpers shared by the validation tests (the world builders are in tests/fixtures/worlds.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import struct
 import zlib
-
-
-def store_evidence(owner, data: bytes, *, title: str = "Evidence", mime: str = "application/pdf"):
-    """An evidence row with its file written to storage, without the upload inspection (fast, no subprocess)."""
-    from app.claims.models import Evidence
-    from app.core.storage import path_for
-    from app.extensions import db
-
-    key = secrets.token_hex(16)
-    evidence = Evidence(
-        owner_id=owner.id,
-        title=title,
-        storage_key=key,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        mime=mime,
-        pages=1 if mime == "application/pdf" else None,
-    )
-    db.session.add(evidence)
-    db.session.flush()
-    path = path_for(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return evidence
 
 
 def tiny_png(rgb=(200, 30, 30)) -> bytes:
