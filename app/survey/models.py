@@ -2,19 +2,24 @@
 
 * :class:`SurveyParticipation` — the account side: user id + questionnaire id/version, nothing else. It exists
   only so that a person answers once per version (unique constraint).
-* :class:`SurveyResponse` — the answer side: no user id, no timestamp (only the year-month of submission), a
-  random primary key (uuid4 hex) so neither ids nor their order can be matched with participations. On SQLite
-  the answer tables are created ``WITHOUT ROWID`` (rows stored in random-key order, no hidden insertion counter).
+* :class:`SurveyResponse` — the answer side: no user id, no time at all, a random primary key (uuid4 hex) so
+  neither ids nor their order can be matched with participations. On SQLite the answer tables are created
+  ``WITHOUT ROWID`` (rows stored in random-key order, no hidden insertion counter).
 * :class:`SurveyResponseOrganisation` — the sending NGOs the respondent chose to attribute the answers to.
 * :class:`SurveyComment` — the optional free text, shown in reports only once approved by a moderator.
 
-Nothing on the answer side refers to ``users``; the tests check the schema for it.
+Nothing on the answer side refers to ``users``, and nothing on it can be ordered or matched in time with the
+participations or the audit log (whose ``survey.answered`` event keeps the user and the exact time, for
+accountability): the reports need no time finer than the questionnaire version, so the answer side stores none —
+no submission month (a month with one answer from an NGO's members would be a one-to-one link), no review time,
+no increasing id. ``consent_version`` is fixed per questionnaire version (one data file each), so it splits
+nothing further. The tests check the schema for all of it; physical traces on PostgreSQL (transaction ids) are
+blurred by :func:`app.survey.operations._blend_in`.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,8 +69,6 @@ class SurveyResponse(Base):
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
     questionnaire_id: Mapped[str] = mapped_column(sa.String(40))
     questionnaire_version: Mapped[int]
-    #: "YYYY-MM": coarse on purpose (a timestamp could be matched with logs or participations).
-    period: Mapped[str] = mapped_column(sa.String(7))
     #: Version of the consent text the respondent accepted.
     consent_version: Mapped[str] = mapped_column(sa.String(40))
     #: {profile question key: option value}
@@ -115,9 +118,8 @@ class SurveyComment(Base):
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
     response_id: Mapped[str] = mapped_column(sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True)
     text: Mapped[str] = mapped_column(sa.Text)
+    #: Who reviewed is in the audit log, when is nowhere on the answer side (no time can be matched with it).
     state: Mapped[CommentState] = mapped_column(enum_column(CommentState), default=CommentState.PENDING, index=True)
-    #: When it was reviewed (who reviewed is in the audit log: no user reference on the answer side).
-    reviewed_at: Mapped[datetime | None]
 
     response = relationship(SurveyResponse, back_populates="comment")
 

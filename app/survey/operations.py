@@ -1,8 +1,10 @@
 """Impact survey operations: answer once, invite returnees, moderate free text, load report data.
 
 Nothing here writes anything that links an account to its answers: the participation row and the audit event
-name the user and the questionnaire version only; the response row names neither the user nor a time finer
-than the month. Operations flush; the request handler commits.
+name the user and the questionnaire version only (the event with its exact time, for accountability); the answer
+side names neither the user nor any time, so the event's time matches nothing there. Moderation events name the
+moderator and the decision, not the comment (a comment id with a review time would bound when its respondent
+answered). Operations flush; the request handler commits.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
-from app.core.db import utcnow
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.extensions import db
@@ -111,8 +112,8 @@ def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData
     """Record the answers of ``user`` to ``questionnaire``, once.
 
     The participation (user side) is inserted first inside a SAVEPOINT: the unique constraint makes a second or
-    concurrent submission fail cleanly before any answer is written. The response row gets a random id and the
-    current year-month only; nothing returned to the caller identifies it.
+    concurrent submission fail cleanly before any answer is written. The response row gets a random id and no
+    time; nothing returned to the caller identifies it.
 
     :raises AlreadyAnsweredError: the user already answered this version.
     :raises SurveyError: consent missing, incomplete answers, or an organisation the user does not belong to.
@@ -132,10 +133,12 @@ def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData
             db.session.flush()
     except IntegrityError:
         raise AlreadyAnsweredError from None
+    crowd = _crowd(questionnaire, data.organisation_ids)
+    split = random.SystemRandom().randint(0, len(crowd))
+    _rewrite(crowd[:split])
     response = SurveyResponse(
         questionnaire_id=questionnaire.id,
         questionnaire_version=questionnaire.version,
-        period=f"{utcnow():%Y-%m}",
         consent_version=questionnaire.consent_version,
         profile=dict(data.profile),
         answers=dict(data.answers),
@@ -147,39 +150,65 @@ def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData
         response.comment = SurveyComment(text=data.comment, state=CommentState.PENDING)
     db.session.add(response)
     db.session.flush()
-    _blend_in(response)
+    _rewrite(crowd[split:])
     # No response id, no organisation, no answer: only that this person took part in this version.
     log_event("survey.answered", actor=user, data={"questionnaire": questionnaire.id, "version": questionnaire.version})
 
 
-#: How many earlier responses are rewritten with each new one (see :func:`_blend_in`).
+#: How many earlier responses are rewritten with each new one (see :func:`_crowd`).
 BLEND_SIZE = 20
 
 
-def _blend_in(response: SurveyResponse) -> None:
-    """Rewrite (no-op update) up to BLEND_SIZE random earlier responses in the same transaction.
+def _crowd(questionnaire: Questionnaire, organisation_ids: frozenset[int]) -> list[str]:
+    """Up to BLEND_SIZE random earlier responses to the same version, attributed to exactly the same NGOs.
 
     Every row written by a transaction carries its id (PostgreSQL's ``xmin``) and lands next to the others in
-    the table: the participation row and the audit event of this transaction would otherwise point at exactly
-    one response. After this, they point at a crowd of up to BLEND_SIZE + 1 responses, also physically mixed.
+    the table: the participation row and the audit event of the answering transaction would otherwise point at
+    exactly one response, one attribution row and one comment. :func:`_rewrite` rewrites (no-op update) the
+    crowd's response, attribution and comment rows in the same transaction, half before and half after the new
+    rows (at a random split), so every answer table points at the same crowd of up to BLEND_SIZE + 1 responses,
+    in no telling order. The crowd shares the new response's attribution, which whoever knows the respondent's
+    memberships could narrow it down with.
     """
-    others = (
+    query = (
         sa.select(SurveyResponse.id)
         .where(
-            SurveyResponse.questionnaire_id == response.questionnaire_id,
-            SurveyResponse.questionnaire_version == response.questionnaire_version,
-            SurveyResponse.id != response.id,
+            SurveyResponse.questionnaire_id == questionnaire.id,
+            SurveyResponse.questionnaire_version == questionnaire.version,
         )
         .order_by(sa.func.random())
         .limit(BLEND_SIZE)
-        .scalar_subquery()
     )
-    db.session.execute(
+    link = SurveyResponseOrganisation
+    if organisation_ids:
+        same = (
+            sa.select(link.response_id)
+            .group_by(link.response_id)
+            .having(
+                sa.func.count() == len(organisation_ids),
+                sa.func.sum(sa.case((link.organisation_id.in_(organisation_ids), 1), else_=0)) == len(organisation_ids),
+            )
+        )
+        query = query.where(SurveyResponse.id.in_(same))
+    else:
+        query = query.where(SurveyResponse.id.not_in(sa.select(link.response_id)))
+    return list(db.session.scalars(query))
+
+
+def _rewrite(response_ids: list[str]) -> None:
+    """No-op update of the responses ``response_ids`` and of their attribution and comment rows."""
+    if not response_ids:
+        return
+    for statement in (
         sa.update(SurveyResponse)
-        .where(SurveyResponse.id.in_(others))
-        .values(period=SurveyResponse.period)
-        .execution_options(synchronize_session=False)
-    )
+        .where(SurveyResponse.id.in_(response_ids))
+        .values(questionnaire_version=SurveyResponse.questionnaire_version),
+        sa.update(SurveyResponseOrganisation)
+        .where(SurveyResponseOrganisation.response_id.in_(response_ids))
+        .values(organisation_id=SurveyResponseOrganisation.organisation_id),
+        sa.update(SurveyComment).where(SurveyComment.response_id.in_(response_ids)).values(state=SurveyComment.state),
+    ):
+        db.session.execute(statement.execution_options(synchronize_session=False))
 
 
 # --- Invitations ---
@@ -234,7 +263,7 @@ def get_comment(comment_id: str) -> SurveyComment | None:
 def moderation_queue(*, organisation: Organisation | None) -> list[SurveyComment]:
     """Pending comments (of responses attributed to ``organisation``, or all for ``None``) in random order.
 
-    Only the text is meant to be shown: no profile, no period, no order that could follow submission time.
+    Only the text is meant to be shown: no profile, no order that could follow submission time.
     """
     query = sa.select(SurveyComment).where(SurveyComment.state == CommentState.PENDING)
     if organisation is not None:
@@ -259,13 +288,14 @@ def moderate_comment(comment: SurveyComment, approve: bool, *, actor: User) -> N
     changed = db.session.execute(
         sa.update(SurveyComment)
         .where(SurveyComment.id == comment.id, SurveyComment.state == CommentState.PENDING)
-        .values(state=state, reviewed_at=utcnow())
+        .values(state=state)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
         raise SurveyError(_l("This comment has already been reviewed."))
-    db.session.expire(comment, ["state", "reviewed_at"])
-    log_event(f"survey.comment_{state.value}", actor=actor, obj=comment)
+    db.session.expire(comment, ["state"])
+    # Who decided, and when; not which comment (its id with this time would bound when its respondent answered).
+    log_event(f"survey.comment_{state.value}", actor=actor)
 
 
 # --- Report data ---
@@ -277,10 +307,23 @@ class ReportData:
     comments: list[str]
 
 
-def report_data(questionnaire: Questionnaire, *, organisation: Organisation | None) -> ReportData:
+def administered_organisation_ids(user: User) -> set[int]:
+    return {m.organisation_id for m in user.memberships if m.is_active and m.role == MembershipRole.ADMIN}
+
+
+def can_view_organisation_report(user: User, organisation: Organisation) -> bool:
+    """Admins of ``organisation`` who are not platform admins (see "Scopes" in :mod:`app.survey.reports`)."""
+    return not user.is_platform_admin and organisation.id in administered_organisation_ids(user)
+
+
+def report_data(
+    questionnaire: Questionnaire, *, organisation: Organisation | None, exclude: frozenset[int] = frozenset()
+) -> ReportData:
     """Answers (and approved comments) of one questionnaire version, for one organisation or for all.
 
-    Two statements whatever the number of responses.
+    ``exclude``: leave out the responses also attributed to one of these organisations (the other NGOs the
+    viewer administers, so that the scopes one person sees never overlap). Two statements whatever the number
+    of responses.
     """
     scope = [
         SurveyResponse.questionnaire_id == questionnaire.id,
@@ -291,6 +334,14 @@ def report_data(questionnaire: Questionnaire, *, organisation: Organisation | No
             SurveyResponse.id.in_(
                 sa.select(SurveyResponseOrganisation.response_id).where(
                     SurveyResponseOrganisation.organisation_id == organisation.id
+                )
+            )
+        )
+    if exclude:
+        scope.append(
+            SurveyResponse.id.not_in(
+                sa.select(SurveyResponseOrganisation.response_id).where(
+                    SurveyResponseOrganisation.organisation_id.in_(exclude)
                 )
             )
         )

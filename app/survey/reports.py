@@ -19,6 +19,19 @@ Disclosure control
   (``question = value``) is the row of that breakdown, so comparing the total with a filter, two filters, or a
   filter with its complement uses the same protected table: subtraction reveals nothing. In particular a filter
   whose complement (total - filtered) has fewer than THRESHOLD respondents is hidden.
+
+Scopes: no two reports one person sees overlap
+----------------------------------------------
+The protection above holds within one set of responses. Two reports over nested or overlapping sets would undo
+it: "all answers" minus "answers attributed to NGO X" is the answers outside X, so 6 vs 5 in one cell reveals one
+answer. The rule (enforced by the views, :func:`app.survey.operations.can_view_organisation_report`) is that the
+scopes one person can open are disjoint:
+
+* platform admins get the all-answers report only, never an NGO's report (not even of an NGO they administer);
+* an NGO's report is for its admins; for an admin of several NGOs, the report of one leaves out the responses also
+  attributed to another of them, so their reports cover disjoint sets.
+
+Disjoint reports share no unknowns, so each being protected on its own is enough.
 """
 
 from __future__ import annotations

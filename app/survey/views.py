@@ -115,7 +115,10 @@ class ReportMixin:
     def _build(self):
         questionnaire = self._questionnaire()
         breakdown_by, filter_by, view = _parse_view(questionnaire)
-        data = ops.report_data(questionnaire, organisation=self.organisation)
+        exclude = frozenset()
+        if self.organisation is not None:
+            exclude = frozenset(ops.administered_organisation_ids(current_user) - {self.organisation.id})
+        data = ops.report_data(questionnaire, organisation=self.organisation, exclude=exclude)
         report = build_report(questionnaire, data.rows, breakdown_by=breakdown_by, filter_by=filter_by)
         overall = breakdown_by is None and filter_by is None
         comparison, versions = [], versions_of(questionnaire.id)
@@ -123,7 +126,7 @@ class ReportMixin:
             reports = [
                 report
                 if q.version == questionnaire.version
-                else build_report(q, ops.report_data(q, organisation=self.organisation).rows)
+                else build_report(q, ops.report_data(q, organisation=self.organisation, exclude=exclude).rows)
                 for q in versions
             ]
             comparison = compare_versions(reports)
@@ -264,17 +267,24 @@ class RHOrgBase(RHAuthenticated):
         require(self.organisation.can_manage(current_user))
 
 
-class RHOrgReport(ReportMixin, RHOrgBase):
+class RHOrgReportBase(ReportMixin, RHOrgBase):
+    """The organisation's own admins, platform admins excepted: they have the all-answers report only."""
+
+    def _check_access(self):
+        require(ops.can_view_organisation_report(current_user, self.organisation))
+
+
+class RHOrgReport(RHOrgReportBase):
     def _process(self):
         return self._render("survey.org_report_csv", "survey.org_report_pdf", {"slug": self.organisation.slug})
 
 
-class RHOrgReportCSV(ReportMixin, RHOrgBase):
+class RHOrgReportCSV(RHOrgReportBase):
     def _process(self):
         return self._csv(f"survey-{self.organisation.slug}")
 
 
-class RHOrgReportPDF(ReportMixin, RHOrgBase):
+class RHOrgReportPDF(RHOrgReportBase):
     def _process(self):
         return self._pdf(f"survey-{self.organisation.slug}", "survey.org_report", {"slug": self.organisation.slug})
 

@@ -23,7 +23,6 @@ def _seed_answers(live_server, org, n):
             response = SurveyResponse(
                 questionnaire_id=questionnaire.id,
                 questionnaire_version=questionnaire.version,
-                period="2026-11",
                 consent_version=questionnaire.consent_version,
                 profile={q.key: ("VSI" if q.key == "status" else "undisclosed") for q in questionnaire.profile},
                 answers=dict.fromkeys(questionnaire.item_keys, spread[i % len(spread)]),

@@ -32,7 +32,6 @@ def make_responses(db_session):
             response = SurveyResponse(
                 questionnaire_id=questionnaire.id,
                 questionnaire_version=questionnaire.version,
-                period="2026-11",
                 consent_version=questionnaire.consent_version,
                 profile=full_profile,
                 answers=full_answers,

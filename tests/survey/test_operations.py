@@ -90,11 +90,10 @@ def test_answers_can_only_be_attributed_to_own_sending_ngos(create_user, create_
     assert response.organisation_ids == {mine.id}
 
 
-def test_consent_version_and_coarse_period_are_recorded(create_user, questionnaire):
+def test_consent_version_is_recorded(create_user, questionnaire):
     ops.submit_response(create_user(), questionnaire, _data(questionnaire))
     response = db.session.scalar(sa.select(SurveyResponse))
     assert response.consent_version == questionnaire.consent_version
-    assert re.fullmatch(r"\d{4}-\d{2}", response.period)
 
 
 # --- Unlinkability ---
@@ -106,19 +105,73 @@ def test_no_answer_table_references_users_or_participations(app):
         foreign_tables = {fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
         assert foreign_tables <= {"survey_responses", "organisations"}, table
         columns = {c["name"] for c in inspector.get_columns(table)}
-        assert not columns & {"user_id", "participation_id", "created_at", "updated_at", "submitted_at"}, table
-    response_columns = {c["name"] for c in inspector.get_columns("survey_responses")}
-    assert response_columns == {
-        "id",
-        "questionnaire_id",
-        "questionnaire_version",
-        "period",
-        "consent_version",
-        "profile",
-        "answers",
-    }
+        assert not columns & {"user_id", "participation_id"}, table
     participation_columns = {c["name"] for c in inspector.get_columns("survey_participations")}
     assert participation_columns == {"id", "user_id", "questionnaire_id", "questionnaire_version"}
+
+
+def test_nothing_on_the_answer_side_can_be_ordered_or_matched_in_time(app):
+    """The audit log keeps who answered and exactly when; participations are numbered in answering order. The
+    reports need no time finer than the questionnaire version, so the answer side stores no time at all (no date or
+    time column, not even a month: one answer from an NGO's members in a month would be a one-to-one link) and no
+    key that grows with time: every key is a random string."""
+    inspector = sa.inspect(db.engine)
+    expected = {
+        "survey_responses": {
+            "id",
+            "questionnaire_id",
+            "questionnaire_version",
+            "consent_version",
+            "profile",
+            "answers",
+        },
+        "survey_response_organisations": {"response_id", "organisation_id"},
+        "survey_comments": {"id", "response_id", "text", "state"},
+    }
+    assert set(expected) == set(ANSWER_TABLES)
+    for table in ANSWER_TABLES:
+        columns = inspector.get_columns(table)
+        # Any new column must be reviewed for linkability: the set is pinned.
+        assert {c["name"] for c in columns} == expected[table], table
+        for column in columns:
+            assert not isinstance(column["type"], sa.Date | sa.DateTime | sa.Time | sa.Interval), (table, column)
+            assert column.get("autoincrement") is not True, (table, column)
+        for name in inspector.get_pk_constraint(table)["constrained_columns"]:
+            column = next(c for c in columns if c["name"] == name)
+            if name != "organisation_id":  # the NGO, chosen by the respondent: no time in it
+                assert isinstance(column["type"], sa.String), (table, name)
+
+
+def test_answers_given_at_different_times_are_stored_identically(create_user, create_org, add_member, questionnaire):
+    """Two people answer the same way, one after the other: apart from the random keys, every stored row of the
+    answer side is the same — nothing there follows the time or order of the audit events and participations."""
+    org = create_org()
+
+    def answer():
+        user = create_user()
+        add_member(org, user, "volunteer")
+        before = set(db.session.scalars(sa.select(SurveyResponse.id)))
+        ops.submit_response(user, questionnaire, _data(questionnaire, organisations=[org], comment="Merci"))
+        (new_id,) = set(db.session.scalars(sa.select(SurveyResponse.id))) - before
+        return new_id
+
+    first, second = answer(), answer()
+    events = list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "survey.answered")))
+    assert len(events) == 2 and all(e.created_at is not None and e.actor_id for e in events)
+
+    def stored(response_id):
+        rows = {}
+        for table in ANSWER_TABLES:
+            key = "id" if table == "survey_responses" else "response_id"
+            result = db.session.execute(
+                sa.text(f"SELECT * FROM {table} WHERE {key} = :i"),  # noqa: S608 - fixed table names
+                {"i": response_id},
+            )
+            rows[table] = [{k: v for k, v in row._mapping.items() if k not in ("id", "response_id")} for row in result]
+        return rows
+
+    assert stored(first) == stored(second)
+    assert stored(first)["survey_comments"] == [{"text": "Merci", "state": "pending"}]
 
 
 def test_response_ids_are_random_and_do_not_follow_participation_order(create_user, questionnaire):
@@ -137,20 +190,54 @@ def test_response_ids_are_random_and_do_not_follow_participation_order(create_us
         assert list(db.session.scalars(sa.select(SurveyResponse.id))) == by_key
 
 
-def test_postgresql_transaction_ids_point_at_a_crowd_not_at_one_response(create_user, questionnaire, make_responses):
-    """Rows written by one transaction share its id (``xmin``): the new response shares it with up to BLEND_SIZE
-    earlier responses rewritten in the same transaction, so it cannot be singled out that way."""
+def test_postgresql_transaction_ids_point_at_a_crowd_not_at_one_response(
+    create_user, create_org, add_member, questionnaire, make_responses
+):
+    """Rows written by one transaction share its id (``xmin``), as does the audit event naming the respondent. In
+    every answer table — responses, attributions, comments — the new rows share it with the rows of the same
+    BLEND_SIZE earlier responses (attributed to the same NGO), so intersecting the tables singles nothing out."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: xmin")
-    make_responses(questionnaire, 30)
+    org, other = create_org(), create_org()
+    make_responses(questionnaire, 30, organisations=[org], comment="earlier", state=CommentState.APPROVED)
+    make_responses(questionnaire, 10, organisations=[other], comment="elsewhere")
+    make_responses(questionnaire, 10)
+    user = create_user()
+    add_member(org, user, "volunteer")
     before = set(db.session.scalars(sa.select(SurveyResponse.id)))
-    ops.submit_response(create_user(), questionnaire, _data(questionnaire))
+    # The test runs in one transaction: a savepoint gives the answer its own (sub)transaction id, as a request has.
+    with db.session.begin_nested():
+        ops.submit_response(user, questionnaire, _data(questionnaire, organisations=[org], comment="Merci"))
     (new_id,) = set(db.session.scalars(sa.select(SurveyResponse.id))) - before
-    same_xid = db.session.scalar(
-        sa.text("SELECT count(*) FROM survey_responses WHERE xmin = (SELECT xmin FROM survey_responses WHERE id = :i)"),
-        {"i": new_id},
+    xid = db.session.scalar(
+        sa.text("SELECT xmin::text FROM audit_events WHERE action = 'survey.answered' AND actor_id = :u"),
+        {"u": user.id},
     )
-    assert same_xid >= ops.BLEND_SIZE + 1
+
+    def same_xid(table, key):
+        return set(
+            db.session.scalars(
+                sa.text(f"SELECT {key} FROM {table} WHERE xmin::text = :x"),  # noqa: S608 - fixed names
+                {"x": xid},
+            )
+        )
+
+    responses = same_xid("survey_responses", "id")
+    assert new_id in responses and len(responses) == ops.BLEND_SIZE + 1
+    assert same_xid("survey_response_organisations", "response_id") == responses
+    assert same_xid("survey_comments", "response_id") == responses
+    # The crowd shares the attribution: whoever knows the respondent's NGO cannot narrow it down.
+    linked = db.session.execute(
+        sa.text("SELECT response_id, organisation_id FROM survey_response_organisations WHERE xmin::text = :x"),
+        {"x": xid},
+    ).all()
+    assert {o for _r, o in linked} == {org.id}
+
+
+def test_the_crowd_of_an_unattributed_answer_is_unattributed(create_user, create_org, questionnaire, make_responses):
+    make_responses(questionnaire, 5, organisations=[create_org()])
+    unattributed = {r.id for r in make_responses(questionnaire, 5)}
+    assert set(ops._crowd(questionnaire, frozenset())) == unattributed
 
 
 def test_sqlite_answer_tables_have_no_hidden_rowid(app):
@@ -171,6 +258,7 @@ def test_audit_log_records_participation_without_any_link_to_the_answers(
     response = db.session.scalar(sa.select(SurveyResponse))
     events = list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("survey.%"))))
     assert [e.action for e in events] == ["survey.answered"]
+    # The audit event keeps the exact time (accountability): nothing on the answer side can be matched with it.
     event = events[0]
     assert event.data == {"questionnaire": questionnaire.id, "version": questionnaire.version}
     assert event.object_id == "" and event.object_type == "" and event.organisation_id is None
@@ -207,6 +295,17 @@ def test_a_comment_is_decided_once(create_user, create_org, make_responses, ques
     with force_locale("en"), pytest.raises(ops.SurveyError, match="already"):
         ops.moderate_comment(response.comment, False, actor=actor)
     assert response.comment.state == CommentState.APPROVED
+
+
+def test_moderation_event_names_the_moderator_but_not_the_comment(create_user, make_responses, questionnaire):
+    """A comment id next to a review time would bound when its respondent answered: the event has neither."""
+    (response,) = make_responses(questionnaire, comment="Text")
+    actor = create_user(platform_admin=True)
+    ops.moderate_comment(response.comment, False, actor=actor)
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "survey.comment_rejected"))
+    assert event.actor_id == actor.id
+    serialized = repr((event.data, event.object_id, event.object_type))
+    assert response.comment.id not in serialized and response.id not in serialized
 
 
 def test_reports_include_approved_comments_only(create_user, make_responses, questionnaire):

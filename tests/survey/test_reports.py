@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from fractions import Fraction
 
 import pytest
@@ -263,3 +264,81 @@ def test_formula_cells_are_neutralised(value):
 def test_ordinary_cells_are_left_alone():
     assert neutralise_cell("Tout à fait d'accord") == "Tout à fait d'accord"
     assert neutralise_cell("12") == "12"
+
+
+# --- Two overlapping filters (two questions) ---
+
+REGION = Q.profile_question("region")
+
+
+def test_differencing_attack_with_two_overlapping_filters_fails():
+    """Filters on two questions overlap (status = SC and region = R share people). Every published view — total,
+    breakdowns by status and by region, every filter of both — is written as equations over the true
+    (status, region, answer) counts; no small count by status, by region or by both can be solved for."""
+    statuses, regions = ["VSI", "SC", "BEN"], REGION.values[:3]
+    rng = random.Random(11)
+    rows = []
+    for status, region, n in [
+        (statuses[0], regions[0], 14),
+        (statuses[0], regions[1], 9),
+        (statuses[1], regions[0], 6),
+        (statuses[1], regions[1], 1),  # the one person the attacker is after
+        (statuses[2], regions[2], 8),
+        (statuses[2], regions[0], 5),
+    ]:
+        for _ in range(n):
+            profile = {q.key: "undisclosed" for q in Q.profile} | {"status": status, "region": region}
+            rows.append(Answers(profile=profile, answers={k: rng.choice(["3", "4", "5"]) for k in Q.item_keys}))
+    target = next(r for r in rows if r.profile["status"] == "SC" and r.profile["region"] == regions[1])
+    target.answers[Q.items[0].key] = "1"
+    item, cats = Q.items[0], SCALE_VALUES
+    svals, rvals = STATUS.values, REGION.values
+    cell_unknowns = [(s, r, c) for s in svals for r in rvals for c in cats]
+    margin_unknowns = [("s", s, c) for s in svals for c in cats] + [("r", r, c) for r in rvals for c in cats]
+    equations = [({("s", s, c): 1, **{(s, r, c): -1 for r in rvals}}, 0) for s in svals for c in cats]
+    equations += [({("r", r, c): 1, **{(s, r, c): -1 for s in svals}}, 0) for r in rvals for c in cats]
+
+    def publish(cell, names):
+        if not cell.hidden:
+            equations.append(({n: 1 for n in names}, cell.count))
+
+    def all_of(**fixed):
+        return [
+            (s, r, c)
+            for s in svals
+            for r in rvals
+            for c in cats
+            if all({"s": s, "r": r, "c": c}[k] == v for k, v in fixed.items())
+        ]
+
+    overall = build_report(Q, rows)
+    line = next(d.line for d in overall.distributions if d.item.key == item.key)
+    for c, cell in zip(cats, line.cells, strict=True):
+        publish(cell, all_of(c=c))
+    for question, key in ((STATUS, "s"), (REGION, "r")):
+        margin = next(p.line for p in overall.profiles if p.question.key == question.key)
+        for v, cell in zip(question.values, margin.cells, strict=True):
+            publish(cell, all_of(**{key: v}))
+        table = next(ct for ct in build_report(Q, rows, breakdown_by=question.key).breakdown if ct.item.key == item.key)
+        for tline in table.lines:
+            for c, cell in zip(cats, tline.cells, strict=True):
+                publish(cell, all_of(**{key: tline.key, "c": c}))
+            publish(tline.total, all_of(**{key: tline.key}))
+        for v in question.values:
+            filtered = build_report(Q, rows, filter_by=(question.key, v))
+            if filtered.publishable:
+                fline = next(d.line for d in filtered.distributions if d.item.key == item.key)
+                for c, cell in zip(cats, fline.cells, strict=True):
+                    publish(cell, all_of(**{key: v, "c": c}))
+                publish(fline.total, all_of(**{key: v}))
+    solved = _determined(equations, cell_unknowns + margin_unknowns)
+    true = Counter()
+    for r in rows:
+        a = r.answers[item.key]
+        true[(r.profile["status"], r.profile["region"], a)] += 1
+        true[("s", r.profile["status"], a)] += 1
+        true[("r", r.profile["region"], a)] += 1
+    assert all(value == true[k] for k, value in solved.items())  # the attack model is sound
+    leaks = {k: v for k, v in solved.items() if 0 < true[k] < THRESHOLD}
+    assert not leaks, f"small counts computable from two overlapping filters: {leaks}"
+    assert ("SC", regions[1], "1") not in solved and ("s", "SC", "1") not in solved

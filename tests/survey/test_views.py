@@ -293,3 +293,43 @@ def test_report_runs_the_same_number_of_statements_for_10_and_200_responses(
     make_responses(v1, 190, organisations=[org])
     assert _statements(client, url) == small
     assert _statements(client, url + "?view=by:status") == small_breakdown
+
+
+# --- Differencing across scopes ---
+
+
+def test_cross_scope_differencing_is_impossible(
+    app, client, login, create_user, create_org, add_member, make_responses, questionnaire
+):
+    """All answers minus NGO X would be the answers outside X (6 vs 5 in one cell reveals one answer): no person
+    can open two overlapping scopes. Platform admins have the all-answers report only (even for an NGO they
+    administer); an admin of two NGOs sees each NGO's report without the answers attributed to both."""
+    x, y = create_org("NGO X", slug="ngo-x"), create_org("NGO Y", slug="ngo-y")
+    make_responses(questionnaire, 10, organisations=[x])
+    make_responses(questionnaire, 6, organisations=[x, y])
+    make_responses(questionnaire, 10, organisations=[y])
+    make_responses(questionnaire, 1, answers={"confidence": "1"})  # outside every NGO
+
+    platform_admin = create_user(platform_admin=True, totp=True)
+    add_member(x, platform_admin, "admin")
+    login(client, platform_admin)
+    assert re.search(r'<p class="figure">\s*27\s*</p>', client.get("/survey/admin/report").get_data(as_text=True))
+    for suffix in ("report", "report.csv", "report.pdf"):
+        assert client.get(f"/survey/orgs/ngo-x/{suffix}").status_code == 404
+    assert "/survey/orgs/ngo-x/report" not in client.get("/survey/").get_data(as_text=True)
+
+    both = create_user("both@example.org")
+    add_member(x, both, "admin")
+    add_member(y, both, "admin")
+    client = app.test_client()
+    login(client, both)
+    for slug in ("ngo-x", "ngo-y"):
+        page = client.get(f"/survey/orgs/{slug}/report").get_data(as_text=True)
+        assert re.search(r'<p class="figure">\s*10\s*</p>', page), slug  # the 6 shared answers are in neither
+
+    only_x = create_user("onlyx@example.org")
+    add_member(x, only_x, "admin")
+    client = app.test_client()
+    login(client, only_x)
+    page = client.get("/survey/orgs/ngo-x/report").get_data(as_text=True)
+    assert re.search(r'<p class="figure">\s*16\s*</p>', page)
