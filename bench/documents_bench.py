@@ -2,9 +2,11 @@
 
 Prints, from one run:
 - app render time (sandboxed child process: WeasyPrint PDF/A-3a + embedded snapshot + PAdES signature) vs bare
-  WeasyPrint of the same HTML in-process (target <= 1.10x);
-- cached re-download time of the issued document through the app (target ≤ 20 ms);
-- peak RSS of the render child (target ≤ 300 MB);
+  WeasyPrint of the same HTML, in a fresh process like the app's child and in this warm one (target <= 1.10x);
+- peak RSS of the render child, as the child itself measures it (target ≤ 300 MB);
+- cached reprint: the same dossier stored in the database (50 missions, 300 claims, 100 evidence files) is printed
+  once, then asked for again unchanged — the snapshot is rebuilt from the database, its cache key found, and the
+  issued PDF downloaded (target ≤ 20 ms; the download alone is printed too);
 - page latency p95 of a page served while renders run (target ≤ 100 ms).
 
     .venv/bin/python bench/documents_bench.py
@@ -162,6 +164,85 @@ def synthetic_snapshot() -> dict:
     }
 
 
+def seed_dossier(app, user) -> None:
+    """Give ``user`` the bench's dossier in the database: 50 missions, 300 claims on the shipped framework, 100
+    evidence files (stored without the upload inspection, which is not what is measured here)."""
+    from datetime import date
+
+    import sqlalchemy as sa
+
+    from app.claims import operations as claim_ops
+    from app.experiences import operations as experience_ops
+    from app.experiences.models import ExperienceKind
+    from app.extensions import db
+    from app.frameworks.models import Framework, FrameworkNode, NodeKind
+    from tests.fixtures.worlds import store_evidence
+
+    result = app.test_cli_runner().invoke(args=["frameworks", "import", "competencies"])
+    assert result.exit_code == 0, result.output
+    version = db.session.scalar(
+        sa.select(Framework).where(Framework.slug == "solidarite-internationale")
+    ).current_version
+    nodes = list(
+        db.session.scalars(
+            sa.select(FrameworkNode)
+            .where(FrameworkNode.version_id == version.id, FrameworkNode.kind == NodeKind.COMPETENCE)
+            .order_by(FrameworkNode.id)
+        )
+    )
+    evidence = [store_evidence(user, f"%PDF-1.4 report {i}".encode(), title=f"Rapport {i}") for i in range(EVIDENCE)]
+    per_experience = CLAIMS // EXPERIENCES
+    for e in range(EXPERIENCES):
+        mission = experience_ops.create_experience(
+            user,
+            experience_ops.ExperienceData(
+                kind=ExperienceKind.MISSION,
+                title=f"Mission {e} — coordination",
+                start_date=date(2000 + e % 25, 1, 1),
+                end_date=date(2000 + e % 25, 12, 31),
+                status_code="VSI",
+                host_name="Partenaire",
+                host_country="PE",
+                host_city="Lima",
+                context=LOREM,
+            ),
+        )
+        for c in range(per_experience):
+            index = e * per_experience + c
+            claim_ops.create_claim(
+                user,
+                mission,
+                claim_ops.ClaimData(
+                    node_id=nodes[(e + c * 7) % len(nodes)].id,
+                    level_rank=2,
+                    situation=LOREM,
+                    evidence_ids=(evidence[index % EVIDENCE].id,),
+                ),
+            )
+    db.session.commit()
+
+
+def time_cached_reprint(client, runs: int = 30) -> tuple[list[float], list[float]]:
+    """Seconds to ask again for the unchanged dossier (snapshot rebuilt from the database, cache key found,
+    redirect) and download it, and the download alone."""
+    form = {"portfolio-kind": "portfolio", "portfolio-language": "fr"}
+    first = client.post("/documents/print", data=form)
+    assert first.status_code == 302 and "/jobs/" not in first.location, first.location
+    download = f"{first.location.rstrip('/')}/download"
+    both, alone = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        again = client.post("/documents/print", data=form)
+        assert again.status_code == 302 and again.location == first.location
+        middle = time.perf_counter()
+        response = client.get(download)
+        response.get_data()
+        assert response.status_code == 200
+        both.append(time.perf_counter() - started)
+        alone.append(time.perf_counter() - middle)
+    return both, alone
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, p * (len(ordered) - 1) // 100)]
@@ -172,7 +253,7 @@ def main() -> None:
     from app import create_app
     from app.core.pdf import make_fetcher
     from app.documents import operations as ops
-    from app.documents.models import DocumentKind, RenderJob
+    from app.documents.models import DocumentKind
     from app.documents.worker import RenderLimits, render_in_child
     from app.extensions import db
     from tests.fixtures.app import make_test_app, reset_database
@@ -223,32 +304,18 @@ def main() -> None:
         )
         print(f"peak RSS of the render child: {output.peak_rss_bytes / 1024 / 1024:6.0f} MB (target <= 300 MB)")
 
-        # Issue a document through the app, then time cached re-downloads.
-        job = RenderJob(
-            requested_by_id=user.id,
-            holder_id=user.id,
-            kind=DocumentKind.PORTFOLIO,
-            language="fr",
-            cache_key="b" * 64,
-            payload={"snapshot": snapshot, "snapshot_hash": "0" * 64},
-        )
-        db.session.add(job)
-        db.session.flush()
-        ops.execute(job.id, commit=False)
-        db.session.commit()
-        document_id = job.document_id
+        # The same dossier in the database: print it once, then ask for it again unchanged.
+        seed_dossier(app, user)
         client = app.test_client()
         client.post("/auth/login", data={"email": "bench@example.org", "password": "bench-password-0123"})
-        times = []
-        for _ in range(30):
-            started = time.perf_counter()
-            response = client.get(f"/documents/{document_id}/download")
-            response.get_data()
-            times.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.status_code
+        both, alone = time_cached_reprint(client)
         print(
-            f"cached re-download p50/p95:  {statistics.median(times) * 1000:6.1f} / "
-            f"{percentile(times, 95) * 1000:6.1f} ms (target <= 20 ms)"
+            f"cached re-download p50/p95:  {statistics.median(alone) * 1000:6.1f} / "
+            f"{percentile(alone, 95) * 1000:6.1f} ms (target <= 20 ms)"
+        )
+        print(
+            f"unchanged reprint (snapshot rebuilt from the database + cache lookup + download) p50/p95: "
+            f"{statistics.median(both) * 1000:6.1f} / {percentile(both, 95) * 1000:6.1f} ms (no render)"
         )
 
         # Page latency while renders run in the background (two renders, one after the other).

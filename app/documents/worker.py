@@ -151,7 +151,6 @@ def render_in_child(job: dict, *, instance_dir: str, limits: RenderLimits) -> Re
             process.kill()
             process.communicate()
             raise RenderFailed("timeout", f"more than {limits.wall_seconds} s") from None
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds = time.monotonic() - started
     header, _sep, body = stdout.partition(b"\n")
     if process.returncode != 0 or not header:
@@ -167,7 +166,7 @@ def render_in_child(job: dict, *, instance_dir: str, limits: RenderLimits) -> Re
         pages=int(meta.get("pages", 0)),
         denied=list(meta.get("denied", [])),
         seconds=seconds,
-        peak_rss_bytes=usage.ru_maxrss * 1024,
+        peak_rss_bytes=int(meta.get("peak_rss_bytes", 0)),
     )
 
 
@@ -214,6 +213,8 @@ def main() -> int:  # pragma: no cover - exercised through render_in_child
     except MemoryError:
         sys.stdout.write(json.dumps({"error": "MemoryError"}) + "\n")
         return 0
+    # The child's own high-water mark (the parent's RUSAGE_CHILDREN would mix in every other child it reaped).
+    meta["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     sys.stdout.buffer.write(json.dumps(meta).encode() + b"\n" + pdf)
     return 0
 
