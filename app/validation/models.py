@@ -39,6 +39,10 @@ class SubmissionState(LabelledEnum):
     WITHDRAWN = "withdrawn", _l("Withdrawn")
 
 
+#: States in which the facts of the latest round may still be confirmed (not after a withdrawal).
+FACTS_OPEN_STATES = (SubmissionState.PENDING, SubmissionState.DECIDED, SubmissionState.RETURNED)
+
+
 class ItemDecision(LabelledEnum):
     PENDING = "pending", _l("Awaiting decision")
     VALIDATED = "validated", _l("Validated")
@@ -107,10 +111,38 @@ class Submission(Base):
         user_id = getattr(user, "id", None)
         return user_id is not None and user_id == self.volunteer_id and self.experience.owner_id == user_id
 
+    def can_confirm_facts(self, user) -> bool:
+        """Trainers of the NGO (never on their own experience) while the facts of the latest round await an answer:
+        during the review, or after the last claim was decided (the facts may be answered after the claims).
+        Whether the facts are still those submitted is checked by the operation."""
+        user_id = getattr(user, "id", None)
+        return (
+            self.facts_decision is None
+            and self.state in FACTS_OPEN_STATES
+            and user_id is not None
+            and user_id != self.volunteer_id
+            and self.organisation.has_role(user, MembershipRole.TRAINER)
+        )
+
+    @property
+    def facts_confirmed_this_round(self) -> bool:
+        """A trainer answered on the facts during the current round (not a confirmation carried over from an
+        earlier round with the same facts)."""
+        return (
+            self.facts_decision is not None
+            and self.facts_confirmed_at is not None
+            and self.facts_confirmed_at >= self.submitted_at
+        )
+
     @property
     def is_withdrawable(self) -> bool:
-        """Awaiting review with no decision recorded yet on any claim of the current round."""
-        return self.state == SubmissionState.PENDING and all(item.is_pending for item in self.current_items)
+        """Awaiting review with no decision recorded yet in the current round: none on its claims, none on its
+        facts."""
+        return (
+            self.state == SubmissionState.PENDING
+            and not self.facts_confirmed_this_round
+            and all(item.is_pending for item in self.current_items)
+        )
 
 
 class SubmissionItem(Base):

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
@@ -33,6 +33,7 @@ from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion
 from app.organisations.models import Membership, MembershipRole, MembershipState, Organisation, OrganisationKind
 from app.validation.models import (
+    FACTS_OPEN_STATES,
     ClaimValidation,
     FactsDecision,
     ItemDecision,
@@ -80,6 +81,10 @@ class SubmissionWithdrawn(Exception):
     def __init__(self, at: datetime | None):
         super().__init__(f"withdrawn at {at}")
         self.at = at
+
+
+class FactsChanged(Exception):
+    """The round is closed and the volunteer has edited the facts since: they are answered in the next round."""
 
 
 class NotWithdrawable(Exception):
@@ -190,6 +195,8 @@ def pending_submission(experience_id: int) -> Submission | None:
     )
 
 
+# Many-to-one people who may not be there yet (a decider, a facts confirmer, a revoker) are joined: a separate
+# "select in" query would run only once one of them exists, so a page's statement count would change with its data.
 def submissions_of_experience(experience: Experience) -> list[Submission]:
     return list(
         db.session.scalars(
@@ -197,8 +204,8 @@ def submissions_of_experience(experience: Experience) -> list[Submission]:
             .where(Submission.experience_id == experience.id)
             .options(
                 selectinload(Submission.organisation),
-                selectinload(Submission.items).selectinload(SubmissionItem.decided_by),
-                selectinload(Submission.facts_confirmed_by),
+                selectinload(Submission.items).joinedload(SubmissionItem.decided_by),
+                joinedload(Submission.facts_confirmed_by),
             )
             .order_by(Submission.id)
         )
@@ -214,8 +221,8 @@ def get_submission(submission_id: int) -> Submission | None:
             selectinload(Submission.organisation).selectinload(Organisation.memberships),
             selectinload(Submission.volunteer),
             selectinload(Submission.experience),
-            selectinload(Submission.facts_confirmed_by),
-            selectinload(Submission.items).selectinload(SubmissionItem.decided_by),
+            joinedload(Submission.facts_confirmed_by),
+            selectinload(Submission.items).joinedload(SubmissionItem.decided_by),
             selectinload(Submission.items).selectinload(SubmissionItem.claim),
         )
     )
@@ -241,7 +248,7 @@ def validations_for_claims(claim_ids) -> dict[int, list[ClaimValidation]]:
     rows = db.session.scalars(
         sa.select(ClaimValidation)
         .where(ClaimValidation.claim_id.in_(ids))
-        .options(selectinload(ClaimValidation.organisation), selectinload(ClaimValidation.revoked_by))
+        .options(selectinload(ClaimValidation.organisation), joinedload(ClaimValidation.revoked_by))
         .order_by(ClaimValidation.validated_at.desc(), ClaimValidation.id.desc())
     )
     for row in rows:
@@ -257,7 +264,7 @@ def decisions_of_claim(claim: Claim) -> list[SubmissionItem]:
             .where(SubmissionItem.claim_id == claim.id)
             .options(
                 selectinload(SubmissionItem.submission).selectinload(Submission.organisation),
-                selectinload(SubmissionItem.decided_by),
+                joinedload(SubmissionItem.decided_by),
             )
             .order_by(SubmissionItem.created_at.desc(), SubmissionItem.id.desc())
         )
@@ -388,6 +395,7 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
             Submission.experience_id == experience.id, Submission.organisation_id == organisation.id
         )
     )
+    previous_state = submission.state if submission is not None else None
     if submission is None:
         submission = Submission(
             experience_id=experience.id,
@@ -402,7 +410,7 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
         submission.round += 1
         submission.state = SubmissionState.PENDING
         submission.decided_at = None
-        action = "submission.resubmitted"
+        action = RESUBMISSION_ACTIONS.get(previous_state, "submission.resubmitted")
     submission.submitted_at = now
     submission.facts = facts
     submission.facts_hash = facts_hash
@@ -438,6 +446,7 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
             "round": submission.round,
             "claims": hashes,
             "facts_hash": facts_hash,
+            "previous_state": previous_state.value if previous_state else None,
         },
     )
     _tell_trainers(
@@ -449,8 +458,18 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
         template="validation_submitted",
         subject=_l("A portfolio awaits your review"),
         count=len(claims),
+        previous_state=previous_state.value if previous_state else "",
     )
     return submission
+
+
+#: The audit action of a new round, by the state the previous round ended in (the e-mail to the trainers and the
+#: history say why the dossier comes back).
+RESUBMISSION_ACTIONS = {
+    SubmissionState.RETURNED: "submission.resubmitted",
+    SubmissionState.WITHDRAWN: "submission.resubmitted_after_withdrawal",
+    SubmissionState.DECIDED: "submission.submitted_again",
+}
 
 
 def _tell_trainers(submission, volunteer, experience, organisation, *, kind, template, subject, count, **extra) -> None:
@@ -730,6 +749,13 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
         )
         .exists()
     )
+    # A trainer's answer on the facts in this round is a decision too (one carried over from an earlier round with
+    # the same facts is not).
+    facts_answered = sa.and_(
+        Submission.facts_decision.is_not(None),
+        Submission.facts_confirmed_at.is_not(None),
+        Submission.facts_confirmed_at >= Submission.submitted_at,
+    )
 
     def attempt():
         # The same row lock as the decisions: a decision and a withdrawal on one submission never overlap, and
@@ -743,6 +769,7 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
                 Submission.state == SubmissionState.PENDING,
                 Submission.round == round_,
                 ~decided,
+                ~facts_answered,
             )
             .values(state=SubmissionState.WITHDRAWN, decided_at=now)
             .execution_options(synchronize_session=False)
@@ -817,28 +844,47 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
     return submission
 
 
+def facts_unchanged(submission: Submission) -> bool:
+    """Whether the experience still has the facts submitted in the latest round (always while it is pending: the
+    experience is locked then)."""
+    if submission.state == SubmissionState.PENDING:
+        return True
+    return content_hash(facts_snapshot(submission.experience)) == submission.facts_hash
+
+
 def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, comment: str = "") -> None:
     """A trainer confirms the facts of the experience (dates, role, status), possibly with a correction.
 
+    The facts may be answered during the review or after its last claim was decided (a closed round), as long as
+    the volunteer has not edited them since they were submitted; the facts confirmation is what a mission
+    attestation needs.
+
     :raises ValidationError: a correction without a comment. :raises AlreadyDecided: confirmed by someone else.
+    :raises FactsChanged: the round is closed and the facts were edited since. :raises SubmissionWithdrawn: the
+        volunteer withdrew the submission. :raises TransitionRefused: not a trainer of the NGO, or their own.
     """
     if submission.state == SubmissionState.WITHDRAWN:
         raise SubmissionWithdrawn(submission.decided_at)
-    if not submission.can_decide(actor):
+    if not submission.organisation.has_role(actor, MembershipRole.TRAINER) or actor.id == submission.volunteer_id:
         raise TransitionRefused("not allowed")
     comment = (comment or "").strip()
     if decision == FactsDecision.CORRECTED and not comment:
         raise ValidationError("facts_comment", _l("Please describe the correction."))
-    submission_id, actor_id, facts_hash = submission.id, actor.id, submission.facts_hash
+    if submission.facts_decision is None and not facts_unchanged(submission):
+        raise FactsChanged()
+    submission_id, actor_id, facts_hash, round_ = submission.id, actor.id, submission.facts_hash, submission.round
 
     def attempt():
+        _lock_submission(submission_id)
         now = utcnow()
         stmt = (
             sa.update(Submission)
             .where(
                 Submission.id == submission_id,
                 Submission.facts_decision.is_(None),
-                Submission.state == SubmissionState.PENDING,
+                Submission.state.in_(FACTS_OPEN_STATES),
+                Submission.round == round_,
+                Submission.facts_hash == facts_hash,
             )
             .values(
                 facts_decision=decision,
@@ -856,13 +902,21 @@ def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, 
     if rowcount != 1:
         if submission.state == SubmissionState.WITHDRAWN:
             raise SubmissionWithdrawn(submission.decided_at)
+        if submission.facts_decision is None:
+            raise FactsChanged()
         raise AlreadyDecided(_name(submission.facts_confirmed_by), submission.facts_confirmed_at)
     log_event(
         f"facts.{decision.value}",
         actor=actor,
         obj=submission,
         organisation_id=submission.organisation_id,
-        data={"experience_id": submission.experience_id, "facts_hash": facts_hash, "comment": comment},
+        data={
+            "experience_id": submission.experience_id,
+            "facts_hash": facts_hash,
+            "comment": comment,
+            "round": submission.round,
+            "round_state": submission.state.value,
+        },
     )
 
 
@@ -914,6 +968,20 @@ def revoke_validation(validation: ClaimValidation, actor: User, reason: str) -> 
 # --- Host referent ------------------------------------------------------------------------------------------
 
 
+def _mailbox(address: str) -> str:
+    """The mailbox an address delivers to, for comparing addresses: case-insensitive, without a "+tag"."""
+    local, _at, domain = (address or "").strip().casefold().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if local else domain
+
+
+def _level_label(version: FrameworkVersion, rank: int | None) -> dict:
+    """The label of level ``rank`` on ``version``'s scale, by language ({} when unknown)."""
+    for level in version.levels or []:
+        if level.get("rank") == rank:
+            return dict(level.get("label") or {})
+    return {}
+
+
 @dataclass(frozen=True)
 class ReferentData:
     name: str
@@ -934,6 +1002,14 @@ def request_referent(volunteer: User, experience: Experience, data: ReferentData
         raise TransitionRefused("referents confirm missions of their owner")
     if data.language not in LANGUAGES:
         raise ValidationError("language", _l("Please choose a language from the list."))
+    if _mailbox(data.email) == _mailbox(volunteer.email):
+        raise ValidationError(
+            "email",
+            _l(
+                "This is your own e-mail address: a referent confirms your mission for you, so please enter the "
+                "address of the person who supervised you in the host country."
+            ),
+        )
     wanted = set(data.claim_ids)
     claims = [c for c in claims_of_experience(experience) if c.id in wanted]
     if len(claims) != len(wanted):
@@ -949,6 +1025,8 @@ def request_referent(volunteer: User, experience: Experience, data: ReferentData
                 "framework": c.node.version.framework.slug,
                 "framework_version": c.node.version.version,
                 "level": c.level_rank,
+                "level_label": _level_label(c.node.version, c.level_rank),
+                "narrative": {part: getattr(c, part) or "" for part in NARRATIVE_PARTS},
                 "content_hash": content_hash(claim_snapshot(c)),
             }
             for c in claims
@@ -1242,6 +1320,8 @@ HISTORY_LABELS = {
     "claim.updated": _l("Claim edited"),
     "submission.created": _l("Submitted for validation"),
     "submission.resubmitted": _l("Submitted again after changes"),
+    "submission.resubmitted_after_withdrawal": _l("Submitted again after a withdrawal"),
+    "submission.submitted_again": _l("Submitted again for a new review"),
     "submission.decided": _l("Review finished"),
     "submission.returned": _l("Returned for changes"),
     "submission.withdrawn": _l("Withdrawn from review"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
@@ -19,7 +20,7 @@ from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
 from app.experiences import operations as experience_ops
 from app.experiences.models import ExperienceKind
-from app.extensions import db
+from app.extensions import db, limiter
 from app.frameworks.models import FrameworkVersion
 from app.organisations.models import MembershipRole
 from app.validation import bp
@@ -50,6 +51,13 @@ def _withdrawn_message(exc: ops.SubmissionWithdrawn) -> str:
     return _(
         "The volunteer withdrew this submission on %(time)s: there is nothing left to decide.",
         time=format_datetime(exc.at) if exc.at else "—",
+    )
+
+
+def _facts_changed_message() -> str:
+    return _(
+        "The volunteer has edited the facts of this experience since this round was submitted: they will be "
+        "answered when the experience is submitted again."
     )
 
 
@@ -108,10 +116,22 @@ class RHSubmit(RHOwnExperienceBase):
         ), (422 if form.errors else 200)
 
 
+def _sender_key() -> str:
+    """Rate-limit key of a request that sends e-mail: the signed-in user, else the client address."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"address:{get_remote_address()}"
+
+
+#: The referent request e-mails any address: a few per minute and a day's worth per volunteer.
+REFERENT_REQUEST_LIMIT = [limiter.limit("5 per minute;30 per day", methods=["POST"], key_func=_sender_key)]
+
+
 class RHReferentNew(RHOwnExperienceBase):
     """Name a referent in the host country who confirms the mission."""
 
     methods = ("GET", "POST")
+    decorators = REFERENT_REQUEST_LIMIT
 
     def _check_access(self):
         super()._check_access()
@@ -213,8 +233,12 @@ class RHSubmissionBase(RHAuthenticated):
             item_id: ops.snapshot_diff(prev.snapshot, _item(submission, item_id).snapshot)
             for item_id, prev in previous.items()
         }
-        if facts_form is None and can_decide and submission.facts_decision is None:
+        facts_open = submission.can_confirm_facts(current_user)
+        facts_changed = facts_open and not ops.facts_unchanged(submission)
+        if facts_form is None and facts_open and not facts_changed:
             facts_form = FactsForm(formdata=None)
+        if facts_changed:
+            facts_form = None
         validations = ops.validations_for_claims({item.claim_id for item in submission.items})
         return render_template(
             "validation/submission.html",
@@ -228,6 +252,7 @@ class RHSubmissionBase(RHAuthenticated):
             validations=validations,
             referents=ops.referent_requests_of(submission.experience_id),
             can_decide=can_decide,
+            facts_changed=facts_changed,
             is_admin=submission.organisation.has_role(current_user, MembershipRole.ADMIN),
             conflict=conflict,
             narrative_parts=NARRATIVE_PARTS,
@@ -290,15 +315,15 @@ class RHFacts(RHSubmissionBase):
 
     def _process(self):
         form = FactsForm()
-        if (
-            not form.validate_on_submit()
-            and self.submission.can_decide(current_user)
-            and self.submission.facts_decision is None
-        ):
+        if not form.validate_on_submit() and self.submission.can_confirm_facts(current_user):
             return self._render(facts_form=form, status=422)
         try:
             decision = FactsDecision(form.facts_decision.data or FactsDecision.CONFIRMED.value)
             ops.confirm_facts(self.submission, current_user, decision, form.facts_comment.data or "")
+        except ops.FactsChanged:
+            db.session.expire_all()
+            self.submission = ops.get_submission(self.submission.id)
+            return self._render(conflict=_facts_changed_message(), status=409)
         except ops.AlreadyDecided as exc:
             db.session.expire_all()
             self.submission = ops.get_submission(self.submission.id)
@@ -471,7 +496,15 @@ class RHReferent(RHPublic):
                 require(False)
             return make_response(render_template("validation/referent_done.html", referent=referent))
         return make_response(
-            render_template("validation/referent.html", referent=referent, form=form, facts=referent.snapshot["facts"]),
+            render_template(
+                "validation/referent.html",
+                referent=referent,
+                form=form,
+                facts=referent.snapshot["facts"],
+                claims=claims,
+                narrative_parts=NARRATIVE_PARTS,
+                narrative_labels=NARRATIVE_LABELS,
+            ),
             422 if form.errors else 200,
         )
 

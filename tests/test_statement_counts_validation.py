@@ -1,0 +1,180 @@
+"""The validation pages run a fixed number of SQL statements whatever the amount of data: the trainers' queue,
+the review page of a submission after several rounds, and the experience and claim pages with validation data
+(submissions to several NGOs, rounds, validations, referent requests)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+
+from tests.fixtures import worlds
+
+_NOT_MEASURED = ("SAVEPOINT", "RELEASE", "ROLLBACK TO")
+
+
+@contextmanager
+def count_statements():
+    """Every statement sent through ``db.engine`` inside the block (the test's savepoints excepted)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(_NOT_MEASURED):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def measure(client, url: str) -> list[str]:
+    client.get(url)  # warm-up: first-request work is not what is measured
+    with count_statements() as statements:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return statements
+
+
+def _explain(small: list[str], large: list[str]) -> str:
+    extra = large[len(small) :] if len(large) > len(small) else []
+    return "\n".join([f"{len(small)} statements, then {len(large)}:", *extra])
+
+
+@pytest.fixture
+def world(db_session, create_user, create_org, add_member):
+    import types
+
+    from app.organisations.models import OrganisationKind
+
+    w = types.SimpleNamespace()
+    w.ngo = create_org("Solidarité Monde")
+    w.ngo2 = create_org("Autre ONG")
+    w.host = create_org("Host partner", kind=OrganisationKind.HOST_PARTNER)
+    w.volunteer = create_user("vol@example.org", name="Valentine", locale="en")
+    w.trainer = create_user("trainer@example.org", name="Théo Trainer", locale="en")
+    w.trainer2 = create_user("trainer2@example.org", name="Tess Trainer", locale="en")
+    w.admin = create_user("admin@example.org", name="Ada Admin", locale="en")
+    for ngo in (w.ngo, w.ngo2):
+        add_member(ngo, w.volunteer, "volunteer")
+        add_member(ngo, w.trainer, "trainer")
+        add_member(ngo, w.trainer2, "trainer")
+        add_member(ngo, w.admin, "admin")
+    w.version, w.nodes = worlds.make_framework(db_session)
+    return w
+
+
+def _mission(w, title="Water project coordinator", claims=3):
+    mission = worlds.create_mission(w.volunteer, title=title)
+    pdf = worlds.store_evidence(w.volunteer, b"%PDF-1.4 report " + title.encode(), title=f"Report {title}")
+    made = worlds.create_claims(w.volunteer, mission, w.nodes[:claims], evidence=[pdf])
+    return mission, made
+
+
+def _rounds(w, mission, claims, organisation, rounds: int, *, last="pending"):
+    """``rounds`` rounds of ``claims`` at ``organisation``: changes requested on all but the last round, which is
+    left ``pending``, ``decided`` (validated, facts confirmed) or ``returned``."""
+    from app.validation import operations as ops
+    from app.validation.models import ItemDecision
+
+    submission = None
+    for number in range(1, rounds + 1):
+        submission = worlds.submit_claims(w.volunteer, mission, organisation, claims)
+        trainer = w.trainer if number % 2 else w.trainer2
+        if number < rounds or last == "returned":
+            for item in list(submission.current_items):
+                ops.decide_item(item, trainer, ops.Decision(ItemDecision.CHANGES_REQUESTED, comment=f"Round {number}"))
+            for claim in claims:
+                claim.actions = f"{claim.actions} Round {number}."
+                claim.version += 1
+        elif last == "decided":
+            worlds.validate_everything(submission, trainer)
+    return submission
+
+
+def test_review_page_statements_do_not_grow_with_rounds(world, app, login, db_session):
+    from app.extensions import db
+
+    w = world
+    one_mission, one_claims = _mission(w, "One round")
+    many_mission, many_claims = _mission(w, "Many rounds")
+    one = _rounds(w, one_mission, one_claims, w.ngo, 1)
+    many = _rounds(w, many_mission, many_claims, w.ngo, 5)
+    worlds.confirm_by_referent(w.volunteer, many_mission, many_claims)
+    db.session.commit()
+    client = app.test_client()
+    login(client, w.trainer)
+    small = measure(client, f"/validation/submissions/{one.id}")
+    large = measure(client, f"/validation/submissions/{many.id}")
+    assert len(small) == len(large), _explain(small, large)
+
+
+def test_queue_statements_do_not_grow_with_submissions(world, app, login):
+    from app.extensions import db
+
+    w = world
+    client = app.test_client()
+    login(client, w.admin)  # an admin also sees the figures of the NGO
+
+    def add(count, start):
+        for index in range(start, start + count):
+            mission, claims = _mission(w, f"Mission {index}", claims=1 + index % 3)
+            _rounds(
+                w,
+                mission,
+                claims,
+                w.ngo if index % 2 else w.ngo2,
+                1 + index % 2,
+                last=("pending", "decided")[index % 2],
+            )
+        db.session.commit()
+
+    add(2, 0)
+    small = {state: measure(client, f"/validation/reviews?state={state}") for state in ("pending", "decided", "")}
+    add(10, 2)
+    for state, before in small.items():
+        after = measure(client, f"/validation/reviews?state={state}")
+        assert len(before) == len(after), (state, _explain(before, after))
+
+
+def _validated_world(w, mission, claims, *, rounds, referents):
+    """Submissions of ``mission`` to both NGOs (``rounds`` rounds each, the last one validated with the facts
+    confirmed), ``referents`` answered referent requests, and one revoked validation."""
+    from app.claims.models import ClaimState
+    from app.validation import operations as ops
+
+    first = _rounds(w, mission, claims, w.ngo, rounds, last="decided")
+    for claim in claims:  # edited after the validation: a new version, to submit elsewhere
+        claim.actions = f"{claim.actions} Again."
+        claim.version += 1
+        claim.state = ClaimState.DRAFT
+    _rounds(w, mission, claims, w.ngo2, rounds, last="decided")
+    for _index in range(referents):
+        worlds.confirm_by_referent(w.volunteer, mission, claims)
+    validation = ops.validations_for_claims([claims[0].id])[claims[0].id][-1]
+    ops.revoke_validation(validation, w.admin, "Issued by mistake")
+    return first
+
+
+def test_experience_and_claim_pages_statements_do_not_grow_with_validation_data(world, app, login):
+    from app.extensions import db
+
+    w = world
+    small_mission, small_claims = _mission(w, "Small", claims=1)
+    _validated_world(w, small_mission, small_claims, rounds=1, referents=1)
+    large_mission, large_claims = _mission(w, "Large", claims=3)
+    _validated_world(w, large_mission, large_claims, rounds=4, referents=3)
+    db.session.commit()
+    client = app.test_client()
+    login(client, w.volunteer)
+    small = measure(client, f"/experiences/{small_mission.id}")
+    large = measure(client, f"/experiences/{large_mission.id}")
+    assert len(small) == len(large), _explain(small, large)
+    small = measure(client, f"/portfolio/claims/{small_claims[0].id}")
+    large = measure(client, f"/portfolio/claims/{large_claims[0].id}")
+    assert len(small) == len(large), _explain(small, large)
