@@ -1,0 +1,136 @@
+"""Every kind of document, printed for real: from the command line on the demo data, and with hostile text in
+every field that reaches it.
+
+Each PDF is read back: its title in the chosen language, the QR code decoded to the verify address, the tagging
+(structure tree, marked content) that makes it accessible, the signature, and no canary request.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tests.documents import test_sandbox
+from tests.documents.conftest import pdf_text, print_document
+from tests.translated import translated
+
+canary = test_sandbox.canary  # the local canary server that must receive no request
+
+DEMO_VOLUNTEER = "benevole@demo.acquis.example"
+KINDS = [
+    ("portfolio", "fr", "Portfolio of competences"),
+    ("attestation", "en", "Attestation of completed international solidarity volunteering mission"),
+    ("vae", "es", "VAE dossier"),
+    ("opinion", "fr", "Association's opinion"),
+]
+
+
+def decoded_qr_codes(data: bytes) -> list[str]:
+    """The texts of the QR codes found in the PDF's images."""
+    import zxingcpp
+    from pypdf import PdfReader
+
+    texts = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for image in page.images:
+            texts += [result.text for result in zxingcpp.read_barcodes(image.image)]
+    return texts
+
+
+def assert_tagged(data: bytes) -> None:
+    from pypdf import PdfReader
+
+    catalog = PdfReader(io.BytesIO(data)).trailer["/Root"]
+    assert "/StructTreeRoot" in catalog, "untagged PDF"
+    assert catalog["/MarkInfo"]["/Marked"] == True  # noqa: E712 - a pypdf BooleanObject
+    assert catalog.get("/Lang")
+
+
+@pytest.fixture
+def demo_runner(app, db_session):
+    runner = app.test_cli_runner()
+    for args in (["frameworks", "import", "competencies"], ["demo", "seed"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+    return runner
+
+
+@pytest.mark.parametrize(("kind", "language", "title"), KINDS, ids=[kind for kind, *_ in KINDS])
+def test_dossier_render_prints_each_kind_from_the_demo_data(app, demo_runner, tmp_path, kind, language, title):
+    from app.documents.signing import check_signature, signing_config
+
+    out = tmp_path / f"{kind}.pdf"
+    result = demo_runner.invoke(
+        args=["dossier", "render", "--user", DEMO_VOLUNTEER, "--kind", kind, "--lang", language, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    code = re.search(r"code ([0-9A-Z-]+)", result.output).group(1)
+    data = out.read_bytes()
+    text = pdf_text(data).replace("\n", " ")
+    with app.app_context():
+        assert translated(language, title) in text
+    assert code in text
+    assert set(decoded_qr_codes(data)) == {f"{app.config['BASE_URL']}/verify/{code}"}
+    assert_tagged(data)
+    assert check_signature(data, signing_config(app.config).cert_path).ok
+
+
+def test_dossier_render_explains_what_is_missing(demo_runner, tmp_path):
+    out = str(tmp_path / "x.pdf")
+    unknown = demo_runner.invoke(
+        args=["dossier", "render", "--user", "nobody@example.org", "--kind", "vae", "--out", out]
+    )
+    assert unknown.exit_code != 0 and "no user nobody@example.org" in unknown.output
+    adviser = "conseillere@demo.acquis.example"
+    nothing = demo_runner.invoke(args=["dossier", "render", "--user", adviser, "--kind", "opinion", "--out", out])
+    assert nothing.exit_code != 0 and "no association's opinion" in nothing.output
+
+
+def test_hostile_text_in_attestation_vae_and_opinion_fields_is_printed_literally(
+    app, client, login, db_session, docworld, canary
+):
+    from app.documents.models import Opinion
+    from app.validation.models import ReferentRequest, Submission
+
+    url, hits = canary
+    hostile = f'<img src="file:///etc/passwd"> <link rel=attachment href="{url}/x"> {url}/y'
+    docworld.ngo.name = f"NGO {hostile}"[:200]
+    submission = db_session.scalar(sa.select(Submission).where(Submission.experience_id == docworld.mission.id))
+    submission.facts_comment = f"facts {hostile}"
+    for referent in db_session.scalars(sa.select(ReferentRequest)):
+        referent.name = f"Rosa {hostile}"[:120]
+        referent.organisation_name = f"Host {hostile}"[:200]
+        referent.comment = f"comment {hostile}"
+    db_session.flush()
+    login(client, docworld.trainer)
+    response = client.post(
+        f"/documents/opinions/{docworld.ngo.id}/{docworld.volunteer.id}",
+        data={
+            "author_role": "Formatrice",  # names and roles refuse markup at the form; free text keeps it literally
+            **{field: f"{field} {hostile}" for field in ("relationship_text", "opinion", "engagement", "competences")},
+        },
+    )
+    assert response.status_code == 302
+    opinion = db_session.scalar(sa.select(Opinion))
+    response = client.post(f"/documents/opinions/{opinion.id}/print", data={"opinion-language": "en"})
+    printed = [int(response.headers["Location"].rstrip("/").split("/")[-1])]
+    client = app.test_client()
+    login(client, docworld.volunteer)
+    printed += [
+        print_document(client, "attestation", language="en", experience_id=docworld.mission.id)[0].id,
+        print_document(client, "vae", language="en", framework=docworld.rncp.slug)[0].id,
+        print_document(client, "portfolio", language="en")[0].id,
+    ]
+    for document_id in printed:
+        data = client.get(f"/documents/{document_id}/download").data
+        assert data.startswith(b"%PDF")
+        text = pdf_text(data).replace("\n", " ")
+        assert '<img src="file:///etc/passwd">' in text, document_id
+        assert f"{url}/y" in text
+        assert b"/JavaScript" not in data and b"/Launch" not in data
+    portfolio_text = pdf_text(client.get(f"/documents/{printed[-1]}/download").data).replace("\n", " ")
+    assert "Rosa <img" in portfolio_text and "comment <img" in portfolio_text
+    assert hits == []
