@@ -22,6 +22,8 @@ ACTORS = (
     "other_trainer",
     "org_admin",
     "adviser",
+    #: An adviser to whom world.volunteer shared the whole portfolio, documents included (tests/sharing build).
+    "shared_adviser",
     "platform_admin",
 )
 SIGNED_IN = tuple(a for a in ACTORS if a != "guest")

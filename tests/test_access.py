@@ -219,6 +219,7 @@ def _build_world():
     users["other_volunteer"] = user("other-volunteer@example.org", "Other Volunteer")
     users["other_trainer"] = user("other-trainer@example.org", "Other Trainer")
     users["adviser"] = user("adviser@example.org", "Adviser", is_adviser=True)
+    users["shared_adviser"] = user("shared-adviser@example.org", "Shared Adviser", is_adviser=True)
     users["platform_admin"] = user("platform-admin@example.org", "Platform Admin", is_platform_admin=True)
     # Platform admins without two-factor are sent to enrolment; ``login`` answers the TOTP step.
     users["platform_admin"].totp_secret = pyotp.random_base32()

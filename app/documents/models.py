@@ -78,8 +78,21 @@ class Document(Base):
         return str(self.kind.label)
 
     def can_download(self, user) -> bool:
-        """The holder and whoever may render documents of the holder (see :func:`can_render_for`)."""
-        return can_render_for(user, self.holder, self.issuer_organisation_id)
+        """The holder, the trainers and admins of the issuing NGO, and whoever a registered grant rule lets read
+        this very document (advisers through a share: see :data:`DOCUMENT_GRANTS`)."""
+        if can_render_for(user, self.holder, self.issuer_organisation_id):
+            return True
+        return user is not None and user.is_authenticated and any(rule(user, self) for rule in DOCUMENT_GRANTS)
+
+    def experience_ids(self) -> frozenset[int] | None:
+        """The ids of the experiences whose data the snapshot shows, or ``None`` when they cannot be established.
+
+        Portfolio dossiers and VAE dossiers list their experiences (and each claim names its experience); an
+        attestation shows one mission. An association's opinion also carries the NGO's free text about the
+        volunteer's engagement as a whole, which no experience bounds: ``None``, like any snapshot of an unknown
+        shape (a stand-in, an older template). Callers treat ``None`` as "all of the portfolio".
+        """
+        return snapshot_experience_ids(self.kind, self.snapshot)
 
 
 class RenderJob(Base):
@@ -146,23 +159,84 @@ class Opinion(Base):
         return self.can_edit(user) or (user is not None and user.is_authenticated and user.id == self.volunteer_id)
 
 
+# --- Which experiences a snapshot shows ---------------------------------------------------------------------------
+
+
+def _ids_of(items) -> set[int] | None:
+    """The ``id`` of every dict of ``items``; ``None`` if ``items`` is not a list of dicts with integer ids."""
+    if not isinstance(items, list):
+        return None
+    ids = set()
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), int) or isinstance(item.get("id"), bool):
+            return None
+        ids.add(item["id"])
+    return ids
+
+
+def _claim_experience_ids(claims) -> set[int] | None:
+    if not isinstance(claims, list):
+        return None
+    ids = set()
+    for claim in claims:
+        value = claim.get("experience_id") if isinstance(claim, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        ids.add(value)
+    return ids
+
+
+def snapshot_experience_ids(kind, snapshot) -> frozenset[int] | None:
+    """See :meth:`Document.experience_ids` (conservative: any doubt gives ``None``)."""
+    if not isinstance(snapshot, dict):
+        return None
+    if kind == DocumentKind.ATTESTATION:
+        mission = snapshot.get("mission")
+        ids = _ids_of([mission]) if isinstance(mission, dict) else None
+        claims = _claim_experience_ids(snapshot.get("competences", []))
+    elif kind == DocumentKind.PORTFOLIO:
+        experiences = snapshot.get("experiences")
+        ids = _ids_of(experiences)
+        nested = [c for e in experiences or [] if isinstance(e, dict) for c in e.get("claims") or []]
+        claims = _claim_experience_ids(nested) if ids is not None else None
+    elif kind == DocumentKind.VAE:
+        ids = _ids_of(snapshot.get("experiences"))
+        blocs = snapshot.get("blocs")
+        support = [
+            item
+            for bloc in (blocs if isinstance(blocs, list) else [])
+            if isinstance(bloc, dict)
+            for row in bloc.get("competences") or []
+            if isinstance(row, dict)
+            for item in row.get("support") or []
+        ]
+        claims = _claim_experience_ids(support) if isinstance(blocs, list) else None
+    else:
+        return None
+    if not ids or claims is None or not claims <= ids:
+        return None
+    return frozenset(ids)
+
+
 # --- Who may print whose documents ----------------------------------------------------------------------------
 
-#: Extension point: functions ``(user, holder) -> bool`` added by later packages (advisers with a grant).
-RENDER_GRANTS: list = []
+#: Extension point: functions ``(user, document) -> bool`` added by later packages, letting ``user`` read and
+#: download one issued ``document`` (advisers named in a share that includes it). A grant never lets anyone
+#: print: printing is for the holder, or for an NGO's trainers and admins in the NGO's name.
+DOCUMENT_GRANTS: list = []
 
 
 def can_render_for(user, holder, organisation_id: int | None = None) -> bool:
-    """Whether ``user`` may print documents about ``holder``: the holder themself, a trainer or admin of the NGO
-    (``organisation_id``) that validated the content, or anyone a registered grant rule allows."""
+    """Whether ``user`` may print documents about ``holder``: the holder themself, or a trainer or admin of the
+    NGO ``organisation_id`` (the NGO then issues the document in its name). Nobody else — a share never makes its
+    adviser print, least of all as an NGO they do not belong to."""
     if user is None or not user.is_authenticated or holder is None:
         return False
     if user.id == holder.id:
         return True
-    if organisation_id is not None:
-        organisation = next(
-            (m.organisation for m in user.memberships if m.organisation_id == organisation_id and m.is_active), None
-        )
-        if organisation is not None and organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN):
-            return True
-    return any(rule(user, holder) for rule in RENDER_GRANTS)
+    if organisation_id is None:
+        return False
+    organisation = next(
+        (m.organisation for m in user.memberships if m.organisation_id == organisation_id and m.is_active), None
+    )
+    return organisation is not None and organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)

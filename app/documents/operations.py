@@ -424,6 +424,30 @@ def _start_thread(app, job_id: str) -> None:
     threading.Thread(target=work, name=f"render-{job_id[:8]}", daemon=True).start()
 
 
+# --- Attestations ------------------------------------------------------------------------------------------------
+
+
+def attestable_missions(experiences) -> list:
+    """The missions among ``experiences`` whose facts an NGO confirmed (an attestation can be printed), in order.
+
+    One statement for all of them: the same rule as :func:`app.documents.context.attestation_issuer`, batched.
+    """
+    from app.experiences.models import ExperienceKind
+    from app.validation.models import Submission
+
+    missions = [e for e in experiences if e.kind == ExperienceKind.MISSION]
+    if not missions:
+        return []
+    confirmed = set(
+        db.session.scalars(
+            sa.select(Submission.experience_id)
+            .where(Submission.experience_id.in_([e.id for e in missions]), Submission.facts_decision.is_not(None))
+            .distinct()
+        )
+    )
+    return [e for e in missions if e.id in confirmed]
+
+
 # --- Lookup and verification -------------------------------------------------------------------------------------
 
 
@@ -495,10 +519,15 @@ class EntryStatus:
     status: str  # valid | superseded | revoked | unknown
     changed_at: datetime | None = None
     reason: str = ""
+    #: The trainer who gave the validation has erased their account: the page says "a former trainer" instead of
+    #: the name printed in the document (the PDF cannot change; the live page must not keep naming them).
+    validator_erased: bool = False
 
 
 def entry_statuses(document: Document) -> list[EntryStatus]:
-    """The live status of each validation the document relies on (one statement)."""
+    """The live status of each validation the document relies on (at most three statements)."""
+    from app.portability.erasure import erased_validators
+
     entries = document.snapshot.get("entries", [])
     ids = [e["validation_id"] for e in entries if e.get("validation_id")]
     validations = (
@@ -506,17 +535,27 @@ def entry_statuses(document: Document) -> list[EntryStatus]:
         if ids
         else {}
     )
+    # A validation still here names its trainer while the account exists (erasure sets validator_id to NULL);
+    # for one that is gone (its claim was deleted), the audit log says who gave it.
+    missing: dict[int, set[int]] = {}
+    for entry in entries:
+        validation_id = entry.get("validation_id")
+        if validation_id and validation_id not in validations and entry.get("claim_id"):
+            missing.setdefault(entry["claim_id"], set()).add(validation_id)
+    erased = erased_validators(missing)
     result = []
     for entry in entries:
         validation = validations.get(entry.get("validation_id"))
         if validation is None:
-            result.append(EntryStatus(entry, "unknown"))
-        elif validation.revoked_at is not None:
-            result.append(EntryStatus(entry, "revoked", validation.revoked_at, validation.revoked_reason))
+            result.append(EntryStatus(entry, "unknown", validator_erased=entry.get("validation_id") in erased))
+            continue
+        former = validation.validator_id is None
+        if validation.revoked_at is not None:
+            result.append(EntryStatus(entry, "revoked", validation.revoked_at, validation.revoked_reason, former))
         elif validation.superseded_at is not None:
-            result.append(EntryStatus(entry, "superseded", validation.superseded_at))
+            result.append(EntryStatus(entry, "superseded", validation.superseded_at, validator_erased=former))
         else:
-            result.append(EntryStatus(entry, "valid"))
+            result.append(EntryStatus(entry, "valid", validator_erased=former))
     return result
 
 

@@ -12,7 +12,7 @@ from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
 from app.documents import bp, codes
 from app.documents import operations as ops
-from app.documents.context import ContextError, attestation_issuer, vae_frameworks
+from app.documents.context import ContextError, vae_frameworks
 from app.documents.forms import (
     AttestationForm,
     OpinionForm,
@@ -24,7 +24,6 @@ from app.documents.forms import (
 )
 from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for
 from app.experiences import operations as experience_ops
-from app.experiences.models import ExperienceKind
 from app.extensions import db
 from app.frameworks.models import localized
 from app.organisations.models import MembershipRole, Organisation
@@ -44,8 +43,7 @@ class RHDocumentsIndex(RHAuthenticated):
 
     def _process(self):
         experiences = experience_ops.experiences_of(current_user)
-        missions = [e for e in experiences if e.kind == ExperienceKind.MISSION]
-        attestable = [e for e in missions if attestation_issuer(e) is not None]
+        attestable = ops.attestable_missions(experiences)
         forms = _print_forms(experiences, attestable)
         return render_template(
             "documents/index.html",
@@ -103,8 +101,7 @@ class RHPrint(RHAuthenticated):
             flash(_("Please choose a document to print."), "error")
             return redirect(url_for("documents.index"))
         experiences = experience_ops.experiences_of(current_user)
-        missions = [e for e in experiences if e.kind == ExperienceKind.MISSION]
-        attestable = [e for e in missions if attestation_issuer(e) is not None]
+        attestable = ops.attestable_missions(experiences)
         forms = _print_forms(experiences, attestable, formdata=request.form, kind=kind)
         form = forms[kind]
         if not form.validate():

@@ -22,7 +22,7 @@ from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.experiences.models import Experience
 from app.extensions import db
-from app.sharing.models import AdviserNote, Share, ShareAccess, ShareKind
+from app.sharing.models import AdviserNote, Share, ShareAccess, ShareKind, share_experiences
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
@@ -225,15 +225,18 @@ class SharedPortfolio:
 
 
 def shared_experiences(share: Share) -> list[Experience]:
-    if not share.whole_portfolio:
-        return list(share.experiences)
-    return list(
-        db.session.scalars(
-            sa.select(Experience)
-            .where(Experience.owner_id == share.owner_id)
-            .order_by(Experience.start_date.desc(), Experience.id.desc())
-        )
+    """The experiences the share shows, newest first, with their sending NGOs (one statement each, not one per
+    experience)."""
+    query = (
+        sa.select(Experience)
+        .where(Experience.owner_id == share.owner_id)
+        .options(selectinload(Experience.sending_organisation))
+        .order_by(Experience.start_date.desc(), Experience.id.desc())
     )
+    if not share.whole_portfolio:
+        selected = sa.select(share_experiences.c.experience_id).where(share_experiences.c.share_id == share.id)
+        query = query.where(Experience.id.in_(selected))
+    return list(db.session.scalars(query))
 
 
 def shared_portfolio(share: Share, experience_id: int | None = None) -> SharedPortfolio:
@@ -291,13 +294,26 @@ def save_note(share: Share, adviser: User, body: str) -> AdviserNote:
 # --- Documents (package ``documents``) ---------------------------------------------------------------------------
 
 
+def share_covers_document(share: Share, document) -> bool:
+    """Whether ``share`` shows ``document``: it must include documents and belong to the owner; a share of
+    selected experiences shows only documents whose snapshot shows nothing but those experiences (a document whose
+    experiences cannot be established — an association's opinion, for one — only through a whole-portfolio share)."""
+    if not share.include_documents or document is None or document.holder_id != share.owner_id:
+        return False
+    if share.whole_portfolio:
+        return True
+    shown = document.experience_ids()
+    return shown is not None and shown <= {e.id for e in share.experiences}
+
+
 def shared_documents(share: Share) -> list:
-    """The signed documents issued to the owner, when the share includes them (newest first)."""
+    """The signed documents issued to the owner that the share shows (see :func:`share_covers_document`), newest
+    first."""
     if not share.include_documents:
         return []
     from app.documents.operations import documents_of
 
-    return documents_of(share.owner)
+    return [d for d in documents_of(share.owner) if share_covers_document(share, d)]
 
 
 def shared_document(share: Share, document_id: int):
@@ -306,31 +322,32 @@ def shared_document(share: Share, document_id: int):
     from app.documents.models import Document
 
     document = db.session.get(Document, document_id)
-    if document is None or document.holder_id != share.owner_id:
-        return None
-    return document
+    return document if share_covers_document(share, document) else None
 
 
-def adviser_may_render(user, holder) -> bool:
-    """Grant rule for ``app.documents``: the named adviser of an active share of ``holder`` that includes
-    documents may print and download the holder's documents (re-checked on every request)."""
-    if user is None or not user.is_authenticated or holder is None:
+def adviser_may_read_document(user, document) -> bool:
+    """Grant rule for ``app.documents``: the named adviser of an active share of the document's holder that shows
+    this document (see :func:`share_covers_document`) may open and download it — re-checked on every request.
+    Reading only: a share never lets its adviser print anything."""
+    if user is None or not user.is_authenticated or document is None or document.holder_id is None:
         return False
     candidates = db.session.scalars(
-        sa.select(Share).where(
-            Share.owner_id == holder.id,
-            Share.kind == ShareKind.ADVISER,
+        sa.select(Share)
+        .where(
+            _adviser_condition(user),
+            Share.owner_id == document.holder_id,
             Share.include_documents.is_(True),
             Share.revoked_at.is_(None),
             Share.expires_at > utcnow(),
         )
+        .options(selectinload(Share.experiences))
     )
-    return any(share.is_adviser(user) for share in candidates)
+    return any(share.is_adviser(user) and share_covers_document(share, document) for share in candidates)
 
 
 def register_document_grant() -> None:
-    """Hook ``adviser_may_render`` into ``app.documents.models.RENDER_GRANTS`` (once)."""
-    from app.documents.models import RENDER_GRANTS
+    """Hook ``adviser_may_read_document`` into ``app.documents.models.DOCUMENT_GRANTS`` (once)."""
+    from app.documents.models import DOCUMENT_GRANTS
 
-    if adviser_may_render not in RENDER_GRANTS:
-        RENDER_GRANTS.append(adviser_may_render)
+    if adviser_may_read_document not in DOCUMENT_GRANTS:
+        DOCUMENT_GRANTS.append(adviser_may_read_document)

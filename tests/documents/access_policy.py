@@ -1,14 +1,17 @@
 """Access policy of the ``documents`` blueprint.
 
 Printing is for signed-in users (each prints their own documents; forms posted empty here, so nothing renders).
-A document page and its download are for the holder and the trainers/admins of the NGO that issued it (404 for
-everyone else); a job page for whoever requested it. Opinions are written by trainers and admins of the NGO that
-validated the volunteer's entries; the volunteer may print an opinion about them. Verification is public.
+A document page and its download are for the holder, the trainers/admins of the NGO that issued it and an adviser
+the holder shared documents with (404 for everyone else); a job page for whoever requested it. Opinions are
+written by trainers and admins of the NGO that validated the volunteer's entries; the volunteer may print an
+opinion about them. Verification is public.
 """
 
 from tests.access import PUBLIC, USER, expect, rule
 
 HOLDER_AND_NGO = expect(404, guest="login", volunteer="ok", trainer="ok", org_admin="ok")
+#: ... and an adviser with whom the holder shared their documents (never to print in the NGO's name).
+HOLDER_NGO_AND_SHARED = {**HOLDER_AND_NGO, "shared_adviser": "ok"}
 REQUESTER = expect(404, guest="login", volunteer="ok")
 NGO_REVIEWERS = expect(404, guest="login", trainer="ok", org_admin="ok", other_trainer="ok")
 NGO_OF_VOLUNTEER = expect(404, guest="login", trainer="ok", org_admin="ok")
@@ -52,8 +55,8 @@ POLICY = {
     "documents.index": rule(USER),
     "documents.print": rule(USER, methods=("POST",), notes="empty form: 422 redisplay, nothing rendered"),
     "documents.job": rule(REQUESTER, url=lambda w: {"job_id": w.job.id}),
-    "documents.document": rule(HOLDER_AND_NGO, url=lambda w: {"document_id": w.document.id}),
-    "documents.download": rule(HOLDER_AND_NGO, url=lambda w: {"document_id": w.document.id}),
+    "documents.document": rule(HOLDER_NGO_AND_SHARED, url=lambda w: {"document_id": w.document.id}),
+    "documents.download": rule(HOLDER_NGO_AND_SHARED, url=lambda w: {"document_id": w.document.id}),
     "documents.opinions": rule(NGO_REVIEWERS),
     "documents.opinion_edit": rule(
         NGO_OF_VOLUNTEER,

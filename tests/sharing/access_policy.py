@@ -12,7 +12,8 @@ NAMED_ADVISER_ONLY = expect(404, adviser="ok")
 
 
 def build(world):
-    """An adviser share of world.volunteer's portfolio with world's adviser, and a link share."""
+    """An adviser share of world.volunteer's portfolio (without documents) with world's adviser, the whole
+    portfolio with documents shared with the shared_adviser, and a link share."""
     from datetime import timedelta
 
     from app.auth.models import sha256_hex
@@ -29,9 +30,16 @@ def build(world):
         owner_id=volunteer.id,
         kind=ShareKind.ADVISER,
         adviser_email=world.users["adviser"].email,
-        # Without documents: sharing them would open documents.* to the adviser (a grant rule), which the
-        # documents policy, built on the same world, expects closed. tests/sharing cover shared documents.
         include_documents=False,
+        expires_at=utcnow() + timedelta(days=30),
+    )
+    # The whole portfolio with its documents, shared with another adviser: documents.document/download open
+    # to them (a grant rule), nothing else.
+    world.documents_share = Share(
+        owner_id=volunteer.id,
+        kind=ShareKind.ADVISER,
+        adviser_email=world.users["shared_adviser"].email,
+        include_documents=True,
         expires_at=utcnow() + timedelta(days=30),
     )
     world.link_token = "access-matrix-link-token-0123456789abcdefghij"
@@ -41,7 +49,7 @@ def build(world):
         token_hash=sha256_hex(world.link_token),
         expires_at=utcnow() + timedelta(days=30),
     )
-    db.session.add_all([world.share, world.link_share])
+    db.session.add_all([world.share, world.documents_share, world.link_share])
     db.session.flush()
 
 
@@ -63,9 +71,9 @@ POLICY = {
         NAMED_ADVISER_ONLY, url=lambda w: {"share_id": w.share.id, "evidence_id": w.evidence.id}
     ),
     "sharing.document": rule(
-        expect(404),
-        url=lambda w: {"share_id": w.share.id, "document_id": w.document.id},
-        notes="the world's share leaves documents out: 404 for all, even the adviser",
+        expect(404, shared_adviser="ok"),
+        url=lambda w: {"share_id": w.documents_share.id, "document_id": w.document.id},
+        notes="through the share that includes documents: only its adviser (no-documents shares: tests/sharing)",
     ),
     "sharing.notes": rule(NAMED_ADVISER_ONLY, url=_share, methods=("POST",), data=lambda w: {"body": "note"}),
 }
