@@ -93,7 +93,9 @@ def update_experience(experience: Experience, data: ExperienceData, *, actor: Us
 
 def delete_experience(experience: Experience, *, actor: User) -> None:
     """Delete an experience and what hangs on it (claims are removed by the database cascade)."""
-    log_event("experience.deleted", actor=actor, obj=experience, data={"title": experience.title})
+    # The id (in the event's object) and the kind, never the title: audit events are append-only and outlive an
+    # account's erasure, so they must not hold what the person wrote (see app/portability/erasure.py).
+    log_event("experience.deleted", actor=actor, obj=experience, data={"kind": experience.kind.value})
     db.session.delete(experience)
     db.session.flush()
 

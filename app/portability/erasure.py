@@ -8,17 +8,28 @@ so a new package cannot forget the person's data.
 Audit events are append-only (ORM guard + database trigger) and are kept: they hold the actor's id (a plain
 number) and no e-mail address (``actor_label`` is ``user#ID`` since this package); an :class:`ErasedUser` tombstone
 turns that id into "a former user" at display time. Validations a deleted trainer gave stay valid: the trainer's id
-is set to NULL by the foreign key and their name is blanked, so they read "a former trainer (ORG)".
+is set to NULL by the foreign key and their name is blanked, so they read "a former trainer (ORG)"; the public
+verification page of a document printed with their name says "a former trainer" too (the PDF itself cannot change).
+
+So that the append-only log does not keep a person it cannot forget, operations log ids, hashes and codes, not
+titles or names (``experience.deleted`` records the experience's id and kind, not its title). Events written before
+that rule keep what they recorded: changing them would break the log's append-only guarantee.
+
+Others' records that only *mention* the person are removed too: invitations sent to their address (accepted or
+not) and the in-app notifications telling trainers about the person's submissions (they name the volunteer).
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
+from flask import current_app
 
 from app.auth.models import LoginThrottle, User
 from app.claims.models import Evidence
 from app.core import storage
-from app.core.audit import log_event
+from app.core.audit import AuditEvent, log_event
 from app.core.db import after_commit
 from app.extensions import db
 from app.organisations.models import Invitation
@@ -30,7 +41,7 @@ ERASURE_REGISTRY: dict[str, str] = {
     "user_sessions": "deleted (cascade): every session ends",
     "recovery_codes": "deleted (cascade)",
     "memberships": "deleted (cascade); approved_by_id set to NULL on others' memberships",
-    "invitations": "invited_by_id set to NULL; pending invitations to the address deleted",
+    "invitations": "invited_by_id set to NULL; invitations to the address, and those the person accepted, deleted",
     "experiences": "deleted (cascade)",
     "evidence": "deleted (cascade); files removed from storage after commit",
     "claims": "deleted (cascade)",
@@ -38,7 +49,7 @@ ERASURE_REGISTRY: dict[str, str] = {
     "submission_items": "deleted with the volunteer's submissions; decided_by_id set to NULL on others'",
     "claim_validations": "deleted with the volunteer's claims; a trainer's validations kept, name blanked",
     "referent_requests": "deleted (cascade)",
-    "notifications": "deleted (cascade)",
+    "notifications": "deleted (cascade); trainers' notifications about the person's submissions deleted",
     "survey_participations": "deleted (cascade); anonymous answers are not linked to anyone and stay",
     "documents": "the holder's issued documents deleted with their files; requested_by_id set to NULL",
     "document_jobs": "deleted (cascade)",
@@ -62,12 +73,11 @@ def erase_user(user: User) -> None:
         storage.delete_after_commit(key)
     _erase_documents(user_id)
     _blank_names(user_id)
+    _erase_notifications_about(user_id)
     from app.sharing.models import Share
 
     db.session.execute(sa.delete(Share).where(sa.func.lower(Share.adviser_email) == email))
-    db.session.execute(
-        sa.delete(Invitation).where(sa.func.lower(Invitation.email) == email, Invitation.accepted_at.is_(None))
-    )
+    _erase_invitations(user_id, email)
     db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.contains(email)))
     db.session.add(ErasedUser(user_id=user_id))
     log_event("user.erased", data={"user_id": user_id})
@@ -87,6 +97,41 @@ def _blank_names(user_id: int) -> None:
     except ImportError:  # pragma: no cover - documents package absent
         return
     db.session.execute(sa.update(Opinion).where(Opinion.author_id == user_id).values(author_name=""))
+
+
+def _erase_invitations(user_id: int, email: str) -> None:
+    """Invitations to the address, whatever their state, and those the person accepted under an earlier address
+    (found through the ``invitation.accepted`` audit events: the invitation row holds no user id)."""
+    accepted_ids = [
+        int(object_id)
+        for object_id in db.session.scalars(
+            sa.select(AuditEvent.object_id).where(
+                AuditEvent.actor_id == user_id,
+                AuditEvent.action == "invitation.accepted",
+                AuditEvent.object_type == "Invitation",
+            )
+        )
+        if object_id.isdigit()
+    ]
+    condition = sa.func.lower(Invitation.email) == email
+    if accepted_ids:
+        condition = sa.or_(condition, Invitation.id.in_(accepted_ids))
+    db.session.execute(sa.delete(Invitation).where(condition))
+
+
+def _erase_notifications_about(user_id: int) -> None:
+    """Delete the notifications of others that name the person: those telling trainers about the person's
+    submissions (``submitted``, ``withdrawn``) link to the submission page and carry the volunteer's name."""
+    from app.validation.models import Notification, Submission
+
+    submission_ids = list(db.session.scalars(sa.select(Submission.id).where(Submission.volunteer_id == user_id)))
+    if not submission_ids:
+        return
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path or "/")
+    links = [adapter.build("validation.submission", {"submission_id": i}) for i in submission_ids]
+    for start in range(0, len(links), 500):
+        db.session.execute(sa.delete(Notification).where(Notification.link.in_(links[start : start + 500])))
 
 
 def _erase_documents(user_id: int) -> None:
@@ -118,3 +163,36 @@ def actor_name(actor_id: int | None) -> str | None:
     if db.session.get(ErasedUser, actor_id) is not None:
         return _("a former user")
     return None
+
+
+def erased_user_ids(user_ids) -> set[int]:
+    """Which of ``user_ids`` belonged to erased accounts (one statement)."""
+    wanted = {int(i) for i in user_ids if i is not None}
+    if not wanted:
+        return set()
+    return set(db.session.scalars(sa.select(ErasedUser.user_id).where(ErasedUser.user_id.in_(wanted))))
+
+
+def erased_validators(validation_ids_by_claim: dict[int, set[int]]) -> set[int]:
+    """The ids, among validations that no longer exist, of those given by a since-erased trainer.
+
+    The validation rows are gone (their claim was deleted), so the validator is found the way :func:`actor_name`
+    names actors: through the audit log (``item.validated`` events on the claim record the validation id and the
+    actor's id) and the :class:`ErasedUser` tombstones. Two statements whatever the number of validations.
+    """
+    if not validation_ids_by_claim:
+        return set()
+    events = db.session.execute(
+        sa.select(AuditEvent.object_id, AuditEvent.actor_id, AuditEvent.data).where(
+            AuditEvent.action == "item.validated",
+            AuditEvent.object_type == "Claim",
+            AuditEvent.object_id.in_([str(i) for i in validation_ids_by_claim]),
+        )
+    ).all()
+    actors: dict[int, int] = {}
+    for object_id, actor_id, data in events:
+        validation_id = (data or {}).get("validation_id")
+        if actor_id is not None and validation_id in validation_ids_by_claim.get(int(object_id), ()):
+            actors[validation_id] = actor_id
+    erased = erased_user_ids(actors.values())
+    return {validation_id for validation_id, actor_id in actors.items() if actor_id in erased}

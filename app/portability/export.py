@@ -49,7 +49,7 @@ EXPORT_REGISTRY: dict[str, str] = {
     "document_opinions": "- the NGO's opinion about the volunteer, printed in their documents",
     "shares": "- access grants of this instance (tokens cannot move)",
     "share_accesses": "- access log of this instance's shares",
-    "adviser_notes": "- an adviser's notes are theirs: not exported with anyone's portfolio",
+    "adviser_notes": "adviser_notes (the adviser's own notes, in their export only; never in the volunteer's)",
     "imported_validations": "experiences[].claims[].validations (verified_by the instance that verified them)",
     "imported_confirmations": "experiences[].referent_confirmations (recorded_by the instance they were given to)",
     "erased_users": "- tombstones hold no person",
@@ -269,9 +269,33 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
         "evidence": evidence_out,
         "experiences": experiences_out,
         "documents": _documents(user, files),
+        "adviser_notes": _adviser_notes(user),
         "survey": "not exported: survey answers are anonymous and linked to no account",
     }
     return document, files
+
+
+def _adviser_notes(user: User) -> list[dict]:
+    """The notes ``user`` wrote as an adviser on portfolios shared with them (their own data, private to them: the
+    volunteer's export never contains them). Not restored by an import: they hang on a share of this instance."""
+    from app.sharing.models import AdviserNote, Share
+
+    rows = db.session.execute(
+        sa.select(AdviserNote, Share)
+        .join(Share, Share.id == AdviserNote.share_id)
+        .where(AdviserNote.adviser_id == user.id)
+        .options(selectinload(Share.owner))
+        .order_by(Share.created_at, AdviserNote.id)
+    ).all()
+    return [
+        {
+            "portfolio_of": share.owner.display_name,
+            "shared_at": _plain(share.created_at),
+            "body": note.body,
+            "updated_at": _plain(note.updated_at),
+        }
+        for note, share in rows
+    ]
 
 
 def _documents(user: User, files: dict[str, bytes]) -> list[dict]:
@@ -315,13 +339,14 @@ def export_zip(user: User) -> bytes:
 
 
 #: What an import cannot restore by design (see FORMAT.md), left out when comparing two exports.
-NOT_RESTORED = ("exported_at", "instance", "memberships", "documents")
+NOT_RESTORED = ("exported_at", "instance", "memberships", "documents", "adviser_notes")
 
 
 def comparable(document: dict) -> dict:
     """The export less what legitimately differs after export → import → export: timestamps of the export, the
-    instance, the account's e-mail and creation date, memberships (joining an NGO needs its approval) and issued
-    documents (verifiable only on the instance that issued them)."""
+    instance, the account's e-mail and creation date, memberships (joining an NGO needs its approval), issued
+    documents (verifiable only on the instance that issued them) and an adviser's notes (they hang on shares of
+    the exporting instance)."""
     out = {k: v for k, v in document.items() if k not in NOT_RESTORED}
     out["profile"] = {k: v for k, v in document["profile"].items() if k not in {"email", "created_at"}}
     return out

@@ -5,8 +5,8 @@ version missing here is imported from the framework file in the zip, see :mod:`a
 and evidence files (inspected like any upload) are re-created. Validations become :class:`ImportedValidation` rows
 and host referents' confirmations :class:`ImportedConfirmation` rows, shown as "imported — not verified here": an
 import never creates a ``ClaimValidation`` or a ``ReferentRequest``, so it cannot forge one. Claims arrive as
-drafts. Memberships and issued documents are not re-created (see FORMAT.md). The import is all-or-nothing: the
-caller commits only when it returns.
+drafts. Memberships, issued documents and an adviser's notes are not re-created (see FORMAT.md). The import is
+all-or-nothing: the caller commits only when it returns.
 """
 
 from __future__ import annotations
