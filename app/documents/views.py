@@ -7,6 +7,7 @@ from flask import flash, make_response, redirect, render_template, request, send
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.hooks import hook
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
@@ -179,9 +180,16 @@ class RHDocumentBase(RHAuthenticated):
     def _check_access(self):
         require(self.document.can_download(current_user))
 
+    def _note_read(self) -> None:
+        """A reader let in by a grant (an adviser's share): the package that granted it records the read."""
+        document = self.document
+        if not can_render_for(current_user, document.holder, document.issuer_organisation_id):
+            hook("document-read-through-grant").send(document, viewer=current_user._get_current_object())
+
 
 class RHDocument(RHDocumentBase):
     def _process(self):
+        self._note_read()
         return render_template(
             "documents/document.html", document=self.document, code=codes.formatted(self.document.code)
         )
@@ -189,6 +197,7 @@ class RHDocument(RHDocumentBase):
 
 class RHDownload(RHDocumentBase):
     def _process(self):
+        self._note_read()
         path = ops.document_path(self.document)
         require(path.exists())
         name = f"acquis-{self.document.kind.value}-{codes.formatted(self.document.code)}.pdf"

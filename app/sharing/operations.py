@@ -18,6 +18,7 @@ from app.auth.models import User, sha256_hex
 from app.claims.models import Claim, Evidence
 from app.core.audit import log_event
 from app.core.db import utcnow
+from app.core.hooks import hook
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.experiences.models import Experience
@@ -329,8 +330,19 @@ def adviser_may_read_document(user, document) -> bool:
     """Grant rule for ``app.documents``: the named adviser of an active share of the document's holder that shows
     this document (see :func:`share_covers_document`) may open and download it — re-checked on every request.
     Reading only: a share never lets its adviser print anything."""
+    return bool(_shares_granting(user, document))
+
+
+def record_document_read(document, viewer) -> None:
+    """Write a read of ``document`` through a grant into the access log of the share(s) that let ``viewer`` in."""
+    for share in _shares_granting(viewer, document):
+        log_access(share, viewer, "document", document.kind_label)
+
+
+def _shares_granting(user, document) -> list[Share]:
+    """The active adviser shares naming ``user`` that show ``document``."""
     if user is None or not user.is_authenticated or document is None or document.holder_id is None:
-        return False
+        return []
     candidates = db.session.scalars(
         sa.select(Share)
         .where(
@@ -342,7 +354,7 @@ def adviser_may_read_document(user, document) -> bool:
         )
         .options(selectinload(Share.experiences))
     )
-    return any(share.is_adviser(user) and share_covers_document(share, document) for share in candidates)
+    return [share for share in candidates if share.is_adviser(user) and share_covers_document(share, document)]
 
 
 def register_document_grant() -> None:
@@ -351,3 +363,8 @@ def register_document_grant() -> None:
 
     if adviser_may_read_document not in DOCUMENT_GRANTS:
         DOCUMENT_GRANTS.append(adviser_may_read_document)
+        hook("document-read-through-grant").connect(_on_document_read, weak=False)
+
+
+def _on_document_read(document, viewer) -> None:
+    record_document_read(document, viewer)

@@ -5,6 +5,7 @@ them all. Checked on the shared pages, the shared download, and the documents pa
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from app.documents.models import DocumentKind, snapshot_experience_ids
 from app.sharing import operations as ops
@@ -185,3 +186,21 @@ def test_experience_ids_of_real_portfolio_snapshots(world, db_session):
 )
 def test_experience_ids_unknown_means_none(kind, snapshot):
     assert snapshot_experience_ids(kind, snapshot) is None
+
+
+def test_reading_a_document_through_the_grant_is_in_the_share_access_log(app, login, world, documents, db_session):
+    from app.sharing.models import ShareAccess
+
+    share = _adviser_share(world)
+    adviser = app.test_client()
+    login(adviser, world.adviser)
+    document = documents["attestation_mission"]
+    assert adviser.get(f"/documents/{document.id}").status_code == 200
+    assert adviser.get(f"/documents/{document.id}/download").status_code == 200
+    rows = db_session.scalars(sa.select(ShareAccess).where(ShareAccess.share_id == share.id)).all()
+    assert [(row.what, row.viewer_id) for row in rows] == [("document", world.adviser.id)] * 2
+    # The holder reading their own document is not a share access.
+    holder = app.test_client()
+    login(holder, world.volunteer)
+    assert holder.get(f"/documents/{document.id}/download").status_code == 200
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(ShareAccess)) == 2
