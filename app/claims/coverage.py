@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from pygal.style import Style
 
-from app.claims.models import Claim
+from app.claims.models import Claim, ClaimState
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion, localized
@@ -79,11 +79,13 @@ def _claimable_totals(version_ids: set[int]) -> dict[int, int]:
 
 
 def hints(claims: list[Claim], experiences: list[Experience]) -> Hints:
-    """What is missing: evidence, narratives, claims on missions."""
+    """What is missing: evidence, narratives, claims on missions. Claims under review are left out: they cannot be
+    edited until decided, so their hints would lead to a locked page."""
     claimed_experiences = {claim.experience_id for claim in claims}
+    editable = [c for c in claims if c.state != ClaimState.SUBMITTED]
     return Hints(
-        claims_without_evidence=[c for c in claims if not c.evidence],
-        claims_without_narrative=[c for c in claims if c.narrative_parts_done == 0],
+        claims_without_evidence=[c for c in editable if not c.evidence],
+        claims_without_narrative=[c for c in editable if c.narrative_parts_done == 0],
         missions_without_claims=[
             e for e in experiences if e.kind == ExperienceKind.MISSION and e.id not in claimed_experiences
         ],

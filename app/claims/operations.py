@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
@@ -159,10 +160,10 @@ def used_storage(owner: User) -> int:
 def add_evidence(owner: User, data: bytes, *, filename: str, title: str = "") -> Evidence:
     """Inspect, store and record an evidence file. Raises :class:`app.core.storage.UploadRejected` or
     :class:`ClaimError` (quota)."""
-    quota = current_app.config["EVIDENCE_QUOTA_BYTES"]
-    if used_storage(owner) + len(data) > quota:
+    room = current_app.config["EVIDENCE_QUOTA_BYTES"] - used_storage(owner)
+    if len(data) > room:  # refused before the inspection; the stored (maybe re-encoded) size is checked again
         raise ClaimError("file", _l("Your evidence library is full. Delete files you no longer need."))
-    stored = storage.store_upload(data)
+    stored = storage.store_upload(data, room=room)
     storage.delete_on_rollback(stored.key)
     display_name = safe_display_name(filename)
     evidence = Evidence(
@@ -183,8 +184,38 @@ def add_evidence(owner: User, data: bytes, *, filename: str, title: str = "") ->
     return evidence
 
 
+def evidence_delete_refusal(evidence: Evidence):
+    """Why ``evidence`` may not be deleted (translated), or ``None``.
+
+    A validated version of a claim stays valid and printable until a newer version is validated, evidence
+    included: editing the claim makes a new draft version and leaves the validated one as it was. A file listed by
+    a current validation is therefore kept, even when the newer draft no longer uses it.
+    """
+    from app.claims.records import validated_claims_using
+
+    using = validated_claims_using(evidence)
+    if not using:
+        return None
+    codes = ", ".join(sorted({record.code for record in using}))
+    organisations = ", ".join(sorted({record.organisation for record in using}))
+    return _(
+        "“%(title)s” cannot be deleted: it is evidence of the validated version of your claim(s) %(codes)s "
+        "(validated by %(organisations)s), which stays valid and printable as it was validated. You can remove the "
+        "file from a claim by editing the claim; you can delete it once no validated version uses it any more.",
+        title=evidence.title,
+        codes=codes,
+        organisations=organisations,
+    )
+
+
 def delete_evidence(evidence: Evidence, *, actor: User) -> None:
-    """Delete an evidence file; it disappears from the claims it supported. The file goes after the commit."""
+    """Delete an evidence file; it disappears from the (draft) claims it supported. The file goes after the commit.
+
+    :raises ClaimError: the file is evidence of a claim's validated version (see :func:`evidence_delete_refusal`).
+    """
+    refusal = evidence_delete_refusal(evidence)
+    if refusal is not None:
+        raise ClaimError("evidence", refusal)
     log_event("evidence.deleted", actor=actor, obj=evidence, data={"sha256": evidence.sha256})
     storage.delete_after_commit(evidence.storage_key)
     db.session.delete(evidence)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
-from app.claims import bp, coverage
+from app.claims import bp, coverage, records
 from app.claims import operations as ops
 from app.claims.forms import ClaimForm, CompetenceChoiceForm, EvidenceForm
 from app.claims.models import NARRATIVE_PARTS
@@ -18,8 +19,34 @@ from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated
 from app.experiences import operations as experience_ops
+from app.extensions import limiter
 from app.frameworks.operations import node_links
 from app.frameworks.search import search_nodes
+
+
+def _uploader_key() -> str:
+    """Rate-limit key of an upload: the signed-in volunteer, else the client address."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"address:{get_remote_address()}"
+
+
+def _no_file_sent() -> bool:
+    """A claim form saved without a new file starts no inspection: it does not count against the upload limit."""
+    return not any(getattr(upload, "filename", "") for upload in request.files.values())
+
+
+#: Every upload starts an inspecting child process (up to 15 s of CPU and 1 GB of memory): a few per minute and a
+#: day's worth per volunteer, shared by every form that takes a file.
+UPLOAD_LIMIT = [
+    limiter.shared_limit(
+        "10 per minute;100 per day",
+        scope="evidence-upload",
+        methods=["POST"],
+        key_func=_uploader_key,
+        exempt_when=_no_file_sent,
+    )
+]
 
 
 class RHDashboard(RHAuthenticated):
@@ -90,6 +117,8 @@ def _render_claim_form(form, node, experience, claim=None, status=200):
         experience=experience,
         claim=claim,
         narrative_parts=NARRATIVE_PARTS,
+        # Saving changes to a validated claim makes a new version to validate again: the form says so.
+        validations=records.current_validations_of_claim(claim) if claim is not None else [],
     ), (422 if form.errors else status)
 
 
@@ -97,6 +126,7 @@ class RHNewClaim(RHExperienceClaimBase):
     """Step 1 (no ``node`` argument): choose a competence from a list or by search. Step 2: the claim form."""
 
     methods = ("GET", "POST")
+    decorators = UPLOAD_LIMIT
 
     def _process(self):
         node = ops.load_claimable_node(request.args.get("node", type=int) or 0)
@@ -152,6 +182,7 @@ class RHClaim(RHClaimBase):
 
 class RHEditClaim(RHClaimBase):
     methods = ("GET", "POST")
+    decorators = UPLOAD_LIMIT
 
     def _check_access(self):
         require(self.claim.can_edit(current_user))
@@ -183,13 +214,16 @@ class RHDeleteClaim(RHClaimBase):
             ops.delete_claim(self.claim, actor=current_user)
             flash(_("The claim has been deleted."), "success")
             return redirect(url_for("experiences.detail", experience_id=experience_id))
-        return render_template("claims/delete.html", claim=self.claim, form=form)
+        return render_template(
+            "claims/delete.html", claim=self.claim, form=form, records=records.records_of_claim(self.claim)
+        )
 
 
 class RHEvidenceLibrary(RHAuthenticated):
     """The volunteer's evidence files, with the upload form."""
 
     methods = ("GET", "POST")
+    decorators = UPLOAD_LIMIT
 
     def _process(self):
         form = EvidenceForm()
@@ -254,18 +288,28 @@ class RHDeleteEvidence(RHEvidenceBase):
 
     def _process(self):
         form = EmptyForm()
-        if form.validate_on_submit():
+        refusal = ops.evidence_delete_refusal(self.evidence)
+        if refusal is None and form.validate_on_submit():
             title = self.evidence.title
             ops.delete_evidence(self.evidence, actor=current_user)
             flash(_("“%(title)s” has been deleted.", title=title), "success")
             return redirect(url_for("claims.evidence"))
-        return render_template("claims/evidence_delete.html", evidence=self.evidence, form=form)
+        status = 409 if refusal is not None and request.method == "POST" else 200
+        return render_template(
+            "claims/evidence_delete.html", evidence=self.evidence, form=form, refusal=refusal
+        ), status
 
 
 @hook("experience-panels").connect
 def _experience_claims_panel(sender, experience, **kwargs):
     """The claims of an experience, shown on the experience page (package ``experiences``)."""
     return panel("claims/_experience_panel.html", experience=experience, claims=ops.claims_of(current_user, experience))
+
+
+@hook("experience-delete-warnings").connect
+def _experience_delete_warning(sender, experience, **kwargs):
+    """On the experience's delete page (package ``experiences``): the NGO's records that would go with it."""
+    return panel("claims/_records_warning.html", records=records.records_of_experience(experience.id))
 
 
 _ROUTES = [

@@ -37,6 +37,7 @@ REFUSAL_MESSAGES = {
     "pages": _l("This PDF has too many pages."),
     "too_big": _l("This file is larger than the allowed size."),
     "empty": _l("This file is empty."),
+    "quota": _l("Your evidence library is full. Delete files you no longer need."),
     "timeout": _l("This file took too long to check. Please upload a simpler file."),
 }
 
@@ -116,9 +117,17 @@ def inspect_upload(data: bytes) -> tuple[dict, bytes]:
     return meta, body
 
 
-def store_upload(data: bytes) -> StoredFile:
-    """Inspect and store an upload; returns its key and description. Raises :class:`UploadRejected`."""
+def store_upload(data: bytes, *, room: int | None = None) -> StoredFile:
+    """Inspect and store an upload; returns its key and description. Raises :class:`UploadRejected`.
+
+    :param room: bytes left in the owner's quota (``None``: no quota), checked on what is stored.
+    """
     meta, content = inspect_upload(data)
+    # Re-encoding an image can make it larger than the upload: the limits hold for the bytes stored.
+    if len(content) > current_app.config["EVIDENCE_MAX_BYTES"]:
+        raise UploadRejected("too_big")
+    if room is not None and len(content) > room:
+        raise UploadRejected("quota")
     key = secrets.token_hex(16)
     path = path_for(key)
     path.parent.mkdir(parents=True, exist_ok=True)
