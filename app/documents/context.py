@@ -46,7 +46,7 @@ from app.organisations.models import Organisation
 from app.validation.models import ClaimValidation, ReferentRequest, Submission
 
 #: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
-TEMPLATE_VERSION = "2026.11.2"
+TEMPLATE_VERSION = "2026.11.3"
 
 COVERING_RELATIONS = (Relation.EXACT, Relation.CLOSE)
 PARTIAL_RELATIONS = (Relation.BROADER, Relation.NARROWER, Relation.RELATED)
@@ -145,9 +145,11 @@ def _evidence(evidence) -> dict:
 
 
 def _claim(claim: Claim, validation: ClaimValidation | None, language: str) -> dict:
+    """A claim as printed: with a current validation, exactly the version that was validated (the claim may have
+    been edited since into a new draft, which must not appear under the validator's name); else as it is now."""
     node = claim.node
     version = node.version
-    return {
+    data = {
         "id": claim.id,
         "experience_id": claim.experience_id,
         "code": node.code,
@@ -161,6 +163,37 @@ def _claim(claim: Claim, validation: ClaimValidation | None, language: str) -> d
         "evidence": [_evidence(e) for e in claim.evidence],
         "validation": _validation_entry(validation, language) if validation is not None else None,
     }
+    if validation is not None and validation.claim_version != claim.version:
+        data.update(_validated_content(claim, validation.snapshot or {}, language))
+    return data
+
+
+def _validated_content(claim: Claim, snapshot: dict, language: str) -> dict:
+    """The competence, narrative and evidence of the validated version, from the validation's snapshot."""
+    content: dict = {"narrative": {part: (snapshot.get("narrative") or {}).get(part) or "" for part in NARRATIVE_PARTS}}
+    current = {e.id: e for e in claim.evidence}
+    content["evidence"] = [
+        _evidence(current[item["id"]])
+        if item.get("id") in current and current[item["id"]].sha256 == item.get("sha256")
+        else {
+            "id": item.get("id"),
+            "title": item.get("title", ""),
+            "filename": None,
+            "added_at": None,
+            "sha256": item.get("sha256", ""),
+            "mime": item.get("mime"),
+            "pages": item.get("pages"),
+            "size": None,
+        }
+        for item in snapshot.get("evidence") or []
+    ]
+    node = snapshot.get("node") or {}
+    if node and node.get("id") != claim.node_id:  # the draft moved to another competence
+        content["code"] = node.get("code", "")
+        content["title"] = _label(node.get("title"), language)
+        content["framework"] = node.get("framework", "")
+        content["framework_version"] = node.get("framework_version", "")
+    return content
 
 
 def _holder(holder: User) -> dict:

@@ -134,3 +134,26 @@ def test_hostile_text_in_attestation_vae_and_opinion_fields_is_printed_literally
     portfolio_text = pdf_text(client.get(f"/documents/{printed[-1]}/download").data).replace("\n", " ")
     assert "Rosa <img" in portfolio_text and "comment <img" in portfolio_text
     assert hits == []
+
+
+def test_an_edited_validated_claim_prints_as_it_was_validated(client, login, db_session, docworld):
+    from app.claims import operations as claim_ops
+    from app.claims.models import ClaimState
+
+    claim = docworld.claims[0]
+    validated_situation = claim.situation
+    claim_ops.update_claim(
+        claim,
+        claim_ops.ClaimData(node_id=claim.node_id, level_rank=1, situation="Draft text nobody validated"),
+        actor=docworld.volunteer,
+    )
+    assert claim.state == ClaimState.DRAFT and claim.version == 2 and claim.evidence == []
+    db_session.flush()
+    login(client, docworld.volunteer)
+    document, _ = print_document(client, "portfolio", language="en")
+    printed = next(c for e in document.snapshot["experiences"] for c in e["claims"] if c["id"] == claim.id)
+    assert printed["narrative"]["situation"] == validated_situation
+    assert [item["sha256"] for item in printed["evidence"]] == [docworld.pdf.sha256]
+    text = pdf_text(client.get(f"/documents/{document.id}/download").data)
+    assert "Draft text nobody validated" not in text
+    assert validated_situation in text
