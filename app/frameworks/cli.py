@@ -26,24 +26,33 @@ def _run(build):
         db.session.rollback()
         click.echo("Import failed, nothing was imported:", err=True)
         for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {problem.english()}", err=True)
         sys.exit(1)
     db.session.commit()
     for result in results:
         if result.is_crosswalk:
             click.echo(f"{result.status:9} crosswalk {result.label} ({result.links} links)")
         else:
-            click.echo(f"{result.status:9} {result.label} ({result.nodes} nodes, {result.retired} retired)")
+            note = "" if result.current else ", stored as an earlier version: not current"
+            click.echo(f"{result.status:9} {result.label} ({result.nodes} nodes, {result.retired} retired{note})")
+
+
+make_current_option = click.option(
+    "--make-current",
+    is_flag=True,
+    help="Make the imported versions current even when their version string is not newer than the current one's.",
+)
 
 
 @frameworks_cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def import_command(paths):
+@make_current_option
+def import_command(paths, make_current):
     """Import framework and crosswalk YAML files (directories: every *.yaml inside, frameworks first)."""
 
     def build():
         frameworks, crosswalks = parse_files(paths)
-        return ops.import_batch(frameworks, crosswalks)
+        return ops.import_batch(frameworks, crosswalks, make_current=make_current)
 
     _run(build)
 
@@ -52,14 +61,15 @@ def import_command(paths):
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--version", "version", help="ESCO version (default: from the file name, else 1.2.0).")
 @click.option("--languages", help="Comma-separated languages, e.g. fr,en (default: every skills_<lang>.csv).")
-def import_esco_command(source, version, languages):
+@make_current_option
+def import_esco_command(source, version, languages, make_current):
     """Import the official ESCO CSV package from a directory or a zip file."""
     langs = [lang.strip() for lang in languages.split(",") if lang.strip()] if languages else None
 
     def build():
         with esco_directory(source) as directory:
             parsed = parse_esco(directory, version=version or version_from_name(source.name), languages=langs)
-        return ops.import_batch([parsed])
+        return ops.import_batch([parsed], make_current=make_current)
 
     _run(build)
 
@@ -68,9 +78,10 @@ def import_esco_command(source, version, languages):
 @click.option("--standard", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--blocs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--fiche", required=True, help="RNCP number, e.g. RNCP35658.")
-def import_rncp_command(standard, blocs, fiche):
+@make_current_option
+def import_rncp_command(standard, blocs, fiche, make_current):
     """Import one RNCP certification (France Compétences open data: Standard and Blocs tables)."""
-    _run(lambda: ops.import_batch([parse_rncp(standard, blocs, fiche)]))
+    _run(lambda: ops.import_batch([parse_rncp(standard, blocs, fiche)], make_current=make_current))
 
 
 @frameworks_cli.command("list")

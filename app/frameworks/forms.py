@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileRequired, MultipleFileField
 from flask_wtf.file import FileField as WTFileField
-from wtforms.fields import StringField, SubmitField
+from wtforms.fields import BooleanField, StringField, SubmitField
 from wtforms.validators import Optional, Regexp
 
 from app.core.forms import SafeForm, max_length, required
@@ -20,7 +20,13 @@ class SearchForm(SafeForm):
     q = StringField(_l("Words to look for"), validators=[max_length(200)])
 
 
-class YamlImportForm(SafeForm):
+class _VersionChoice:
+    """An imported version becomes current only when it is newer; this box makes it current whatever its version."""
+
+    make_current = BooleanField(_l("Make the imported version current even if its version is not newer"))
+
+
+class YamlImportForm(_VersionChoice, SafeForm):
     files = MultipleFileField(
         _l("Framework or crosswalk files (YAML)"),
         validators=[FileRequired(_l("Please choose at least one YAML file."))],
@@ -28,7 +34,7 @@ class YamlImportForm(SafeForm):
     submit = SubmitField(_l("Import the files"))
 
 
-class EscoImportForm(SafeForm):
+class EscoImportForm(_VersionChoice, SafeForm):
     files = MultipleFileField(
         _l("ESCO package (zip) or its CSV files"),
         validators=[FileRequired(_l("Please choose the ESCO zip file or its CSV files."))],
@@ -53,7 +59,7 @@ class EscoImportForm(SafeForm):
     submit = SubmitField(_l("Import ESCO"))
 
 
-class RncpImportForm(SafeForm):
+class RncpImportForm(_VersionChoice, SafeForm):
     standard = WTFileField(
         _l("Standard table (CSV)"),
         validators=[FileRequired(_l("Please choose the Standard CSV file.")), FileAllowed(["csv"], _l("CSV only."))],

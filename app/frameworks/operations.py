@@ -1,16 +1,19 @@
 """Importing framework versions and crosswalks (bulk, atomic, idempotent) and reading them for the pages.
 
 Imports check everything first and raise :class:`FrameworkImportError` before writing anything; the writes then run
-inside a SAVEPOINT, so a failure leaves the session as it was. Nothing is ever deleted: a new version of a framework
-marks the nodes of older versions whose code disappeared as retired.
+inside a SAVEPOINT, so a failure leaves the session as it was. Nothing is ever deleted: a version newer than the
+current one becomes current and marks the nodes of the other versions whose code disappeared as retired; an older
+version is stored beside it, not current (see :func:`version_key`).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.core.audit import log_event
@@ -51,6 +54,34 @@ class ImportResult:
     retired: int = 0
     links: int = 0
     is_crosswalk: bool = False
+    #: False when the version was stored beside a newer (or not comparable) current version.
+    current: bool = True
+
+
+_VERSION = re.compile(r"v?(\d+(?:[.-]\d+)*)", re.IGNORECASE)
+
+
+def version_key(version: str) -> tuple[int, ...] | None:
+    """Sort key of a version string made of numbers separated by dots or dashes, else ``None`` (not comparable).
+
+    ``"2018"``, ``"2026.1"``, ``"1.2.0"``, ``"v1.2.1"`` and ISO dates (``"2024-02-15"``, the RNCP decision date)
+    compare number by number; trailing zeros do not count (``"1.2"`` and ``"1.2.0"`` have the same key).
+    """
+    match = _VERSION.fullmatch(version.strip())
+    if match is None:
+        return None
+    parts = [int(p) for p in re.split(r"[.-]", match.group(1))]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def is_newer(version: str, than: str) -> bool | None:
+    """Whether ``version`` comes after ``than``; ``None`` when they cannot be compared (or compare equal)."""
+    new, old = version_key(version), version_key(than)
+    if new is None or old is None or new == old:
+        return None
+    return new > old
 
 
 # --------------------------------------------------------------------------------------------------- checks
@@ -79,7 +110,11 @@ def check_batch(frameworks: list[ParsedFramework], crosswalks: list[ParsedCrossw
         other = in_batch.get(key)
         if other is not None and other.content_hash != parsed.content_hash:
             problems.append(
-                ImportProblem(parsed.origin, f"{parsed.label} is also defined, differently, in {other.origin}", 1)
+                ImportProblem(
+                    parsed.origin,
+                    _l("%(name)s is also defined, differently, in %(other)s", name=parsed.label, other=other.origin),
+                    1,
+                )
             )
         in_batch[key] = parsed
         existing = _find_version(*key)
@@ -87,8 +122,12 @@ def check_batch(frameworks: list[ParsedFramework], crosswalks: list[ParsedCrossw
             problems.append(
                 ImportProblem(
                     parsed.origin,
-                    f"version {parsed.version} of {parsed.slug} was already imported with different content; "
-                    "give the changed file a new version",
+                    _l(
+                        "version %(version)s of %(name)s was already imported with different content; give the "
+                        "changed file a new version",
+                        version=parsed.version,
+                        name=parsed.slug,
+                    ),
                     1,
                 )
             )
@@ -110,7 +149,11 @@ def check_batch(frameworks: list[ParsedFramework], crosswalks: list[ParsedCrossw
             problems.append(
                 ImportProblem(
                     crosswalk.origin,
-                    f"source framework {crosswalk.source_framework} {crosswalk.source_version} is not imported",
+                    _l(
+                        "source framework %(name)s %(version)s is not imported",
+                        name=crosswalk.source_framework,
+                        version=crosswalk.source_version,
+                    ),
                     crosswalk.line,
                 )
             )
@@ -122,20 +165,22 @@ def check_batch(frameworks: list[ParsedFramework], crosswalks: list[ParsedCrossw
                 problems.append(
                     ImportProblem(
                         crosswalk.origin,
-                        f"target framework {crosswalk.target_framework} {crosswalk.target_version} is not imported",
+                        _l(
+                            "target framework %(name)s %(version)s is not imported",
+                            name=crosswalk.target_framework,
+                            version=crosswalk.target_version,
+                        ),
                         crosswalk.line,
                     )
                 )
                 continue
         for link in crosswalk.links:
             if link.source not in source_codes:
-                problems.append(
-                    ImportProblem(crosswalk.origin, f"source code {link.source!r} does not exist", link.line)
-                )
+                message = _l("source code %(code)s does not exist", code=repr(link.source))
+                problems.append(ImportProblem(crosswalk.origin, message, link.line))
             if target_codes is not None and link.target not in target_codes:
-                problems.append(
-                    ImportProblem(crosswalk.origin, f"target code {link.target!r} does not exist", link.line)
-                )
+                message = _l("target code %(code)s does not exist", code=repr(link.target))
+                problems.append(ImportProblem(crosswalk.origin, message, link.line))
     if problems:
         raise FrameworkImportError(problems)
 
@@ -144,9 +189,15 @@ def check_batch(frameworks: list[ParsedFramework], crosswalks: list[ParsedCrossw
 
 
 def import_batch(
-    frameworks: list[ParsedFramework], crosswalks: list[ParsedCrosswalk] = (), *, actor=None
+    frameworks: list[ParsedFramework],
+    crosswalks: list[ParsedCrosswalk] = (),
+    *,
+    actor=None,
+    make_current: bool = False,
 ) -> list[ImportResult]:
     """Import framework versions, then crosswalks, all or nothing.
+
+    ``make_current`` makes each imported framework version current whatever its version string says (import order).
 
     :raises FrameworkImportError: when any input is invalid (nothing is written).
     """
@@ -159,13 +210,19 @@ def import_batch(
             if (parsed.slug, parsed.version) in seen:
                 continue
             seen.add((parsed.slug, parsed.version))
-            results.append(import_framework(parsed, actor=actor))
+            results.append(import_framework(parsed, actor=actor, make_current=make_current))
         results.extend(import_crosswalk(c, actor=actor) for c in crosswalks)
     return results
 
 
-def import_framework(parsed: ParsedFramework, *, actor=None) -> ImportResult:
-    """Create a framework version from checked data; ``unchanged`` when the same content is already there."""
+def import_framework(parsed: ParsedFramework, *, actor=None, make_current: bool = False) -> ImportResult:
+    """Create a framework version from checked data; ``unchanged`` when the same content is already there.
+
+    The new version becomes current when the framework has no current version, when its version string is newer
+    than the current one's (:func:`is_newer`), or when ``make_current`` is set; the nodes of the other versions whose
+    code it lacks are then retired. Otherwise it is stored as an older version: the other versions are untouched and
+    its own nodes whose code the current version lacks are marked retired.
+    """
     digest = parsed.content_hash
     framework = db.session.scalar(sa.select(Framework).where(Framework.slug == parsed.slug))
     if framework is None:
@@ -176,13 +233,24 @@ def import_framework(parsed: ParsedFramework, *, actor=None) -> ImportResult:
     if existing is not None:
         if existing.content_hash != digest:
             raise FrameworkImportError(
-                [ImportProblem(parsed.origin, f"{parsed.label} was already imported with different content", 1)]
+                [
+                    ImportProblem(
+                        parsed.origin, _l("%(name)s was already imported with different content", name=parsed.label), 1
+                    )
+                ]
             )
-        return ImportResult(parsed.label, "unchanged", nodes=existing.node_count)
-    framework.kind = FrameworkKind(parsed.kind)
-    db.session.execute(
-        sa.update(FrameworkVersion).where(FrameworkVersion.framework_id == framework.id).values(is_current=False)
+        return ImportResult(parsed.label, "unchanged", nodes=existing.node_count, current=existing.is_current)
+    current = db.session.scalar(
+        sa.select(FrameworkVersion).where(
+            FrameworkVersion.framework_id == framework.id, FrameworkVersion.is_current.is_(True)
+        )
     )
+    becomes_current = current is None or make_current or bool(is_newer(parsed.version, current.version))
+    if becomes_current:
+        framework.kind = FrameworkKind(parsed.kind)
+        db.session.execute(
+            sa.update(FrameworkVersion).where(FrameworkVersion.framework_id == framework.id).values(is_current=False)
+        )
     version = FrameworkVersion(
         framework_id=framework.id,
         version=parsed.version,
@@ -194,7 +262,7 @@ def import_framework(parsed: ParsedFramework, *, actor=None) -> ImportResult:
         certification=parsed.certification,
         levels=parsed.levels,
         content_hash=digest,
-        is_current=True,
+        is_current=becomes_current,
         node_count=len(parsed.nodes),
         imported_at=utcnow(),
     )
@@ -205,15 +273,24 @@ def import_framework(parsed: ParsedFramework, *, actor=None) -> ImportResult:
     if len(ids) > ANALYZE_THRESHOLD and db.session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, or the planner misjudges the search table right after a large import.
         db.session.execute(sa.text("ANALYZE framework_search"))
-    retired = _retire_missing(framework.id, version.id, {n.code for n in parsed.nodes})
+    if becomes_current:
+        retired = _retire_missing(framework.id, version.id, {n.code for n in parsed.nodes})
+    else:
+        retired = _retire_own_missing(version.id, set(_codes_of(current.id)))
     log_event(
         "framework.imported",
         actor=actor,
         obj=version,
-        data={"framework": parsed.slug, "version": parsed.version, "nodes": len(parsed.nodes), "retired": retired},
+        data={
+            "framework": parsed.slug,
+            "version": parsed.version,
+            "nodes": len(parsed.nodes),
+            "retired": retired,
+            "current": becomes_current,
+        },
     )
     db.session.expire(framework, ["versions"])
-    return ImportResult(parsed.label, "created", nodes=len(parsed.nodes), retired=retired)
+    return ImportResult(parsed.label, "created", nodes=len(parsed.nodes), retired=retired, current=becomes_current)
 
 
 def _write_nodes(version_id: int, parsed: ParsedFramework) -> list[int]:
@@ -267,6 +344,20 @@ def _retire_missing(framework_id: int, new_version_id: int, codes: set[str]) -> 
         )
     ).all()
     to_retire = [node_id for node_id, code in candidates if code not in codes]
+    now = utcnow()
+    for start in range(0, len(to_retire), CHUNK):
+        db.session.execute(
+            sa.update(FrameworkNode)
+            .where(FrameworkNode.id.in_(to_retire[start : start + CHUNK]))
+            .values(retired_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(to_retire)
+
+
+def _retire_own_missing(version_id: int, current_codes: set[str]) -> int:
+    """Mark the nodes of an older version just imported whose code the current version lacks; return how many."""
+    to_retire = [node_id for code, node_id in _codes_of(version_id).items() if code not in current_codes]
     now = utcnow()
     for start in range(0, len(to_retire), CHUNK):
         db.session.execute(

@@ -109,6 +109,7 @@ class RHImport(RHPlatformAdmin):
                 except FrameworkImportError as exc:
                     for problem in exc.problems[:20]:
                         field = _error_field(form, problem)
+                        # Rendered now, in the admin's language.
                         field.errors = [*field.errors, str(problem)]
                 else:
                     for result in results:
@@ -121,7 +122,7 @@ class RHImport(RHPlatformAdmin):
 def _error_field(form, problem):
     """The field a problem belongs to (RNCP: the fiche number or the file named)."""
     if isinstance(form, RncpImportForm):
-        if problem.file == "--fiche" or "no certification" in problem.message:
+        if problem.field == "fiche":
             return form.fiche
         blocs_name = secure_filename(form.blocs.data.filename or "") or "blocs.csv"
         return form.blocs if problem.file == blocs_name else form.standard
@@ -136,6 +137,14 @@ def _result_message(result: ops.ImportResult) -> str:
         return _("%(name)s was already imported: nothing changed.", name=result.label)
     if result.is_crosswalk:
         return _("Crosswalk %(name)s imported (%(count)d links).", name=result.label, count=result.links)
+    if not result.current:
+        return _(
+            "%(name)s imported as an earlier version, not current: %(count)d nodes, %(retired)d of them absent from "
+            "the current version.",
+            name=result.label,
+            count=result.nodes,
+            retired=result.retired,
+        )
     return _(
         "%(name)s imported: %(count)d nodes, %(retired)d retired from earlier versions.",
         name=result.label,
@@ -164,7 +173,7 @@ class _Uploads:
 def _import_yaml(form):
     sources = [(f.filename, f.read()) for f in form.files.data if f and f.filename]
     frameworks, crosswalks = parse_sources(sources)
-    return ops.import_batch(frameworks, crosswalks, actor=current_user)
+    return ops.import_batch(frameworks, crosswalks, actor=current_user, make_current=form.make_current.data)
 
 
 def _import_esco(form):
@@ -175,7 +184,7 @@ def _import_esco(form):
         source = archives[0] if archives else uploads.directory
         with esco_directory(source) as directory:
             parsed = parse_esco(directory, version=form.version.data, languages=languages)
-        return ops.import_batch([parsed], actor=current_user)
+        return ops.import_batch([parsed], actor=current_user, make_current=form.make_current.data)
 
 
 def _import_rncp(form):
@@ -185,7 +194,8 @@ def _import_rncp(form):
         blocs_path.mkdir()
         blocs = blocs_path / (secure_filename(form.blocs.data.filename or "") or "blocs.csv")
         form.blocs.data.save(blocs)
-        return ops.import_batch([parse_rncp(standard, blocs, form.fiche.data)], actor=current_user)
+        parsed = parse_rncp(standard, blocs, form.fiche.data)
+        return ops.import_batch([parsed], actor=current_user, make_current=form.make_current.data)
 
 
 _IMPORTERS = {"yaml": _import_yaml, "esco": _import_esco, "rncp": _import_rncp}

@@ -4,6 +4,7 @@ Every page passes axe (WCAG 2.2 AA)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,15 +41,31 @@ def test_browse_and_search(live_server, shipped, page):
     check_page(page)
     first_details = page.locator("details").first
     expect(first_details).to_have_attribute("open", "")
-    nested = page.locator("details details summary").first
-    if nested.count():
-        nested.click()
-        check_page(page)
-
-    # A competence with its correspondences in other frameworks.
-    page.locator(".framework-tree a").first.click()
+    summary = first_details.locator("summary").first
+    summary.click()
+    expect(first_details).not_to_have_attribute("open", "")
+    expect(first_details.get_by_role("link", name=re.compile(r"^SI\.1\.5\b"))).to_be_hidden()
+    summary.click()
+    expect(first_details).to_have_attribute("open", "")
     check_page(page)
-    expect(page.get_by_role("navigation", name="Breadcrumb").or_(page.locator("nav.breadcrumb"))).to_be_visible()
+
+    # A competence with its correspondences in other frameworks: a key competence and an ESCO skill.
+    page.locator(".framework-tree").get_by_role("link", name=re.compile(r"^SI\.1\.5\b")).click()
+    check_page(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Adapter son comportement et sa communication")
+    expect(page.get_by_role("navigation", name=live_server.translate("fr", "Breadcrumb"))).to_be_visible()
+    links = page.locator("main")
+    expect(links.get_by_role("link", name=re.compile(r"^KC5\b"))).to_be_visible()
+    expect(links).to_contain_text("Compétences personnelles et sociales")
+    expect(links).to_contain_text("http://data.europa.eu/esco/skill/c10d5d87-36cf-42f5-8a12-e560fb5f4af8")
+    expect(links).to_contain_text(live_server.translate("fr", "Close to"))
+    expect(links).to_contain_text(live_server.translate("fr", "Part of (broader)"))
+    expect(links).to_contain_text("CC-BY-4.0")
+
+    # The key competence lists the link back (inverse relation).
+    links.get_by_role("link", name=re.compile(r"^KC5\b")).click()
+    check_page(page)
+    expect(page.locator("main").get_by_role("link", name=re.compile(r"^SI\.1\.5\b"))).to_be_visible()
 
     # Search: accents and case do not matter, words are prefixes.
     visit(page, "/frameworks/search?q=INTERC")
@@ -60,7 +77,7 @@ def test_browse_and_search(live_server, shipped, page):
 
 
 def test_admin_import_page_shows_errors_next_to_the_field(live_server, shipped, page, tmp_path):
-    admin = live_server.create_user(name="Ada Admin", platform_admin=True, totp=True)
+    admin = live_server.create_user(name="Ada Admin", platform_admin=True, totp=True, locale="fr")
     login(page, admin.email, admin.password, totp_secret=admin.totp_secret)
     visit(page, "/frameworks/import")
     bad = tmp_path / "bad.yaml"
@@ -68,5 +85,10 @@ def test_admin_import_page_shows_errors_next_to_the_field(live_server, shipped, 
     page.locator("#yaml-files").set_input_files(str(bad))
     page.locator("#yaml-submit").click()
     check_page(page)
-    expect(page.locator("#yaml-files-error")).to_contain_text("bad.yaml, line")
+    # The problems are in the admin's language, each naming the file, the line and the field.
+    message = live_server.translate("fr", "%(field)s must be of type %(expected)s", field="version", expected="string")
+    where = live_server.translate(
+        "fr", "%(file)s, line %(line)d: %(message)s", file="bad.yaml", line=3, message=message
+    )
+    expect(page.locator("#yaml-files-error")).to_contain_text(where)
     expect(page.locator("#yaml-files")).to_have_attribute("aria-invalid", "true")

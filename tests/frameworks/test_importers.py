@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _problems(exc_info) -> list[str]:
-    return [str(p) for p in exc_info.value.problems]
+    return [p.english() for p in exc_info.value.problems]
 
 
 # --------------------------------------------------------------------------------------------------- YAML
@@ -45,7 +45,7 @@ def test_yaml_schema_error_names_the_line():
     (problem,) = exc_info.value.problems
     assert problem.file == "broken.yaml"
     assert problem.line == text.splitlines().index("        kind: skillz") + 1
-    assert "skillz" in problem.message and "nodes[0].children[0].kind" in problem.message
+    assert "skillz" in problem.english() and "nodes[0].children[0].kind" in problem.english()
 
 
 def test_yaml_unquoted_version_is_refused_with_its_line():
@@ -60,7 +60,7 @@ def test_yaml_syntax_error_names_the_line():
     with pytest.raises(FrameworkImportError) as exc_info:
         parse_document(text, "syntax.yaml")
     assert exc_info.value.problems[0].line is not None
-    assert "invalid YAML" in exc_info.value.problems[0].message
+    assert "invalid YAML" in exc_info.value.problems[0].english()
 
 
 def test_yaml_duplicate_code_is_refused():
@@ -240,3 +240,58 @@ def test_rncp_unknown_fiche_and_bad_rows(tmp_path):
 def test_normalise_fiche():
     assert normalise_fiche("35658") == normalise_fiche("rncp35658") == "RNCP35658"
     assert normalise_fiche("RS1234x") is None
+
+
+# --------------------------------------------------------------------------------------------------- messages
+
+
+def _schema_messages(text: str) -> list[str]:
+    with pytest.raises(FrameworkImportError) as exc_info:
+        parse_document(text, "f.yaml")
+    return _problems(exc_info)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('version: "1"\n', ""), "f.yaml, line 1: version is required"),
+        (('version: "1"', "version: 1"), "f.yaml, line 3: version must be of type string"),
+        (("kind: own", "kind: mine"), "f.yaml, line 4: kind: 'mine' is not one of 'own', 'key_competences'"),
+        (("id: demo-solidarite", "id: Demo_Solidarite"), "f.yaml, line 2: id: 'Demo_Solidarite' does not have the"),
+        (("licence: CC-BY-4.0", "licence: ''"), "f.yaml, line 7: licence must not be empty"),
+        (("licence: CC-BY-4.0", "licence: CC-BY-4.0\ncolour: red"), "f.yaml, line 8: unexpected field colour"),
+        (("    kind: domain\n", "    kind: domain\n    colour: red\n"), "unexpected field nodes[0].colour"),
+        (("  - rank: 2\n", "  - rank: 0\n"), "levels[1].rank must be at least 1"),
+    ],
+)
+def test_schema_errors_have_their_own_wording_naming_the_field(change, expected):
+    text = (FIXTURES / "demo-v1.yaml").read_text().replace(*change, 1)
+    messages = _schema_messages(text)
+    assert any(expected in m for m in messages), messages
+
+
+def test_empty_node_list_message():
+    text = (FIXTURES / "demo-v1.yaml").read_text()
+    text = text[: text.index("nodes:")] + "nodes: []\n"
+    assert "nodes must have at least 1 item" in _schema_messages(text)[0]
+
+
+def test_problems_are_translated_when_shown(app):
+    """A problem keeps its msgid and parameters and is rendered in the language in use when shown."""
+    from flask_babel import force_locale
+    from flask_babel.speaklater import LazyString
+
+    from tests.translated import translated
+
+    text = (FIXTURES / "demo-v1.yaml").read_text().replace('version: "1"', "version: 1")
+    with pytest.raises(FrameworkImportError) as exc_info:
+        parse_document(text, "f.yaml")
+    (problem,) = exc_info.value.problems
+    assert isinstance(problem.message, LazyString)
+    message = translated("fr", "%(field)s must be of type %(expected)s", field="version", expected="string")
+    with force_locale("fr"):
+        assert str(problem) == translated(
+            "fr", "%(file)s, line %(line)d: %(message)s", file="f.yaml", line=3, message=message
+        )
+    assert problem.english() == "f.yaml, line 3: version must be of type string"
+    assert str(exc_info.value) == problem.english()

@@ -9,9 +9,20 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.frameworks import operations as ops
+from app.frameworks.importers.yaml_format import parse_files
 from app.frameworks.models import Framework, FrameworkNode
+from tests.translated import in_template, printed, translated
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _problem_shown(language, file, msgid, line=None, unit="line", **params) -> str:
+    """An import problem as the upload page shows it in ``language`` (escaped like ``{{ error }}``)."""
+    message = translated(language, msgid, **params)
+    if line is None:
+        return printed(language, "%(file)s: %(message)s", file=file, message=message)
+    where = "%(file)s, row %(line)d: %(message)s" if unit == "row" else "%(file)s, line %(line)d: %(message)s"
+    return printed(language, where, file=file, line=line, message=message)
 
 
 def _node(code) -> FrameworkNode:
@@ -153,8 +164,44 @@ def test_import_page_shows_problems_and_imports_nothing(admin_client):
     )
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert "bad.yaml, line 16" in text and 'id="yaml-files-error"' in text
+    allowed = "'domain', 'competence', 'indicator', 'bloc', 'skill', 'knowledge'"
+    expected = _problem_shown(
+        "fr",
+        "bad.yaml",
+        "%(field)s: %(value)s is not one of %(allowed)s",
+        line=16,
+        field="nodes[0].kind",
+        value="'nope'",
+        allowed=allowed,
+    )
+    assert expected in text and 'id="yaml-files-error"' in text
     assert db.session.scalar(sa.select(sa.func.count(Framework.id))) == 0
+
+
+def test_import_problems_are_shown_in_the_admins_language(app, create_user, login, import_yaml):
+    """Problems are rendered when the page is, in the admin's language: a French and an English admin send the same
+    bad crosswalk and each reads the problems in their own language."""
+    import_yaml("demo-v1.yaml")
+    bad = (FIXTURES / "crosswalk-key.yaml").read_text()
+    for language in ("fr", "en"):
+        client = app.test_client()
+        login(client, create_user(platform_admin=True, totp=True, locale=language))
+        files = [(io.BytesIO(bad.encode()), "crosswalk.yaml")]
+        response = client.post(
+            "/frameworks/import", data={"source": "yaml", "yaml-files": files}, content_type="multipart/form-data"
+        )
+        assert response.status_code == 422
+        text = response.get_data(as_text=True)
+        assert f'lang="{language}"' in text
+        expected = _problem_shown(
+            language,
+            "crosswalk.yaml",
+            "target framework %(name)s %(version)s is not imported",
+            line=1,
+            name="demo-key",
+            version="2018",
+        )
+        assert expected in text, text
 
 
 def test_import_page_esco_csv_files(admin_client):
@@ -183,7 +230,8 @@ def test_import_page_rncp(admin_client):
 
     response = post("RNCP12345")
     assert response.status_code == 422
-    assert "no certification RNCP12345" in response.get_data(as_text=True)
+    expected = _problem_shown("fr", "standard.csv", "no certification %(number)s in this file", number="RNCP12345")
+    assert expected in response.get_data(as_text=True)
     assert 'id="rncp-fiche-error"' in response.get_data(as_text=True)
     assert post("RNCP99901").status_code == 302
     assert _version("rncp99901").node_count == 3
@@ -219,3 +267,62 @@ def test_import_accepts_uploads_larger_than_ordinary_forms(admin_client, app):
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
+
+
+def test_example_label_and_licence_on_node_and_search_pages(signed_in, tmp_path, import_yaml):
+    import_yaml("keycomp.yaml")
+    example = tmp_path / "example.yaml"
+    text = (
+        (FIXTURES / "demo-v1.yaml")
+        .read_text()
+        .replace("licence: CC-BY-4.0", "licence: Example-Licence-1\nexample: true")
+    )
+    example.write_text(text)
+    cross = tmp_path / "cross.yaml"
+    cross.write_text((FIXTURES / "crosswalk-key.yaml").read_text())
+    ops.import_batch(*parse_files([example, cross]))
+
+    node_page = signed_in.get(f"/frameworks/nodes/{_node('D1.2').id}").get_data(as_text=True)
+    notice = in_template("fr", "This framework is an example for demonstration: it is not an official référentiel.")
+    assert notice in node_page
+    assert in_template("fr", "Licence") in node_page and "Example-Licence-1" in node_page
+    # The other end of a link carries the label too.
+    key_page = signed_in.get(f"/frameworks/nodes/{_node('KC1').id}").get_data(as_text=True)
+    assert in_template("fr", "Example for demonstration") in key_page and notice not in key_page
+
+    search = signed_in.get("/frameworks/search?q=budget").get_data(as_text=True)
+    assert in_template("fr", "Example for demonstration") in search
+    assert in_template("fr", "Licence: %(licence)s", licence="Example-Licence-1") in search
+    search = signed_in.get("/frameworks/search?q=KC1").get_data(as_text=True)
+    assert in_template("fr", "Example for demonstration") not in search
+
+
+def test_import_page_keeps_the_newer_version_current_unless_asked(admin_client):
+    def post(name, **extra):
+        files = [(io.BytesIO((FIXTURES / name).read_bytes()), name)]
+        return admin_client.post(
+            "/frameworks/import",
+            data={"source": "yaml", "yaml-files": files, **extra},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+
+    post("demo-v2.yaml")
+    page = post("demo-v1.yaml").get_data(as_text=True)
+    message = (
+        "%(name)s imported as an earlier version, not current: %(count)d nodes, %(retired)d of them absent from the "
+        "current version."
+    )
+    assert printed("fr", message, name="demo-solidarite 1", count=6, retired=1) in page
+    assert _version("demo-solidarite").version == "2"
+
+    renamed = (FIXTURES / "demo-v1.yaml").read_text().replace('version: "1"', 'version: "old"')
+    files = [(io.BytesIO(renamed.encode()), "old.yaml")]
+    response = admin_client.post(
+        "/frameworks/import",
+        data={"source": "yaml", "yaml-files": files, "yaml-make_current": "y"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert _version("demo-solidarite").version == "old"

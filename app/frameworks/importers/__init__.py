@@ -11,28 +11,47 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import force_locale, gettext
+from flask_babel.speaklater import LazyString
+
 
 @dataclass(frozen=True)
 class ImportProblem:
-    """One thing wrong in an input file."""
+    """One thing wrong in an input file.
+
+    ``message`` is translatable: a ``lazy_gettext`` msgid with named parameters (file names, fields, codes stay as
+    they are), rendered in the language in use when the problem is shown (``str(problem)``); the command line shows
+    it in English (:meth:`english`).
+    """
 
     file: str
-    message: str
+    message: str | LazyString
     line: int | None = None
     #: "line" for text formats (YAML), "row" for CSV files (header = row 1).
     unit: str = "line"
+    #: The form field the problem is about, when it is not the file itself (RNCP: "fiche").
+    field: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}, {self.unit} {self.line}" if self.line else self.file
-        return f"{where}: {self.message}"
+        message = str(self.message)
+        if not self.line:
+            return gettext("%(file)s: %(message)s", file=self.file, message=message)
+        if self.unit == "row":
+            return gettext("%(file)s, row %(line)d: %(message)s", file=self.file, line=self.line, message=message)
+        return gettext("%(file)s, line %(line)d: %(message)s", file=self.file, line=self.line, message=message)
+
+    def english(self) -> str:
+        """The problem in English, for the command line and logs."""
+        with force_locale("en"):
+            return str(self)
 
 
 class FrameworkImportError(Exception):
-    """Raised when input is invalid; nothing has been imported."""
+    """Raised when input is invalid; nothing has been imported. ``str()`` lists the problems in English."""
 
     def __init__(self, problems: list[ImportProblem]):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(p.english() for p in self.problems))
 
 
 @dataclass

@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from app.frameworks.importers import FrameworkImportError, ImportProblem
 
 csv.field_size_limit(10_000_000)
@@ -28,16 +30,19 @@ def read_rows(
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FrameworkImportError([ImportProblem(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from exc
+        raise FrameworkImportError(
+            [ImportProblem(name, _l("not UTF-8 text (%(reason)s at byte %(byte)d)", reason=exc.reason, byte=exc.start))]
+        ) from exc
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or detect_delimiter(first_line))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise FrameworkImportError([ImportProblem(name, "the file is empty")]) from None
+        raise FrameworkImportError([ImportProblem(name, _l("the file is empty"))]) from None
     missing = [c for c in required if c not in header]
     if missing:
-        raise FrameworkImportError([ImportProblem(name, f"missing column(s): {', '.join(missing)}", 1, unit="row")])
+        message = _l("missing column(s): %(columns)s", columns=", ".join(missing))
+        raise FrameworkImportError([ImportProblem(name, message, 1, unit="row")])
     width = len(header)
     row_number = 1
     try:
@@ -46,10 +51,11 @@ def read_rows(
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
             if len(values) != width:
-                problems.append(
-                    ImportProblem(name, f"{len(values)} columns instead of {width}", row_number, unit="row")
-                )
+                message = _l("%(found)d columns instead of %(expected)d", found=len(values), expected=width)
+                problems.append(ImportProblem(name, message, row_number, unit="row"))
                 continue
             yield row_number, dict(zip(header, values, strict=True))
     except csv.Error as exc:
-        raise FrameworkImportError([ImportProblem(name, f"malformed CSV: {exc}", row_number + 1, unit="row")]) from exc
+        raise FrameworkImportError(
+            [ImportProblem(name, _l("malformed CSV: %(detail)s", detail=str(exc)), row_number + 1, unit="row")]
+        ) from exc

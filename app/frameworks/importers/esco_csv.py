@@ -14,6 +14,8 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from app.frameworks.importers import FrameworkImportError, ImportProblem, ParsedFramework, ParsedNode
 from app.frameworks.importers.csv_util import read_rows
 
@@ -50,11 +52,11 @@ def esco_directory(path: Path):
                         continue
                     total += info.file_size
                     if total > MAX_ZIP_BYTES:
-                        raise FrameworkImportError([ImportProblem(path.name, "the archive is too large")])
+                        raise FrameworkImportError([ImportProblem(path.name, _l("the archive is too large"))])
                     with archive.open(info) as src, open(tmp / name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
         except zipfile.BadZipFile as exc:
-            raise FrameworkImportError([ImportProblem(path.name, "not a valid zip archive")]) from exc
+            raise FrameworkImportError([ImportProblem(path.name, _l("not a valid zip archive"))]) from exc
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -66,10 +68,11 @@ def available_languages(directory: Path) -> list[str]:
 
 def _check_uri(uri: str, name: str, row: int, problems: list[ImportProblem], column: str = "conceptUri") -> bool:
     if not uri:
-        problems.append(ImportProblem(name, f"{column} is empty", row, unit="row"))
+        problems.append(ImportProblem(name, _l("%(column)s is empty", column=column), row, unit="row"))
         return False
     if not URI_PATTERN.match(uri):
-        problems.append(ImportProblem(name, f"{column} {uri[:120]!r} is not an ESCO URI", row, unit="row"))
+        message = _l("%(column)s %(value)s is not an ESCO URI", column=column, value=repr(uri[:120]))
+        problems.append(ImportProblem(name, message, row, unit="row"))
         return False
     return True
 
@@ -87,10 +90,10 @@ def parse_esco(
     languages = languages or found
     problems: list[ImportProblem] = []
     if not languages:
-        raise FrameworkImportError([ImportProblem(directory.name, "no skills_<language>.csv file found")])
+        raise FrameworkImportError([ImportProblem(directory.name, _l("no skills_<language>.csv file found"))])
     for lang in languages:
         if lang not in found:
-            problems.append(ImportProblem(f"skills_{lang}.csv", "file missing for the requested language"))
+            problems.append(ImportProblem(f"skills_{lang}.csv", _l("file missing for the requested language")))
     if problems:
         raise FrameworkImportError(problems)
 
@@ -148,7 +151,7 @@ def parse_esco(
             if alt:
                 node.alt_labels[lang] = alt
     if len(nodes) == group_count:
-        problems.append(ImportProblem(f"skills_{languages[0]}.csv", "no skill found"))
+        problems.append(ImportProblem(f"skills_{languages[0]}.csv", _l("no skill found")))
 
     broader_files = [directory / f"broaderRelationsSkillPillar_{lang}.csv" for lang in languages]
     broader_files += sorted(directory.glob("broaderRelationsSkillPillar*.csv"))
@@ -172,7 +175,8 @@ def parse_esco(
             node.code = _short_code(uri)
         codes.setdefault(node.code, uri)
         if not node.title:
-            problems.append(ImportProblem(f"skills_{languages[0]}.csv", f"{uri}: no preferred label in any language"))
+            message = _l("%(uri)s: no preferred label in any language", uri=uri)
+            problems.append(ImportProblem(f"skills_{languages[0]}.csv", message))
     if problems:
         raise FrameworkImportError(problems[:100])
 

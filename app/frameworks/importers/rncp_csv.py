@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from app.frameworks.importers import FrameworkImportError, ImportProblem, ParsedFramework, ParsedNode
 from app.frameworks.importers.csv_util import read_rows
 
@@ -16,6 +18,7 @@ STANDARD_COLUMNS = ("Numero_Fiche", "Intitule", "Nomenclature_Europe_Niveau")
 BLOCS_COLUMNS = ("Numero_Fiche", "Bloc_Competences_Code", "Bloc_Competences_Libelle")
 _FICHE = re.compile(r"^(?:RNCP)?\s*(\d{1,6})$", re.IGNORECASE)
 _LEVEL = re.compile(r"(\d)")
+_FRENCH_DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
 
 
 def normalise_fiche(value: str) -> str | None:
@@ -28,7 +31,8 @@ def parse_rncp(standard: Path, blocs: Path, fiche: str) -> ParsedFramework:
     """Read certification ``fiche`` and its blocs; raise FrameworkImportError naming file and row when wrong."""
     number = normalise_fiche(fiche)
     if number is None:
-        raise FrameworkImportError([ImportProblem("--fiche", f"{fiche!r} is not an RNCP number like RNCP35658")])
+        message = _l("%(value)s is not an RNCP number like RNCP35658", value=repr(fiche))
+        raise FrameworkImportError([ImportProblem("--fiche", message, field="fiche")])
     problems: list[ImportProblem] = []
     certification = None
     for row_number, row in read_rows(Path(standard), STANDARD_COLUMNS, problems=problems):
@@ -43,29 +47,41 @@ def parse_rncp(standard: Path, blocs: Path, fiche: str) -> ParsedFramework:
         if not code or not label:
             problems.append(
                 ImportProblem(
-                    Path(blocs).name, "Bloc_Competences_Code and _Libelle must not be empty", row_number, "row"
+                    Path(blocs).name, _l("Bloc_Competences_Code and _Libelle must not be empty"), row_number, "row"
                 )
             )
             continue
         if code in seen:
             problems.append(
-                ImportProblem(Path(blocs).name, f"bloc {code} appears twice (row {seen[code]})", row_number, "row")
+                ImportProblem(
+                    Path(blocs).name,
+                    _l("bloc %(code)s appears twice (row %(first)d)", code=code, first=seen[code]),
+                    row_number,
+                    "row",
+                )
             )
             continue
         seen[code] = row_number
         nodes.append(ParsedNode(code=code, kind="bloc", title={"fr": label}, position=len(nodes)))
     if certification is None:
-        problems.append(ImportProblem(Path(standard).name, f"no certification {number} in this file"))
+        message = _l("no certification %(number)s in this file", number=number)
+        problems.append(ImportProblem(Path(standard).name, message, field="fiche"))
     elif not nodes:
-        problems.append(ImportProblem(Path(blocs).name, f"no bloc de compétences for {number} in this file"))
+        message = _l("no bloc de compétences for %(number)s in this file", number=number)
+        problems.append(ImportProblem(Path(blocs).name, message))
     if problems:
         raise FrameworkImportError(problems[:100])
     row_number, row = certification
     title = row["Intitule"].strip()
     if not title:
-        raise FrameworkImportError([ImportProblem(Path(standard).name, "Intitule is empty", row_number, "row")])
+        raise FrameworkImportError(
+            [ImportProblem(Path(standard).name, _l("%(column)s is empty", column="Intitule"), row_number, "row")]
+        )
     level_match = _LEVEL.search(row.get("Nomenclature_Europe_Niveau") or "")
     version = (row.get("Date_Decision") or row.get("Date_dernier_jo") or row.get("Date_Effet") or "").strip() or "1"
+    # The version is the decision date, written ISO so that later decisions sort after earlier ones.
+    if french := _FRENCH_DATE.match(version):
+        version = f"{french.group(3)}-{french.group(2)}-{french.group(1)}"
     certification_data = {"code": number}
     if level_match:
         certification_data["level"] = int(level_match.group(1))

@@ -7,7 +7,9 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from jsonschema import Draft202012Validator
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+from jsonschema import Draft202012Validator, ValidationError
 
 from app.config import PROJECT_DIR
 from app.frameworks.importers import (
@@ -132,7 +134,97 @@ def _line(root, path) -> int | None:
 
 
 def _json_path(path) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(document)"
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _quoted(values) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _extra_keys(error: ValidationError) -> list:
+    """The keys an ``additionalProperties: false`` error is about."""
+    known = set(error.schema.get("properties", {}))
+    return [name for name in error.instance if name not in known] or list(error.instance)
+
+
+def _error_path(error: ValidationError) -> list:
+    """Where the line of an error is looked up: the first unexpected key itself, else the value in error."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict) and error.instance:
+        return [*error.absolute_path, _extra_keys(error)[0]]
+    return list(error.absolute_path)
+
+
+def schema_message(error: ValidationError):
+    """A translatable message for a JSON Schema error, naming the field path (``nodes[0].children[2].kind``).
+
+    The common kinds of error get their own wording; any other one keeps the validator's English text as detail.
+    """
+    path = _json_path(error.absolute_path)
+    field = path or _l("the document")
+    kind, expected, instance = error.validator, error.validator_value, error.instance
+    if kind == "required" and isinstance(instance, dict):
+        missing = [name for name in expected if name not in instance]
+        return _l("%(field)s is required", field=f"{path}.{missing[0]}" if path else missing[0])
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        extra = _extra_keys(error)
+        names = ", ".join(f"{path}.{name}" if path else str(name) for name in extra)
+        return lazy_ngettext("unexpected field %(names)s", "unexpected fields %(names)s", len(extra), names=names)
+    if kind == "propertyNames":
+        return _l("%(field)s: %(name)s is not allowed as a key", field=field, name=repr(instance))
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        return _l("%(field)s must be of type %(expected)s", field=field, expected=" | ".join(types))
+    if kind == "enum":
+        return _l(
+            "%(field)s: %(value)s is not one of %(allowed)s",
+            field=field,
+            value=repr(instance),
+            allowed=_quoted(expected),
+        )
+    if kind == "const":
+        return _l("%(field)s must be %(allowed)s", field=field, allowed=repr(expected))
+    if kind == "pattern":
+        return _l(
+            "%(field)s: %(value)s does not have the expected form (%(pattern)s)",
+            field=field,
+            value=repr(instance),
+            pattern=expected,
+        )
+    if kind == "minItems":
+        return lazy_ngettext(
+            "%(field)s must have at least %(num)d item",
+            "%(field)s must have at least %(num)d items",
+            expected,
+            field=field,
+        )
+    if kind == "maxItems":
+        return lazy_ngettext(
+            "%(field)s must have at most %(num)d item",
+            "%(field)s must have at most %(num)d items",
+            expected,
+            field=field,
+        )
+    if kind == "minLength":
+        if expected == 1:
+            return _l("%(field)s must not be empty", field=field)
+        return lazy_ngettext(
+            "%(field)s must have at least %(num)d character",
+            "%(field)s must have at least %(num)d characters",
+            expected,
+            field=field,
+        )
+    if kind == "maxLength":
+        return lazy_ngettext(
+            "%(field)s must have at most %(num)d character",
+            "%(field)s must have at most %(num)d characters",
+            expected,
+            field=field,
+        )
+    if kind == "minimum":
+        return _l("%(field)s must be at least %(limit)s", field=field, limit=expected)
+    if kind == "maximum":
+        return _l("%(field)s must be at most %(limit)s", field=field, limit=expected)
+    return _l("%(field)s is not valid: %(detail)s", field=field, detail=error.message)
 
 
 def read_yaml(text: str, origin: str):
@@ -143,9 +235,11 @@ def read_yaml(text: str, origin: str):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise FrameworkImportError([ImportProblem(origin, f"invalid YAML: {exc.problem or exc}", line)]) from exc
+        raise FrameworkImportError(
+            [ImportProblem(origin, _l("invalid YAML: %(detail)s", detail=str(exc.problem or exc)), line)]
+        ) from exc
     except yaml.YAMLError as exc:
-        raise FrameworkImportError([ImportProblem(origin, f"invalid YAML: {exc}")]) from exc
+        raise FrameworkImportError([ImportProblem(origin, _l("invalid YAML: %(detail)s", detail=str(exc)))]) from exc
     return data, root
 
 
@@ -153,7 +247,7 @@ def parse_document(text: str, origin: str) -> ParsedFramework | ParsedCrosswalk:
     """Parse and validate one framework or crosswalk file (its ``format`` key decides which)."""
     data, root = read_yaml(text, origin)
     if not isinstance(data, dict):
-        raise FrameworkImportError([ImportProblem(origin, "the file must be a YAML mapping", 1)])
+        raise FrameworkImportError([ImportProblem(origin, _l("the file must be a YAML mapping"), 1)])
     fmt = data.get("format")
     if fmt == FRAMEWORK_FORMAT:
         _validate("framework", data, root, origin)
@@ -165,7 +259,12 @@ def parse_document(text: str, origin: str) -> ParsedFramework | ParsedCrosswalk:
         [
             ImportProblem(
                 origin,
-                f"unknown format {fmt!r}: expected {FRAMEWORK_FORMAT!r} or {CROSSWALK_FORMAT!r}",
+                _l(
+                    "unknown format %(found)s: expected %(framework)s or %(crosswalk)s",
+                    found=repr(fmt),
+                    framework=repr(FRAMEWORK_FORMAT),
+                    crosswalk=repr(CROSSWALK_FORMAT),
+                ),
                 _line(root, ["format"]),
             )
         ]
@@ -176,10 +275,7 @@ def _validate(name: str, data, root, origin: str) -> None:
     errors = sorted(_validator(name).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise FrameworkImportError(
-            [
-                ImportProblem(origin, f"{_json_path(e.absolute_path)}: {e.message}", _line(root, e.absolute_path))
-                for e in errors[:50]
-            ]
+            [ImportProblem(origin, schema_message(e), _line(root, _error_path(e))) for e in errors[:50]]
         )
 
 
@@ -194,9 +290,10 @@ def _framework(data: dict, root, origin: str) -> ParsedFramework:
             code = item["code"]
             line = _line(root, [*item_path, "code"])
             if code in lines:
-                problems.append(
-                    ImportProblem(origin, f"node code {code!r} is used twice (first on line {lines[code]})", line)
+                message = _l(
+                    "node code %(code)s is used twice (first on line %(first)d)", code=repr(code), first=lines[code]
                 )
+                problems.append(ImportProblem(origin, message, line))
             else:
                 lines[code] = line
             nodes.append(
@@ -216,7 +313,9 @@ def _framework(data: dict, root, origin: str) -> ParsedFramework:
     walk(data["nodes"], None, 0, ["nodes"])
     ranks = [level["rank"] for level in data.get("levels") or []]
     if ranks and sorted(ranks) != list(range(1, len(ranks) + 1)):
-        problems.append(ImportProblem(origin, "levels: ranks must be 1, 2, 3… without gaps", _line(root, ["levels"])))
+        problems.append(
+            ImportProblem(origin, _l("levels: ranks must be 1, 2, 3… without gaps"), _line(root, ["levels"]))
+        )
     if problems:
         raise FrameworkImportError(problems)
     return ParsedFramework(
@@ -241,10 +340,14 @@ def _crosswalk(data: dict, root, origin: str) -> ParsedCrosswalk:
     problems = []
     if "scheme" in target:
         if target["scheme"] != "esco":
-            problems.append(ImportProblem(origin, "target.scheme must be 'esco'", _line(root, ["target", "scheme"])))
+            problems.append(
+                ImportProblem(origin, _l("target.scheme must be 'esco'"), _line(root, ["target", "scheme"]))
+            )
     elif not (isinstance(target.get("framework"), str) and isinstance(target.get("version"), str)):
         problems.append(
-            ImportProblem(origin, "target needs framework and version (strings), or scheme", _line(root, ["target"]))
+            ImportProblem(
+                origin, _l("target needs framework and version (strings), or scheme"), _line(root, ["target"])
+            )
         )
     links = [
         ParsedLink(lk["source"], lk["target"], lk["relation"], _line(root, ["links", i]))
@@ -255,7 +358,9 @@ def _crosswalk(data: dict, root, origin: str) -> ParsedCrosswalk:
             if not link.target.startswith(ESCO_URI_PREFIX):
                 problems.append(
                     ImportProblem(
-                        origin, f"target {link.target!r} is not an ESCO URI", _line(root, ["links", i, "target"])
+                        origin,
+                        _l("target %(value)s is not an ESCO URI", value=repr(link.target)),
+                        _line(root, ["links", i, "target"]),
                     )
                 )
     if problems:
@@ -294,7 +399,9 @@ def parse_files(paths) -> tuple[list[ParsedFramework], list[ParsedCrosswalk]]:
         try:
             sources.append((str(path), path.read_bytes()))
         except OSError as exc:
-            raise FrameworkImportError([ImportProblem(str(path), f"cannot read the file: {exc.strerror}")]) from exc
+            raise FrameworkImportError(
+                [ImportProblem(str(path), _l("cannot read the file: %(detail)s", detail=exc.strerror))]
+            ) from exc
     return parse_sources(sources)
 
 
@@ -305,7 +412,11 @@ def parse_sources(sources) -> tuple[list[ParsedFramework], list[ParsedCrosswalk]
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            problems.append(ImportProblem(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+            problems.append(
+                ImportProblem(
+                    name, _l("not UTF-8 text (%(reason)s at byte %(byte)d)", reason=exc.reason, byte=exc.start)
+                )
+            )
             continue
         try:
             parsed = parse_document(text, name)
