@@ -28,6 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.request_class = SafeRequest  # invalid UTF-8 in forms becomes U+FFFD, refused next to the field
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if app.config["PROXY_COUNT"]:  # trust X-Forwarded-For/-Proto from that many proxies only (never by default)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
@@ -39,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_security(app)
     init_error_handlers(app)
     init_templating(app)
+    importlib.import_module("app.core.logredact").init_log_redaction(app)  # no /s/<token> etc. in request logs
     return app
 
 

@@ -1,18 +1,28 @@
 """Settings, read from the environment (and from ``.env`` in development).
 
-Every setting has a safe development default except ``SECRET_KEY`` in production: the application refuses
-to start with the development key when ``FLASK_DEBUG`` is off and ``ACQUIS_ENV`` is ``production``.
+Every setting has a safe default. ``SECRET_KEY``, when not set, is a random key generated on first start and kept
+in ``<instance>/secret_key`` (permissions 0600), so no deployment ever signs with a published key. A key that is
+set must be at least 32 characters and not the old development key, except in tests (``TESTING``) or the debugger
+(``FLASK_DEBUG``). With ``ACQUIS_ENV=production`` the key must be set explicitly (every machine must share it) and
+``BASE_URL`` must use https.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused in production below
+#: The key earlier versions used by default; it is public, so it is refused outside tests and the debugger.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused below
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name under the instance directory
+SECRET_KEY_MIN_LENGTH = 32
+#: Upper bound of a signed-in session, remembered or not (the issue's "remember-me <= 30 days").
+MAX_SESSION_LIFETIME = timedelta(days=30)
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -38,7 +48,7 @@ def load_config(overrides: dict | None = None) -> dict:
     https = urlsplit(base_url).scheme == "https"
     config = {
         "ACQUIS_ENV": os.environ.get("ACQUIS_ENV", "development"),
-        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,  # None: generated under the instance directory
         "INSTANCE_DIR": str(instance_dir),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance_dir / 'acquis.sqlite'}"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -84,6 +94,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "PASSWORD_MIN_SCORE": 3,
         "LOGIN_FREE_FAILURES": 5,
         "LOGIN_MAX_DELAY_SECONDS": 15 * 60,
+        # Failures older than this (counted from a key's last failure) are forgotten, per account and per IP.
+        "LOGIN_FAILURE_WINDOW_SECONDS": _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
+        # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+        "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
         "TOKEN_MAX_AGE_SECONDS": 2 * 60 * 60,
         "VERIFY_TOKEN_MAX_AGE_SECONDS": 7 * 24 * 60 * 60,
         "INVITATION_DAYS": 14,
@@ -103,13 +117,64 @@ def load_config(overrides: dict | None = None) -> dict:
             derived["PREFERRED_URL_SCHEME"] = "https" if https else "http"
             config.update({key: value for key, value in derived.items() if key not in overrides})
     _check_production_safety(config)
+    _check_secret_key(config)
+    _check_session_lifetimes(config)
+    if config["SECRET_KEY"] is None:
+        config["SECRET_KEY"] = instance_secret_key(Path(config["INSTANCE_DIR"]))
+    if config["PROXY_COUNT"] < 0:
+        raise ConfigError("PROXY_COUNT must be 0 (no reverse proxy trusted) or a positive number of proxies.")
     return config
 
 
 def _check_production_safety(config: dict) -> None:
     if config["ACQUIS_ENV"] != "production":
         return
-    if config["SECRET_KEY"] == DEV_SECRET_KEY or len(config["SECRET_KEY"]) < 32:
+    if not config["SECRET_KEY"]:
         raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters in production.")
     if not config["BASE_URL"].startswith("https://"):
         raise ConfigError("BASE_URL must use https in production.")
+
+
+def _check_secret_key(config: dict) -> None:
+    """Refuse a published or short key, except in tests and under the debugger (never in production)."""
+    key = config["SECRET_KEY"]
+    exempt = config.get("TESTING") or config.get("DEBUG") or _env_bool("FLASK_DEBUG")
+    if key is None or (exempt and config["ACQUIS_ENV"] != "production"):
+        return
+    if key == DEV_SECRET_KEY or len(key) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY must be a random value of at least {SECRET_KEY_MIN_LENGTH} characters "
+            "(leave it unset to use a key generated under the instance directory)."
+        )
+
+
+def _check_session_lifetimes(config: dict) -> None:
+    for name in ("REMEMBER_COOKIE_DURATION", "PERMANENT_SESSION_LIFETIME"):
+        if config[name] > MAX_SESSION_LIFETIME:
+            raise ConfigError(f"{name} may not exceed {MAX_SESSION_LIFETIME.days} days.")
+
+
+def instance_secret_key(instance_dir: Path) -> str:
+    """The key in ``<instance_dir>/secret_key``, created (random, mode 0600) on first use.
+
+    Several processes may start at once: the file is created exclusively, and the losers read the winner's key.
+    """
+    path = instance_dir / SECRET_KEY_FILE
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path} must be readable by its owner only (chmod 600 {path}).")
+    for _attempt in range(50):  # another process may still be writing it
+        key = path.read_text().strip()
+        if key:
+            break
+        time.sleep(0.02)
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(f"{path} holds no usable key: delete it to have a new one generated.")
+    return key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 import pyotp
@@ -191,8 +192,14 @@ def start_session(user: User, user_agent: str = "") -> str:
     return key
 
 
-def load_session_user(alternative_id: str) -> User | None:
-    """Resolve a Flask-Login id ``"user:version:key"`` to an active user with a live session, in one query."""
+def load_session_user(alternative_id: str, max_age: timedelta | None = None) -> User | None:
+    """Resolve a Flask-Login id ``"user:version:key"`` to an active user with a live session, in one query.
+
+    A session opened more than ``max_age`` ago (default: the remember-me duration) is refused, whatever cookie
+    carries it, so a copied remember-me cookie dies on the server too.
+    """
+    if max_age is None:
+        max_age = current_app.config["REMEMBER_COOKIE_DURATION"]
     try:
         user_id, version, key = alternative_id.split(":", 2)
         user_id, version = int(user_id), int(version)
@@ -209,6 +216,7 @@ def load_session_user(alternative_id: str) -> User | None:
             User.disabled_at.is_(None),
             UserSession.key_hash == sha256_hex(key),
             UserSession.revoked_at.is_(None),
+            UserSession.created_at > utcnow() - max_age,
         )
     )
     if user is not None:

@@ -73,7 +73,7 @@ def test_dossier_render_prints_each_kind_from_the_demo_data(app, demo_runner, tm
     with app.app_context():
         assert translated(language, title) in text
     assert code in text
-    assert set(decoded_qr_codes(data)) == {f"{app.config['BASE_URL']}/verify/{code}"}
+    assert f"{app.config['BASE_URL']}/verify/{code}" in decoded_qr_codes(data)
     assert_tagged(data)
     assert check_signature(data, signing_config(app.config).cert_path).ok
 
