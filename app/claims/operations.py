@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
+from app.claims.records import validated_claims_using
 from app.core import storage
 from app.core.audit import log_event
 from app.experiences.models import Experience
@@ -191,8 +192,6 @@ def evidence_delete_refusal(evidence: Evidence):
     included: editing the claim makes a new draft version and leaves the validated one as it was. A file listed by
     a current validation is therefore kept, even when the newer draft no longer uses it.
     """
-    from app.claims.records import validated_claims_using
-
     using = validated_claims_using(evidence)
     if not using:
         return None

@@ -23,7 +23,7 @@ from app.experiences.models import ExperienceKind
 from app.extensions import db, limiter
 from app.frameworks.models import FrameworkVersion
 from app.organisations.models import MembershipRole
-from app.validation import bp
+from app.validation import bp, records
 from app.validation import operations as ops
 from app.validation.forms import (
     DecisionForm,
@@ -537,6 +537,9 @@ class RHNotificationsRead(RHAuthenticated):
 
 
 # --- Panels on pages of lower packages ------------------------------------------------------------------------
+
+# What NGOs and referents recorded, asked by the portfolio pages of ``claims`` (see app.validation.records).
+records.connect_receivers()
 
 
 @hook("experience-locked").connect
