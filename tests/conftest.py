@@ -86,3 +86,34 @@ def outbox(monkeypatch):
     sent: list[mail.OutgoingEmail] = []
     monkeypatch.setattr(mail, "deliver", sent.append)
     return sent
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch, app):
+    """Creating dozens of users: hash the (shared) password once."""
+    from app.auth import operations as auth_ops
+    from app.auth.passwords import hash_password
+
+    cache: dict[str, str] = {}
+
+    def cached(password):
+        if password not in cache:
+            cache[password] = hash_password(password)
+        return cache[password]
+
+    monkeypatch.setattr(auth_ops, "hash_password", cached)
+
+
+@pytest.fixture
+def limited_app(database_url, tmp_path):
+    """A second app with rate limits on. The limiter object is shared by every app, so its state is restored."""
+    from app.extensions import limiter
+
+    saved = (limiter.enabled, limiter.initialized)
+    application = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=True)
+    try:
+        limiter.reset()
+        yield application
+    finally:
+        limiter.reset()
+        limiter.enabled, limiter.initialized = saved

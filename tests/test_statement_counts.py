@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
+
+from tests.fixtures.statements import count_statements, statements_for
 
 SMALL, LARGE = 2, 40
-_SAVEPOINT_WORDS = ("SAVEPOINT", "RELEASE", "ROLLBACK TO")
-
-
-@contextmanager
-def count_statements():
-    """Collect the SQL statements sent to the database inside the block.
-
-    The test session is bound to a connection of ``db.engine``, so listening on the engine sees everything.
-    """
-    from app.extensions import db
-
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        # SAVEPOINTs belong to the test's outer transaction, not to the code under test.
-        if not statement.lstrip().upper().startswith(_SAVEPOINT_WORDS):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-
-
-def statements_for(client, url: str) -> list[str]:
-    """The statements one GET of ``url`` runs (the page must answer 200)."""
-    with count_statements() as statements:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    return statements
 
 
 def _diff(small: list[str], large: list[str]) -> str:
@@ -47,22 +15,6 @@ def _diff(small: list[str], large: list[str]) -> str:
         if len(large) > len(small)
         else [f"{len(small)} statements with {SMALL} rows, {len(large)} with {LARGE}"]
     )
-
-
-@pytest.fixture
-def fast_hashing(monkeypatch, app):
-    """Creating dozens of users: hash the (shared) password once."""
-    from app.auth import operations as auth_ops
-    from app.auth.passwords import hash_password
-
-    cache: dict[str, str] = {}
-
-    def cached(password):
-        if password not in cache:
-            cache[password] = hash_password(password)
-        return cache[password]
-
-    monkeypatch.setattr(auth_ops, "hash_password", cached)
 
 
 @pytest.fixture

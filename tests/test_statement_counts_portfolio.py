@@ -7,35 +7,17 @@ narratives, missions without claims (dashboard hints).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from tests.fixtures.statements import count_statements
+
 SMALL, LARGE = 10, 300
 PER_EXPERIENCE = 60
-_NOT_MEASURED = ("SAVEPOINT", "RELEASE", "ROLLBACK TO")
 COMPETENCIES = Path(__file__).resolve().parents[1] / "competencies"
-
-
-@contextmanager
-def count_statements():
-    """Every statement sent through ``db.engine`` inside the block (the test's savepoints excepted)."""
-    from app.extensions import db
-
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(_NOT_MEASURED):
-            statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 @pytest.fixture(scope="module")

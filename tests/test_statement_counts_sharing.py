@@ -9,31 +9,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from tests.test_statement_counts import count_statements
+from tests.fixtures.statements import statements_for
 
 SMALL, LARGE = 1, 6
-
-
-def statements_for(client, url: str) -> list[str]:
-    with count_statements() as statements:
-        response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return statements
-
-
-@pytest.fixture
-def fast_hashing(monkeypatch, app):
-    from app.auth import operations as auth_ops
-    from app.auth.passwords import hash_password
-
-    cache: dict[str, str] = {}
-
-    def cached(password):
-        if password not in cache:
-            cache[password] = hash_password(password)
-        return cache[password]
-
-    monkeypatch.setattr(auth_ops, "hash_password", cached)
 
 
 @pytest.fixture

@@ -4,46 +4,11 @@ the review page of a submission after several rounds, and the experience and cla
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 
 from tests.fixtures import worlds
-
-_NOT_MEASURED = ("SAVEPOINT", "RELEASE", "ROLLBACK TO")
-
-
-@contextmanager
-def count_statements():
-    """Every statement sent through ``db.engine`` inside the block (the test's savepoints excepted)."""
-    from sqlalchemy import event
-
-    from app.extensions import db
-
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(_NOT_MEASURED):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-
-
-def measure(client, url: str) -> list[str]:
-    client.get(url)  # warm-up: first-request work is not what is measured
-    with count_statements() as statements:
-        response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return statements
-
-
-def _explain(small: list[str], large: list[str]) -> str:
-    extra = large[len(small) :] if len(large) > len(small) else []
-    return "\n".join([f"{len(small)} statements, then {len(large)}:", *extra])
+from tests.fixtures.statements import explain as _explain
+from tests.fixtures.statements import statements_for
 
 
 @pytest.fixture
@@ -109,8 +74,8 @@ def test_review_page_statements_do_not_grow_with_rounds(world, app, login, db_se
     db.session.commit()
     client = app.test_client()
     login(client, w.trainer)
-    small = measure(client, f"/validation/submissions/{one.id}")
-    large = measure(client, f"/validation/submissions/{many.id}")
+    small = statements_for(client, f"/validation/submissions/{one.id}", warm_up=True)
+    large = statements_for(client, f"/validation/submissions/{many.id}", warm_up=True)
     assert len(small) == len(large), _explain(small, large)
 
 
@@ -135,10 +100,13 @@ def test_queue_statements_do_not_grow_with_submissions(world, app, login):
         db.session.commit()
 
     add(2, 0)
-    small = {state: measure(client, f"/validation/reviews?state={state}") for state in ("pending", "decided", "")}
+    small = {
+        state: statements_for(client, f"/validation/reviews?state={state}", warm_up=True)
+        for state in ("pending", "decided", "")
+    }
     add(10, 2)
     for state, before in small.items():
-        after = measure(client, f"/validation/reviews?state={state}")
+        after = statements_for(client, f"/validation/reviews?state={state}", warm_up=True)
         assert len(before) == len(after), (state, _explain(before, after))
 
 
@@ -172,9 +140,9 @@ def test_experience_and_claim_pages_statements_do_not_grow_with_validation_data(
     db.session.commit()
     client = app.test_client()
     login(client, w.volunteer)
-    small = measure(client, f"/experiences/{small_mission.id}")
-    large = measure(client, f"/experiences/{large_mission.id}")
+    small = statements_for(client, f"/experiences/{small_mission.id}", warm_up=True)
+    large = statements_for(client, f"/experiences/{large_mission.id}", warm_up=True)
     assert len(small) == len(large), _explain(small, large)
-    small = measure(client, f"/portfolio/claims/{small_claims[0].id}")
-    large = measure(client, f"/portfolio/claims/{large_claims[0].id}")
+    small = statements_for(client, f"/portfolio/claims/{small_claims[0].id}", warm_up=True)
+    large = statements_for(client, f"/portfolio/claims/{large_claims[0].id}", warm_up=True)
     assert len(small) == len(large), _explain(small, large)

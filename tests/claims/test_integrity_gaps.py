@@ -275,22 +275,6 @@ def test_the_quota_holds_for_the_re_encoded_file(app, uploader, monkeypatch, sto
 # --- 6. Upload rate limit ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def limited_app(database_url, tmp_path):
-    """A second app with rate limits on (the limiter is shared by every app: its state is restored)."""
-    from app.extensions import limiter
-    from tests.fixtures.app import make_test_app
-
-    saved = (limiter.enabled, limiter.initialized)
-    application = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=True)
-    try:
-        limiter.reset()
-        yield application
-    finally:
-        limiter.reset()
-        limiter.enabled, limiter.initialized = saved
-
-
 def test_uploads_are_rate_limited(limited_app):
     client = limited_app.test_client()
     for attempt in range(10):

@@ -241,21 +241,6 @@ def test_post_with_csrf_token_is_accepted(client, create_user, csrf_enabled):
 # --- Flask-Limiter ----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def limited_app(database_url, tmp_path):
-    """A second app with rate limits on. The limiter object is shared by every app, so its state is restored."""
-    from app.extensions import limiter
-
-    saved = (limiter.enabled, limiter.initialized)
-    application = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=True)
-    try:
-        limiter.reset()
-        yield application
-    finally:
-        limiter.reset()
-        limiter.enabled, limiter.initialized = saved
-
-
 def test_login_posts_are_rate_limited(limited_app):
     client = limited_app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"

@@ -16,7 +16,6 @@ from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.validation import operations as ops
 from app.validation.models import FactsDecision, ItemDecision, ReferentRequest, SubmissionState
-from tests.fixtures.app import make_test_app
 
 V = ItemDecision.VALIDATED
 LINK = re.compile(r"http://acquis\.example/validation/referent/([A-Za-z0-9_-]+)")
@@ -221,21 +220,6 @@ def test_the_volunteer_cannot_be_their_own_referent(world, client, login, outbox
     with pytest.raises(ops.ValidationError) as refused:
         ops.request_referent(world.volunteer, world.mission, ops.ReferentData(name="Me", email=address))
     assert refused.value.field == "email"
-
-
-@pytest.fixture
-def limited_app(database_url, tmp_path):
-    """A second app with rate limits on (the limiter is shared by every app: its state is restored)."""
-    from app.extensions import limiter
-
-    saved = (limiter.enabled, limiter.initialized)
-    application = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=True)
-    try:
-        limiter.reset()
-        yield application
-    finally:
-        limiter.reset()
-        limiter.enabled, limiter.initialized = saved
 
 
 def test_referent_requests_are_rate_limited(limited_app):
