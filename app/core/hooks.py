@@ -4,6 +4,14 @@ The experience page (package ``experiences``) shows the claims made on it, but `
 ``claims`` (packages only depend downwards). Instead the page calls ``{{ template_hook('experience-panels',
 experience=experience) }}`` and the claims package connects a receiver that returns rendered HTML. Receivers run
 their own fixed number of queries.
+
+The same signals carry questions that are not HTML. The hooks in use (sender → who answers):
+
+- template panels: ``dashboard-panels``, ``experience-panels``, ``claim-panels``, ``experience-delete-warnings``;
+- ``experience-locked`` (experience → validation: a pending submission locks it);
+- ``claim-validations``, ``claim-records``, ``experience-records``, ``evidence-validations`` (claim, experience id
+  or evidence → validation: what an NGO or a host referent recorded, see ``app/claims/records.py``);
+- ``document-read-through-grant`` (document, viewer → sharing: an adviser's read goes to the share's access log).
 """
 
 from __future__ import annotations
