@@ -80,8 +80,10 @@ class Document(Base):
     def can_download(self, user) -> bool:
         """The holder, the trainers and admins of the issuing NGO, and whoever a registered grant rule lets read
         this very document (advisers through a share: see :data:`DOCUMENT_GRANTS`)."""
-        if can_render_for(user, self.holder, self.issuer_organisation_id):
-            return True
+        return can_render_for(user, self.holder, self.issuer_organisation_id) or self.granted_to(user)
+
+    def granted_to(self, user) -> bool:
+        """Whether a registered grant rule lets ``user`` read this document (see :data:`DOCUMENT_GRANTS`)."""
         return user is not None and user.is_authenticated and any(rule(user, self) for rule in DOCUMENT_GRANTS)
 
     def experience_ids(self) -> frozenset[int] | None:

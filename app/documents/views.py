@@ -178,13 +178,16 @@ class RHDocumentBase(RHAuthenticated):
         require(self.document is not None)
 
     def _check_access(self):
-        require(self.document.can_download(current_user))
+        document = self.document
+        direct = can_render_for(current_user, document.holder, document.issuer_organisation_id)
+        # Document.can_download, split so that a read through a grant is known without asking twice.
+        self.through_grant = not direct and document.granted_to(current_user)
+        require(direct or self.through_grant)
 
     def _note_read(self) -> None:
         """A reader let in by a grant (an adviser's share): the package that granted it records the read."""
-        document = self.document
-        if not can_render_for(current_user, document.holder, document.issuer_organisation_id):
-            hook("document-read-through-grant").send(document, viewer=current_user._get_current_object())
+        if self.through_grant:
+            hook("document-read-through-grant").send(self.document, viewer=current_user._get_current_object())
 
 
 class RHDocument(RHDocumentBase):

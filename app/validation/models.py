@@ -98,13 +98,19 @@ class Submission(Base):
         """Trainers and admins of the NGO the submission was addressed to."""
         return self.organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)
 
-    def can_decide(self, user) -> bool:
-        """Trainers of the NGO, never on their own claims."""
+    def is_reviewer(self, user) -> bool:
+        """A trainer of the NGO the submission is addressed to, other than the volunteer (nobody reviews their own
+        claims)."""
+        user_id = getattr(user, "id", None)
         return (
-            self.organisation.has_role(user, MembershipRole.TRAINER)
-            and user.id != self.volunteer_id
-            and self.state == SubmissionState.PENDING
+            user_id is not None
+            and user_id != self.volunteer_id
+            and self.organisation.has_role(user, MembershipRole.TRAINER)
         )
+
+    def can_decide(self, user) -> bool:
+        """Reviewers, while the submission awaits review."""
+        return self.state == SubmissionState.PENDING and self.is_reviewer(user)
 
     def can_withdraw(self, user) -> bool:
         """Only the volunteer who submitted (and still owns the experience) may take a submission back."""
@@ -115,14 +121,7 @@ class Submission(Base):
         """Trainers of the NGO (never on their own experience) while the facts of the latest round await an answer:
         during the review, or after the last claim was decided (the facts may be answered after the claims).
         Whether the facts are still those submitted is checked by the operation."""
-        user_id = getattr(user, "id", None)
-        return (
-            self.facts_decision is None
-            and self.state in FACTS_OPEN_STATES
-            and user_id is not None
-            and user_id != self.volunteer_id
-            and self.organisation.has_role(user, MembershipRole.TRAINER)
-        )
+        return self.facts_decision is None and self.state in FACTS_OPEN_STATES and self.is_reviewer(user)
 
     @property
     def facts_confirmed_this_round(self) -> bool:

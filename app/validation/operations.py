@@ -546,7 +546,7 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
     :raises AlreadyDecided: another trainer decided first.
     """
     submission = item.submission
-    if not submission.organisation.has_role(actor, MembershipRole.TRAINER) or actor.id == submission.volunteer_id:
+    if not submission.is_reviewer(actor):
         raise TransitionRefused("only trainers of the NGO decide, never on their own claims")
     if submission.state == SubmissionState.WITHDRAWN or item.decision == ItemDecision.WITHDRAWN:
         raise SubmissionWithdrawn(item.decided_at or submission.decided_at)
@@ -865,7 +865,7 @@ def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, 
     """
     if submission.state == SubmissionState.WITHDRAWN:
         raise SubmissionWithdrawn(submission.decided_at)
-    if not submission.organisation.has_role(actor, MembershipRole.TRAINER) or actor.id == submission.volunteer_id:
+    if not submission.is_reviewer(actor):
         raise TransitionRefused("not allowed")
     comment = (comment or "").strip()
     if decision == FactsDecision.CORRECTED and not comment:
