@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.core.csrf import log_refusal
+
 logger = logging.getLogger("acquis.errors")
 
 ERROR_TEXTS = {
@@ -49,6 +51,7 @@ def _handle_http_exception(error: HTTPException):
 
 
 def _handle_csrf_error(error: CSRFError):
+    log_refusal(error)
     return render_error(400, CSRF_TEXT)
 
 

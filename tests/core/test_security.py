@@ -263,3 +263,94 @@ def test_main_app_is_not_rate_limited_after_the_limited_app(client):
     """Guard for the fixture above: the shared limiter must not leak into the other tests."""
     for _attempt in range(35):
         assert client.post("/auth/login", data={"email": ""}).status_code == 422
+
+
+# --- CSRF over https: the token decides, a foreign origin is refused, no Referer is needed -----------------------
+
+
+def _login_token(client, base_url: str) -> str:
+    import re
+
+    html = client.get("/auth/login", base_url=base_url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def https_csrf_app(database_url, tmp_path):
+    return make_test_app(database_url, tmp_path, BASE_URL="https://acquis.example", WTF_CSRF_ENABLED=True)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # a page served with Referrer-Policy: no-referrer, in a browser that sends no Origin
+        {"Origin": "null"},  # the same page in a browser that sends Origin: null
+        {"Origin": "https://acquis.example"},
+        {"Referer": "https://acquis.example/validation/referent/abc"},
+    ],
+    ids=["nothing", "origin-null", "same-origin", "same-referer"],
+)
+def test_https_post_with_token_is_accepted_without_referer(https_csrf_app, create_user, headers):
+    user = create_user()
+    client = https_csrf_app.test_client()
+    token = _login_token(client, "https://acquis.example")
+    response = client.post(
+        "/auth/login",
+        data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token},
+        base_url="https://acquis.example",
+        headers=headers,
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Origin": "https://evil.example"}, "the Origin header names another site"),
+        ({"Referer": "https://evil.example/form"}, "the Referer header names another site"),
+        ({"Origin": "http://acquis.example"}, "the Origin header names another site"),  # downgraded scheme
+    ],
+)
+def test_https_post_from_another_site_is_refused_and_logged(https_csrf_app, create_user, headers, reason, caplog):
+    user = create_user()
+    client = https_csrf_app.test_client()
+    token = _login_token(client, "https://acquis.example")
+    with caplog.at_level("WARNING", logger="acquis.csrf"):
+        response = client.post(
+            "/auth/login",
+            data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token},
+            base_url="https://acquis.example",
+            headers=headers,
+        )
+    assert response.status_code == 400
+    assert str(CSRF_TEXT).replace("'", "&#39;") in response.get_data(as_text=True)
+    assert any(reason in record.getMessage() for record in caplog.records)
+
+
+def test_https_post_without_token_is_logged_with_the_reason(https_csrf_app, caplog):
+    client = https_csrf_app.test_client()
+    with caplog.at_level("WARNING", logger="acquis.csrf"):
+        response = client.post("/auth/login", data={"email": "a@b.example"}, base_url="https://acquis.example")
+    assert response.status_code == 400
+    assert any("CSRF token is missing" in record.getMessage() for record in caplog.records)
+
+
+def test_behind_a_tls_proxy_a_post_without_referer_is_accepted(database_url, tmp_path, create_user):
+    """nginx terminates TLS and forwards plain http with X-Forwarded-Proto/-For (PROXY_COUNT=1)."""
+    proxied = make_test_app(
+        database_url, tmp_path, BASE_URL="https://acquis.example", WTF_CSRF_ENABLED=True, PROXY_COUNT=1
+    )
+    user = create_user()
+    client = proxied.test_client()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    import re
+
+    html = client.get("/auth/login", base_url="http://acquis.example", headers=forwarded).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post(
+        "/auth/login",
+        data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token},
+        base_url="http://acquis.example",
+        headers={**forwarded, "Origin": "https://acquis.example"},
+    )
+    assert response.status_code == 302

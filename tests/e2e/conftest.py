@@ -8,7 +8,8 @@ Session fixtures (started once):
 
 - ``mailbox`` -> :class:`tests.e2e.helpers.Mailbox`: a real SMTP server (aiosmtpd) on 127.0.0.1; the app sends
   its mail there. ``mailbox.wait_for(addr)``, ``mailbox.latest_link(addr)``, ``Mailbox.body(msg)``.
-- ``live_server`` -> :class:`tests.e2e.helpers.LiveServer`: the app served by werkzeug on 127.0.0.1:<port>, on
+- ``live_server`` -> :class:`tests.e2e.helpers.LiveServer`: the app served over **https** (a self-signed test
+  certificate, accepted by the browser contexts) by werkzeug on 127.0.0.1:<port>, on
   its own database (a temporary SQLite file, or ``<TEST_DATABASE_URL db>_e2e`` on PostgreSQL, recreated),
   CSRF on, rate limits off, cheap password hashing, ``BASE_URL`` = ``live_server.url``, catalogs compiled
   from ``translations/*.po``. ``live_server.create_user(...)``, ``create_org(...)``, ``add_member(...)``
@@ -47,6 +48,7 @@ from tests.e2e.helpers import (
     chromium_available,
     compile_catalogs,
     free_port,
+    make_test_certificate,
     monitor,
 )
 from tests.fixtures.app import make_test_app, reset_database, separate_database
@@ -107,7 +109,10 @@ def e2e_database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_server(e2e_database_url, mailbox, tmp_path_factory):
-    """The application over HTTP in a background thread (see the module docstring)."""
+    """The application over https in a background thread (see the module docstring).
+
+    https, as in every deployment: Secure cookies, HSTS and the CSRF rules that apply only on https are exercised
+    by every browser test (a page that hid its referrer once made every such form fail there, and only there)."""
     from werkzeug.serving import make_server
 
     from app.extensions import db
@@ -124,9 +129,11 @@ def live_server(e2e_database_url, mailbox, tmp_path_factory):
     )
     with app.app_context():
         reset_database()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = url  # e-mailed links must open on this very server
+    certificate = make_test_certificate(tmp_path_factory.mktemp("e2e-tls"))
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=tuple(map(str, certificate)))
+    url = f"https://127.0.0.1:{server.server_port}"
+    # E-mailed links must open on this very server; https turns on Secure cookies and HSTS like in production.
+    app.config.update(BASE_URL=url, SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, HSTS=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
@@ -168,6 +175,7 @@ def new_context(browser, live_server, request):
     contexts = []
 
     def factory(*, locale: str = "en", **options):
+        options.setdefault("ignore_https_errors", True)  # the live server's self-signed test certificate
         context = browser.new_context(base_url=live_server.url, locale=locale, **options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.on("page", monitor)
