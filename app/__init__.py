@@ -10,7 +10,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Flask
 
-from app.config import PROJECT_DIR, load_config
+from app.config import PROJECT_DIR, instance_dir_from_environment, load_config, resource_path
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -19,9 +19,9 @@ def create_app(config: dict | None = None) -> Flask:
         load_dotenv(PROJECT_DIR / ".env", override=False)
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_DIR / "templates"),
+        template_folder=str(resource_path("templates")),
         static_folder="static",
-        instance_path=os.environ.get("ACQUIS_INSTANCE_DIR", str(PROJECT_DIR / "instance")),
+        instance_path=str(instance_dir_from_environment().absolute()),
     )
     from app.core.forms import SafeRequest
 
@@ -59,7 +59,7 @@ def _init_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_path("migrations")))
     init_csrf(app, csrf)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)

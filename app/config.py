@@ -11,18 +11,38 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+#: A wheel carries templates/, translations/ (compiled), migrations/ and competencies/ here (see setup.py);
+#: a checkout (editable install included) has no such folder and uses the top-level ones in place.
+BUNDLED_RESOURCES_DIR = PACKAGE_DIR / "_resources"
+INSTALLED = BUNDLED_RESOURCES_DIR.is_dir()
+RESOURCE_DIR = BUNDLED_RESOURCES_DIR if INSTALLED else PROJECT_DIR
+#: Without ACQUIS_INSTANCE_DIR: ``instance/`` in a checkout; ``<venv>/var/acquis-instance`` when installed (Flask's
+#: convention for installed packages), never a folder inside site-packages.
+DEFAULT_INSTANCE_DIR = Path(sys.prefix) / "var" / "acquis-instance" if INSTALLED else PROJECT_DIR / "instance"
 #: The key earlier versions used by default; it is public, so it is refused outside tests and the debugger.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused below
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name under the instance directory
 SECRET_KEY_MIN_LENGTH = 32
 #: Upper bound of a signed-in session, remembered or not (the issue's "remember-me <= 30 days").
 MAX_SESSION_LIFETIME = timedelta(days=30)
+
+
+def resource_path(name: str) -> Path:
+    """Where a shipped resource folder is: ``templates``, ``translations``, ``migrations`` or ``competencies``."""
+    return RESOURCE_DIR / name
+
+
+def instance_dir_from_environment() -> Path:
+    """The instance folder: ``ACQUIS_INSTANCE_DIR``, else the default for a checkout or an installed package."""
+    return Path(os.environ.get("ACQUIS_INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -43,7 +63,7 @@ class ConfigError(RuntimeError):
 
 def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask configuration mapping from the environment, then apply ``overrides``."""
-    instance_dir = Path(os.environ.get("ACQUIS_INSTANCE_DIR", PROJECT_DIR / "instance"))
+    instance_dir = instance_dir_from_environment()
     base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     https = urlsplit(base_url).scheme == "https"
     config = {
@@ -88,7 +108,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "LANGUAGES": ("fr", "en", "es"),
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
-        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_DIR / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(resource_path("translations")),
         # Security policies
         "PASSWORD_MIN_LENGTH": 12,
         "PASSWORD_MIN_SCORE": 3,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-from app.config import PROJECT_DIR
+from app.config import PACKAGE_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _font_dir(package: str) -> Path:
 def _asset_map() -> dict[str, tuple[Path, str]]:
     sans = _font_dir("font_source_sans_pro")
     serif = _font_dir("font_source_serif_pro")
-    pdf_static = PROJECT_DIR / "app" / "static" / "pdf"
+    pdf_static = PACKAGE_DIR / "static" / "pdf"
     return {
         "font/sans-regular": (sans / "SourceSansPro-Regular.ttf", "font/ttf"),
         "font/sans-italic": (sans / "SourceSansPro-It.ttf", "font/ttf"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from app.config import resource_path
 from app.extensions import db
 from app.frameworks import operations as ops
 from app.frameworks.importers import FrameworkImportError
@@ -45,10 +46,14 @@ make_current_option = click.option(
 
 
 @frameworks_cli.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @make_current_option
 def import_command(paths, make_current):
-    """Import framework and crosswalk YAML files (directories: every *.yaml inside, frameworks first)."""
+    """Import framework and crosswalk YAML files (directories: every *.yaml inside, frameworks first).
+
+    Without PATHS, the frameworks shipped with Acquis (``competencies/``, inside the package once installed).
+    """
+    paths = paths or (resource_path("competencies"),)
 
     def build():
         frameworks, crosswalks = parse_files(paths)

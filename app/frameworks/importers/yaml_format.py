@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from jsonschema import Draft202012Validator, ValidationError
 
-from app.config import PROJECT_DIR
+from app.config import resource_path
 from app.frameworks.importers import (
     FrameworkImportError,
     ImportProblem,
@@ -21,7 +21,7 @@ from app.frameworks.importers import (
     ParsedNode,
 )
 
-SCHEMA_DIR = PROJECT_DIR / "competencies" / "schema"
+SCHEMA_DIR = resource_path("competencies") / "schema"
 FRAMEWORK_FORMAT = "acquis-framework/1"
 CROSSWALK_FORMAT = "acquis-crosswalk/1"
 ESCO_URI_PREFIX = "http://data.europa.eu/esco/"
