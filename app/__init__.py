@@ -87,6 +87,7 @@ BLUEPRINT_PACKAGES = (
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
 CLI_COMMANDS = (
     "app.auth.cli:users_cli",
+    "app.organisations.cli:orgs_cli",
     "app.demo.cli:demo_cli",
     "app.frameworks.cli:frameworks_cli",
     "app.documents.cli:dossier_cli",

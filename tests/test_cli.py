@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from app.auth.models import User
 from app.auth.passwords import verify_password
 from app.organisations.models import Membership, MembershipRole, MembershipState, Organisation
+from tests.auth.test_views import link_in, local
 from tests.fixtures.app import TEST_PASSWORD
 
 
@@ -31,15 +32,24 @@ def _counts(db_session) -> tuple[int, int, int]:
     )
 
 
-def test_create_volunteer_in_an_organisation(runner, db_session, ngo):
+def test_create_volunteer_in_an_organisation_sends_an_invitation(runner, client, db_session, ngo, outbox):
     result = runner.invoke(args=["users", "create", "Camille@Example.org", "--role", "volunteer", "--org", ngo.slug])
     assert result.exit_code == 0, result.output
     assert "created camille@example.org" in result.output
-    password = result.output.split("password: ", 1)[1].strip()
+    assert "password:" not in result.output
     user = _user(db_session, "camille@example.org")
-    assert user.is_verified
+    assert not user.is_verified  # until the owner of the address uses the link
     assert not user.is_platform_admin
-    assert verify_password(user.password_hash, password)
+    [message] = outbox
+    assert message.recipient == "camille@example.org"
+    link = local(link_in(message, "/auth/password/reset/"))
+
+    response = client.post(link, data={"password": TEST_PASSWORD, "confirm": TEST_PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db_session.refresh(user)
+    assert user.is_verified
+    assert verify_password(user.password_hash, TEST_PASSWORD)
+    assert client.get(link).status_code == 404  # single use
     membership = db_session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
     assert (membership.organisation_id, membership.role, membership.state) == (
         ngo.id,
@@ -55,7 +65,9 @@ def test_create_platform_admin_with_a_chosen_password(runner, db_session):
     )
     assert result.exit_code == 0, result.output
     assert "password:" not in result.output
+    assert TEST_PASSWORD not in result.output
     user = _user(db_session, "root@example.org")
+    assert user.is_verified
     assert user.is_platform_admin
     assert user.display_name == "Agnès"
     assert user.locale == "es"
@@ -70,6 +82,46 @@ def test_create_with_several_roles(runner, db_session, ngo):
     user = _user(db_session, "nadia@example.org")
     assert user.is_adviser
     assert ngo.has_role(user, MembershipRole.ADMIN)
+
+
+def test_create_writes_a_generated_password_to_a_private_file(runner, db_session, tmp_path, outbox):
+    secret_file = tmp_path / "root.password"
+    result = runner.invoke(
+        args=["users", "create", "root@example.org", "--role", "platform_admin", "--password-file", str(secret_file)]
+    )
+    assert result.exit_code == 0, result.output
+    password = secret_file.read_text().strip()
+    assert len(password) >= 20
+    assert password not in result.output
+    assert f"password written to {secret_file}" in result.output
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    user = _user(db_session, "root@example.org")
+    assert user.is_verified
+    assert verify_password(user.password_hash, password)
+    assert outbox == []  # no invitation when the operator hands the password over
+
+
+def test_create_never_overwrites_a_password_file(runner, db_session, tmp_path):
+    secret_file = tmp_path / "existing"
+    secret_file.write_text("keep me\n")
+    result = runner.invoke(
+        args=["users", "create", "x@example.org", "--role", "adviser", "--password-file", str(secret_file)]
+    )
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+    assert secret_file.read_text() == "keep me\n"
+    assert _user(db_session, "x@example.org") is None
+
+
+def test_create_refuses_two_password_sources(runner, db_session, tmp_path):
+    result = runner.invoke(
+        args=["users", "create", "x@example.org", "--role", "adviser", "--password-file", str(tmp_path / "p")],
+        env={"ACQUIS_NEW_PASSWORD": TEST_PASSWORD},
+    )
+    assert result.exit_code != 0
+    assert "not both" in result.output
+    assert not (tmp_path / "p").exists()
+    assert _user(db_session, "x@example.org") is None
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -39,44 +41,82 @@ USER_ROLES = ("platform_admin", "adviser")
 @click.option("--org", "org_slug", help="Organisation slug for organisation roles.")
 @click.option("--name", "display_name", help="Display name (defaults to the part of the e-mail before @).")
 @click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Generate a password and write it to this new file (mode 0600) instead of e-mailing an invitation.",
+)
+@click.option(
     "--password",
     envvar="ACQUIS_NEW_PASSWORD",
-    help="Password (or ACQUIS_NEW_PASSWORD); a random one is generated and printed when omitted.",
+    help="Set this password instead of e-mailing an invitation (prefer the ACQUIS_NEW_PASSWORD variable: "
+    "a command line is visible to other users and kept in shell history).",
 )
 @click.option("--locale", default="fr", type=click.Choice(["fr", "en", "es"]))
-def create_user_command(email, roles, org_slug, display_name, password, locale):
-    """Create a verified account EMAIL with the given roles."""
-    org_roles = [ORG_ROLES[r] for r in roles if r in ORG_ROLES]
-    organisation = None
-    if org_roles:
-        if not org_slug:
-            raise click.UsageError("--org is required for volunteer, trainer and org_admin.")
-        organisation = org_ops.get_organisation(org_slug)
-        if organisation is None:
-            raise click.BadParameter(f"no organisation with slug {org_slug!r}", param_hint="--org")
-    generated = password is None
-    password = password or secrets.token_urlsafe(15)
-    problems = password_problems(password, [email, display_name or ""])
-    if problems:
-        raise click.BadParameter(" ".join(problems), param_hint="--password")
+def create_user_command(email, roles, org_slug, display_name, password_file, password, locale):
+    """Create the account EMAIL with the given roles.
+
+    By default its owner receives an e-mail with a link to choose a password (valid INVITATION_DAYS); the address
+    counts as verified once the link is used. With --password-file or --password the account is ready at once.
+    A password is never printed.
+    """
+    if password_file is not None and password is not None:
+        raise click.UsageError("use either --password-file or --password (ACQUIS_NEW_PASSWORD), not both.")
+    organisation = _organisation_for(roles, org_slug)
+    if password_file is not None:
+        if password_file.exists():
+            raise click.BadParameter(f"{password_file} already exists; name a new file", param_hint="--password-file")
+        password = secrets.token_urlsafe(15)
+    invited = password is None
+    if not invited:
+        problems = password_problems(password, [email, display_name or ""])
+        if problems:
+            raise click.BadParameter(" ".join(problems), param_hint="--password")
     try:
         user = ops.create_user(
             email,
             display_name or email.split("@")[0],
-            password,
+            password or secrets.token_urlsafe(32),  # invited: a password nobody knows until the link sets one
             locale=locale,
-            verified=True,
+            verified=not invited,
             is_platform_admin="platform_admin" in roles,
             is_adviser="adviser" in roles,
         )
     except ops.EmailTakenError:
         raise click.ClickException(f"an account already uses {email}") from None
-    for role in org_roles:
+    for role in (ORG_ROLES[r] for r in roles if r in ORG_ROLES):
         org_ops.add_member(organisation, user, role, actor=None)
+    if invited:
+        ops.send_account_invitation(user)
+    if password_file is not None:
+        _write_secret(password_file, password)  # before the commit: no account whose password was lost
     db.session.commit()
     click.echo(f"created {user.email}")
-    if generated:
-        click.echo(f"password: {password}")
+    if invited:
+        click.echo(f"invitation with a set-password link e-mailed to {user.email}")
+    elif password_file is not None:
+        click.echo(f"password written to {password_file}")
+
+
+def _organisation_for(roles, org_slug):
+    """The organisation named by --org when an organisation role is asked for (else ``None``)."""
+    if not any(role in ORG_ROLES for role in roles):
+        return None
+    if not org_slug:
+        raise click.UsageError("--org is required for volunteer, trainer and org_admin.")
+    organisation = org_ops.get_organisation(org_slug)
+    if organisation is None:
+        raise click.BadParameter(f"no organisation with slug {org_slug!r}", param_hint="--org")
+    return organisation
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    """Create ``path`` readable by its owner only (never an existing file, never through a symlink)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
 
 
 @users_cli.command("list")

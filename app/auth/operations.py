@@ -25,6 +25,8 @@ from app.extensions import db
 RESET_PURPOSE = "password-reset"
 VERIFY_PURPOSE = "verify-email"
 EMAIL_CHANGE_PURPOSE = "change-email"
+#: The set-password link of an account created by an operator (``flask users create``); same page as a reset.
+ACCOUNT_INVITATION_PURPOSE = "account-invitation"
 RECOVERY_CODE_COUNT = 10
 
 
@@ -278,9 +280,38 @@ def request_password_reset(email: str) -> None:
     log_event("user.password_reset_requested", obj=user)
 
 
+def send_account_invitation(user: User) -> None:
+    """E-mail the owner of an account created for them a link to choose their password.
+
+    The link opens the password-reset page; it lives ``INVITATION_DAYS`` (a reset link only hours) and, like a
+    reset link, dies once a password is set. A lost or expired invitation is replaced by "Forgot your password?".
+    """
+    token = sign(ACCOUNT_INVITATION_PURPOSE, {"u": user.id, "f": user.password_fingerprint})
+    queue_email(
+        "account_invitation",
+        recipient=user.email,
+        language=user.locale,
+        subject=_l("Your Acquis account is ready: choose your password"),
+        user=user,
+        url=canonical_url("auth.reset_password", token=token),
+        days=current_app.config["INVITATION_DAYS"],
+        login_url=canonical_url("auth.login"),
+    )
+    log_event("user.account_invitation_sent", obj=user)
+
+
+def _password_link_payload(token: str) -> dict:
+    """The payload of a reset link or of an account invitation. Raises :class:`InvalidToken`."""
+    try:
+        return unsign(RESET_PURPOSE, token, current_app.config["TOKEN_MAX_AGE_SECONDS"])
+    except InvalidToken:
+        days = current_app.config["INVITATION_DAYS"]
+        return unsign(ACCOUNT_INVITATION_PURPOSE, token, int(timedelta(days=days).total_seconds()))
+
+
 def user_for_reset_token(token: str) -> User:
-    """The user a reset link belongs to. The link dies once the password changes (single use)."""
-    payload = unsign(RESET_PURPOSE, token, current_app.config["TOKEN_MAX_AGE_SECONDS"])
+    """The user a reset link (or an account invitation) belongs to. It dies once the password changes (single use)."""
+    payload = _password_link_payload(token)
     user = db.session.get(User, payload.get("u"))
     if user is None or not user.is_active or payload.get("f") != user.password_fingerprint:
         raise InvalidToken
