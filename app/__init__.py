@@ -88,6 +88,7 @@ BLUEPRINT_PACKAGES = (
 CLI_COMMANDS = (
     "app.auth.cli:users_cli",
     "app.organisations.cli:orgs_cli",
+    "app.checks:check_command",
     "app.demo.cli:demo_cli",
     "app.frameworks.cli:frameworks_cli",
     "app.documents.cli:dossier_cli",

@@ -7,13 +7,18 @@ the environment only (the systemd units and the container read ``deploy/acquis.e
 
 from __future__ import annotations
 
+import click
 from flask.cli import FlaskGroup
 
 from app import create_app
+from app.config import ConfigError
 
 
 def main() -> None:
-    """Run the Flask command line for Acquis."""
-    FlaskGroup(create_app=create_app, load_dotenv=False, help="Acquis operator commands (flask, bound to Acquis).")(
-        prog_name="acquis"
-    )
+    """Run the Flask command line for Acquis; a refused configuration is one line on stderr and status 1."""
+    group = FlaskGroup(create_app=create_app, load_dotenv=False, help="Acquis operator commands (flask for Acquis).")
+    try:
+        group(prog_name="acquis")
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        raise SystemExit(1) from None
