@@ -1,4 +1,4 @@
-"""deploy/: the env file, the systemd units, the nginx site and the compose file are checked by the tools that read them.
+"""deploy/: the env file, the systemd units, the nginx site and the compose file, checked by the tools that read them.
 
 nginx -t and systemd-analyze verify run where the tools are installed (CI installs nginx: without it there these tests
 fail instead of skipping); the compose file is validated against the Compose Specification's JSON Schema, vendored
