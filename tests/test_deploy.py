@@ -2,18 +2,24 @@
 
 nginx -t and systemd-analyze verify run where the tools are installed (CI installs nginx: without it there these tests
 fail instead of skipping); the compose file is validated against the Compose Specification's JSON Schema, vendored
-under tests/deploy/ (this machine has no `docker compose`).
+under tests/deploy/ (this machine has no `docker compose`). Then the nginx site runs, over TLS with a test
+certificate, in front of gunicorn serving this checkout in production mode: health, static files, headers, a form
+posted without a Referer, one from another site, and the upload limit (about 6 s).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
+import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -22,6 +28,7 @@ from dotenv import dotenv_values
 from jsonschema import Draft7Validator
 
 from app.config import ConfigError, load_config
+from tests.e2e.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -214,3 +221,187 @@ def test_compose_services_depend_on_what_exists_and_share_the_data_volume():
     assert services["worker"]["command"] == ["acquis", "documents", "worker"]
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert (ROOT / "deploy" / "Dockerfile").is_file()
+
+
+# --- nginx in front of gunicorn, over TLS ----------------------------------------------------------------------------
+
+
+def _https(port: int, method: str, path: str, *, headers: dict | None = None, body: bytes | str | None = None):
+    """One request to nginx on 127.0.0.1:``port`` for acquis.example.org (test certificate): (status, headers, body)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the test certificate
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers={"Host": "acquis.example.org", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def _healthy(port: int) -> None:
+    """Raises OSError until /healthz answers 200 through nginx (502 while gunicorn is not up yet)."""
+    status, _headers, _body = _https(port, "GET", "/healthz")
+    if status != 200:
+        raise ConnectionError(status)
+
+
+def _wait_until_up(url_check, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            url_check()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{what} did not start (exit status {process.poll()})")
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """gunicorn (this checkout, production settings, migrated SQLite) behind nginx with deploy/nginx/acquis.conf."""
+    nginx = _tool("nginx")
+    folder = tmp_path_factory.mktemp("stack")
+    app_port, tls_port, http_port = free_port(), free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL", "FLASK_APP")}
+    env.update(
+        ACQUIS_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        # Not the address the requests use: a form is accepted only if the app sees https and the Host from nginx.
+        BASE_URL="https://canonical.example.org",
+        PROXY_COUNT="1",
+        ACQUIS_INSTANCE_DIR=str(folder / "instance"),
+    )
+    bin_dir = Path(sys.executable).parent
+    subprocess.run(
+        [str(bin_dir / "flask"), "--app", "app", "db", "upgrade"], cwd=folder, env=env, check=True, capture_output=True
+    )
+    site = NGINX_SITE.read_text()
+    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
+    site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{tls_port} ssl http2;")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+    site = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", site)
+    site = site.replace("/opt/acquis/venv/lib/python3.11/site-packages/app/static/", f"{ROOT / 'app' / 'static'}/")
+    conf = nginx_prefix(folder, site)
+    if os.geteuid() == 0:  # workers would otherwise run as nobody, who cannot enter pytest's private temp folder
+        conf.write_text("user root;\n" + conf.read_text())
+    log = (folder / "gunicorn.log").open("w")
+    processes = [
+        subprocess.Popen(
+            [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{app_port}", "--workers", "2", "app:create_app()"],
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ),
+        subprocess.Popen(
+            [nginx, "-p", f"{folder}/", "-c", str(conf), "-e", str(folder / "error.log"), "-g", "daemon off;"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ),
+    ]
+    try:
+        for process, what in zip(processes, ("gunicorn", "nginx"), strict=True):
+            _wait_until_up(lambda: _healthy(tls_port), process, what)  # gunicorn first, then nginx in front
+        yield {"tls": tls_port, "http": http_port, "folder": folder}
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        log.close()
+
+
+def test_stack_serves_health_static_files_and_the_apps_security_headers(stack):
+    status, headers, body = _https(stack["tls"], "GET", "/healthz")
+    assert (status, json.loads(body)) == (200, {"status": "ok", "database": "ok"})
+    status, headers, body = _https(stack["tls"], "GET", "/static/css/acquis.css")
+    assert status == 200 and body == (ROOT / "app" / "static" / "css" / "acquis.css").read_text()
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    status, headers, _body = _https(stack["tls"], "GET", "/auth/login")
+    assert status == 200
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+    assert len(headers.get_all("Content-Security-Policy")) == 1  # the app's, not doubled by nginx
+    assert "Secure" in headers["Set-Cookie"]
+
+
+def test_stack_redirects_plain_http_to_https(stack):
+    connection = http.client.HTTPConnection("127.0.0.1", stack["http"], timeout=10)
+    connection.request("GET", "/auth/login?next=/", headers={"Host": "acquis.example.org"})
+    response = connection.getresponse()
+    assert response.status == 301
+    assert response.headers["Location"] == "https://acquis.example.org/auth/login?next=/"
+    connection.close()
+
+
+def _login_form(stack) -> tuple[str, str]:
+    """The sign-in page's session cookie and CSRF token, as a browser gets them."""
+    _status, headers, body = _https(stack["tls"], "GET", "/auth/login")
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', body
+    )
+    assert token, body
+    return cookie, token.group(1)
+
+
+def test_a_form_posted_through_the_proxy_is_accepted_without_a_referer(stack):
+    cookie, token = _login_form(stack)
+    form = urllib.parse.urlencode({"csrf_token": token, "email": "nobody@example.org", "password": "wrong password"})
+    status, _headers, body = _https(
+        stack["tls"],
+        "POST",
+        "/auth/login",
+        body=form,
+        headers={
+            "Cookie": cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+            # What a browser sends from a no-referrer page: the page's origin, no Referer. It matches only if
+            # the app sees https (X-Forwarded-Proto) and the Host nginx passes, since BASE_URL names another site.
+            "Origin": "https://acquis.example.org",
+        },
+    )
+    assert status == 401, body  # the form was taken: the sign-in page again, "wrong e-mail or password"
+    assert 'id="password-error"' in body
+
+
+def test_a_form_from_another_site_is_refused_and_logged(stack):
+    cookie, token = _login_form(stack)
+    form = urllib.parse.urlencode({"csrf_token": token, "email": "nobody@example.org", "password": "x"})
+    status, _headers, _body = _https(
+        stack["tls"],
+        "POST",
+        "/auth/login",
+        body=form,
+        headers={
+            "Cookie": cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": "https://evil.example",
+        },
+    )
+    assert status == 400
+    log = (stack["folder"] / "gunicorn.log").read_text()
+    assert "CSRF check refused POST /auth/login: the Origin header names another site" in log
+
+
+def test_stack_takes_a_full_evidence_upload_and_stops_a_larger_body_at_nginx(stack):
+    # /verify takes a PDF upload without a session (CSRF-exempt): what matters is who answers.
+    boundary = "acquisboundary"
+
+    def multipart(size: int) -> bytes:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        return head + b"%PDF-1.7\n" + b"0" * size + f"\r\n--{boundary}--\r\n".encode()
+
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    status, _headers, body = _https(stack["tls"], "POST", "/verify", body=multipart(10 * 1024 * 1024), headers=headers)
+    assert status != 413, body  # 10 MB and the form around it reach the application
+    assert "<center>nginx</center>" not in body
+    status, _headers, body = _https(stack["tls"], "POST", "/verify", body=multipart(13 * 1024 * 1024), headers=headers)
+    assert status == 413
+    assert "<center>nginx</center>" in body  # refused by nginx before gunicorn reads it
