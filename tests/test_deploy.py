@@ -284,6 +284,7 @@ def stack(tmp_path_factory):
     site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
     site = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", site)
     site = site.replace("/opt/acquis/venv/lib/python3.11/site-packages/app/static/", f"{ROOT / 'app' / 'static'}/")
+    site = site.replace("/var/log/nginx/acquis.access.log", str(folder / "acquis.access.log"))
     conf = nginx_prefix(folder, site)
     if os.geteuid() == 0:  # workers would otherwise run as nobody, who cannot enter pytest's private temp folder
         conf.write_text("user root;\n" + conf.read_text())
@@ -326,6 +327,19 @@ def test_stack_serves_health_static_files_and_the_apps_security_headers(stack):
     assert headers["Strict-Transport-Security"].startswith("max-age=")
     assert len(headers.get_all("Content-Security-Policy")) == 1  # the app's, not doubled by nginx
     assert "Secure" in headers["Set-Cookie"]
+
+
+def test_stack_access_log_masks_secret_links(stack):
+    secret = secrets.token_urlsafe(24)
+    for path in (f"/s/{secret}", f"/validation/referent/{secret}?lang=es", f"/auth/password/reset/{secret}"):
+        status, _headers, _body = _https(stack["tls"], "GET", path)
+        assert status == 404
+    _https(stack["tls"], "GET", "/auth/login?next=/sharing/")
+    log = (stack["folder"] / "acquis.access.log").read_text()
+    assert secret not in log
+    assert '"GET /s/[redacted] HTTP/1.1" 404' in log
+    assert '"GET /validation/referent/[redacted]?lang=es HTTP/1.1" 404' in log
+    assert '"GET /auth/login?next=/sharing/ HTTP/1.1" 200' in log
 
 
 def test_stack_redirects_plain_http_to_https(stack):
