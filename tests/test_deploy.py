@@ -28,7 +28,7 @@ from dotenv import dotenv_values
 from jsonschema import Draft7Validator
 
 from app.config import ConfigError, load_config
-from tests.e2e.helpers import free_port
+from tests.e2e.helpers import free_port, make_test_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -122,38 +122,9 @@ def test_units_share_the_env_file_and_web_listens_only_locally():
 # --- nginx -----------------------------------------------------------------------------------------------------------
 
 
-def _test_certificate(folder: Path) -> tuple[Path, Path]:
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acquis.example.org")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=2))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 def nginx_prefix(folder: Path, site: str) -> Path:
     """A self-contained nginx prefix in ``folder`` serving ``site`` with a test certificate; returns nginx.conf."""
-    cert, key = _test_certificate(folder)
+    cert, key = make_test_certificate(folder)
     site = site.replace("/etc/letsencrypt/live/acquis.example.org/fullchain.pem", str(cert))
     site = site.replace("/etc/letsencrypt/live/acquis.example.org/privkey.pem", str(key))
     (folder / "site.conf").write_text(site)
@@ -366,40 +337,25 @@ def _login_form(stack) -> tuple[str, str]:
     return cookie, token.group(1)
 
 
-def test_a_form_posted_through_the_proxy_is_accepted_without_a_referer(stack):
+def _post_login(stack, origin: str) -> tuple[int, str]:
+    """Post the sign-in form (wrong password) as a browser on a no-referrer page would: an Origin, no Referer."""
     cookie, token = _login_form(stack)
     form = urllib.parse.urlencode({"csrf_token": token, "email": "nobody@example.org", "password": "wrong password"})
-    status, _headers, body = _https(
-        stack["tls"],
-        "POST",
-        "/auth/login",
-        body=form,
-        headers={
-            "Cookie": cookie,
-            "Content-Type": "application/x-www-form-urlencoded",
-            # What a browser sends from a no-referrer page: the page's origin, no Referer. It matches only if
-            # the app sees https (X-Forwarded-Proto) and the Host nginx passes, since BASE_URL names another site.
-            "Origin": "https://acquis.example.org",
-        },
-    )
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded", "Origin": origin}
+    status, _headers, body = _https(stack["tls"], "POST", "/auth/login", body=form, headers=headers)
+    return status, body
+
+
+def test_a_form_posted_through_the_proxy_is_accepted_without_a_referer(stack):
+    # This origin matches only if the app sees https (X-Forwarded-Proto) and the Host that nginx passes, since
+    # BASE_URL names another site.
+    status, body = _post_login(stack, "https://acquis.example.org")
     assert status == 401, body  # the form was taken: the sign-in page again, "wrong e-mail or password"
     assert 'id="password-error"' in body
 
 
 def test_a_form_from_another_site_is_refused_and_logged(stack):
-    cookie, token = _login_form(stack)
-    form = urllib.parse.urlencode({"csrf_token": token, "email": "nobody@example.org", "password": "x"})
-    status, _headers, _body = _https(
-        stack["tls"],
-        "POST",
-        "/auth/login",
-        body=form,
-        headers={
-            "Cookie": cookie,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Origin": "https://evil.example",
-        },
-    )
+    status, _body = _post_login(stack, "https://evil.example")
     assert status == 400
     log = (stack["folder"] / "gunicorn.log").read_text()
     assert "CSRF check refused POST /auth/login: the Origin header names another site" in log
