@@ -11,13 +11,12 @@ from flask_login import current_user, logout_user
 
 from app.auth.passwords import verify_password
 from app.claims import operations as claim_ops
-from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.organisations.models import Organisation
-from app.portability import badges, bp, elm, images, keys, models
+from app.portability import badges, bp, elm, europass, images, keys, models
 from app.portability.erasure import erase_user
 from app.portability.export import export_zip
 from app.portability.forms import DeleteAccountForm, ImportForm
@@ -181,11 +180,33 @@ class RHElm(RHAuthenticated):
         require(self.experience is not None and self.experience.can_view(current_user))
 
     def _process(self):
-        document = elm.elm_document(self.experience, language=current_language())
+        language = badges.credential_language(request.args.get("lang"), current_user)
+        document = elm.elm_document(self.experience, language=language)
         return _download(
             json.dumps(document, ensure_ascii=False, indent=2),
             "application/ld+json",
             f"acquis-elm-{self.experience.id}.jsonld",
+        )
+
+
+class RHElmPortfolio(RHAuthenticated):
+    """My portfolio for European Digital Credentials: a presentation of the ELM credential of each validated mission."""
+
+    def _process(self):
+        language = badges.credential_language(request.args.get("lang"), current_user)
+        document = elm.portfolio_document(current_user, language=language)
+        return _download(
+            json.dumps(document, ensure_ascii=False, indent=2), "application/ld+json", "acquis-elm-portfolio.jsonld"
+        )
+
+
+class RHEuropass(RHAuthenticated):
+    """My validated missions and competences as a Europass CV file (Europass XML), to import in the Europass editor."""
+
+    def _process(self):
+        language = badges.credential_language(request.args.get("lang"), current_user)
+        return _download(
+            europass.europass_xml(current_user, language=language), "application/xml", "acquis-europass-cv.xml"
         )
 
 
@@ -201,6 +222,8 @@ _ROUTES = [
     ("/badges/issuers/<slug>/status", RHStatusList, "status_list"),
     ("/.well-known/jwks.json", RHJwks, "jwks"),
     ("/elm/experiences/<int:experience_id>.jsonld", RHElm, "elm"),
+    ("/elm/portfolio.jsonld", RHElmPortfolio, "elm_portfolio"),
+    ("/europass/cv.xml", RHEuropass, "europass_cv"),
 ]
 for rule, handler, endpoint in _ROUTES:
     bp.add_url_rule(rule, view_func=handler.as_view(endpoint))

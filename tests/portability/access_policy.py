@@ -23,4 +23,6 @@ POLICY = {
     "portability.jwks": rule(PUBLIC),
     "portability.status_list": rule(PUBLIC, url=lambda w: {"slug": w.ngo.slug}),
     "portability.elm": rule(OWNER_ONLY, url=lambda w: {"experience_id": w.mission.id}),
+    "portability.elm_portfolio": rule(USER, notes="one's own portfolio only: there is no id to guess"),
+    "portability.europass_cv": rule(USER, notes="one's own missions and competences only"),
 }
