@@ -334,7 +334,7 @@ def validated_experiences(user) -> list[Experience]:
 
 
 def portfolio_document(user, *, language: str = "fr") -> dict:
-    """A VerifiablePresentation of the ELM credential of each validated mission (the volunteer is each one's subject)."""
+    """A VerifiablePresentation of the ELM credentials of every validated mission (each names the volunteer)."""
     credentials = [elm_document(experience, language=language) for experience in validated_experiences(user)]
     seed = f"{current_app.config['BASE_URL']}/users/{user.id}/portfolio"
     return {

@@ -40,7 +40,7 @@ class Http:
 
 
 def jwks_of(http: Http, issuer_id: str) -> jwk.JWKSet:
-    """The issuer's JWKS, from ``https://{authority of the issuer id}/.well-known/jwks.json`` (OB 3.0 §Key provenance)."""
+    """The issuer's JWKS at ``{scheme}://{issuer id authority}/.well-known/jwks.json`` (OB 3.0 key provenance)."""
     parts = urlsplit(issuer_id)
     response = http.get(f"{parts.scheme}://{parts.netloc}/.well-known/jwks.json", accept="application/jwk-set+json")
     assert response.mimetype == "application/jwk-set+json"
