@@ -20,7 +20,7 @@ INK = (31, 41, 55)
 ACCENT = (14, 116, 144)
 PAPER = (255, 255, 255)
 PALE = (224, 242, 246)
-#: Longest text drawn on a line before wrapping, and lines kept per block (the rest is cut with an ellipsis).
+#: Pixel sizes of the square badge and of the landscape credential page.
 BADGE_SIZE = 400
 PAGE_SIZE = (1240, 877)
 
