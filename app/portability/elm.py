@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
@@ -84,32 +85,58 @@ def esco_uris(node_ids) -> dict[int, list[str]]:
     return result
 
 
-def current_validations(experience: Experience):
-    """The experience's claims and their current validations (neither revoked nor superseded), by claim id."""
-    from app.claims.models import Claim
-    from app.validation.models import ClaimValidation
+@dataclass
+class Validated:
+    """What the exports read about a set of experiences, loaded in a fixed number of statements.
 
-    claims = list(
-        db.session.scalars(
-            sa.select(Claim)
-            .where(Claim.experience_id == experience.id)
-            .options(selectinload(Claim.node))
-            .order_by(Claim.id)
-        )
-    )
+    ``claims``: the claims with a current validation (neither revoked nor superseded), by experience id;
+    ``validations``: those validations by claim id (with their NGO); ``esco``: ESCO URIs by node id;
+    ``confirmations``: the host referents' confirmations by experience id.
+    """
+
+    claims: dict[int, list] = field(default_factory=dict)
+    validations: dict[int, object] = field(default_factory=dict)
+    esco: dict[int, list[str]] = field(default_factory=dict)
+    confirmations: dict[int, list] = field(default_factory=dict)
+
+
+def load_validated(experiences) -> Validated:
+    """Load what :func:`elm_document` and the Europass CV need for ``experiences`` (a fixed number of statements)."""
+    from app.claims.models import Claim
+    from app.validation.models import ClaimValidation, ReferentRequest
+
+    ids = [e.id for e in experiences] or [0]
     validations = {
         v.claim_id: v
         for v in db.session.scalars(
             sa.select(ClaimValidation)
+            .join(Claim, Claim.id == ClaimValidation.claim_id)
             .where(
-                ClaimValidation.claim_id.in_([c.id for c in claims] or [0]),
+                Claim.experience_id.in_(ids),
                 ClaimValidation.revoked_at.is_(None),
                 ClaimValidation.superseded_at.is_(None),
             )
             .options(selectinload(ClaimValidation.organisation))
         )
     }
-    return [c for c in claims if c.id in validations], validations
+    loaded = Validated(validations=validations)
+    claims = db.session.scalars(
+        sa.select(Claim)
+        .where(Claim.id.in_(list(validations) or [0]))
+        .options(selectinload(Claim.node))
+        .order_by(Claim.id)
+    )
+    for claim in claims:
+        loaded.claims.setdefault(claim.experience_id, []).append(claim)
+    loaded.esco = esco_uris({c.node_id for group in loaded.claims.values() for c in group})
+    confirmed = db.session.scalars(
+        sa.select(ReferentRequest)
+        .where(ReferentRequest.experience_id.in_(ids), ReferentRequest.confirmed_at.is_not(None))
+        .order_by(ReferentRequest.confirmed_at, ReferentRequest.id)
+    )
+    for request in confirmed:
+        loaded.confirmations.setdefault(request.experience_id, []).append(request)
+    return loaded
 
 
 def _organisation(organisation, experience: Experience, language: str) -> dict:
@@ -198,17 +225,10 @@ def _activity(experience: Experience, awarded_by: dict | None, language: str) ->
     return activity
 
 
-def _referent_evidence(experience: Experience, subject_id: str, language: str) -> list[dict]:
+def _referent_evidence(experience: Experience, confirmations, subject_id: str, language: str) -> list[dict]:
     """The host referent's confirmations of the mission, as supporting evidence (who, role, when, what)."""
-    from app.validation.models import ReferentRequest
-
-    confirmed = db.session.scalars(
-        sa.select(ReferentRequest)
-        .where(ReferentRequest.experience_id == experience.id, ReferentRequest.confirmed_at.is_not(None))
-        .order_by(ReferentRequest.confirmed_at, ReferentRequest.id)
-    )
     evidence = []
-    for request in confirmed:
+    for request in confirmations:
         with force_locale(language):
             facts = _("The facts of the mission were confirmed.") if request.facts_confirmed else ""
             statement = _(
@@ -258,11 +278,14 @@ def _display(experience: Experience, outcomes: list[dict], issuer: dict | None, 
     }
 
 
-def elm_document(experience: Experience, *, language: str = "fr") -> dict:
-    """The ELM JSON-LD credential (unsigned) for an experience and its current validations (may have no outcome)."""
-    validated, validations = current_validations(experience)
-    uris = esco_uris([c.node_id for c in validated])
-    outcomes = [_outcome(claim, experience, uris[claim.node_id], language) for claim in validated]
+def elm_document(experience: Experience, *, language: str = "fr", loaded: Validated | None = None) -> dict:
+    """The ELM JSON-LD credential (unsigned) for an experience and its current validations (may have no outcome).
+
+    ``loaded`` is what :func:`load_validated` read for a set of experiences including this one (loaded here if None).
+    """
+    loaded = loaded or load_validated([experience])
+    validated, validations = loaded.claims.get(experience.id, []), loaded.validations
+    outcomes = [_outcome(claim, experience, loaded.esco[claim.node_id], language) for claim in validated]
     organisations = sorted({validations[c.id].organisation for c in validated}, key=lambda o: o.name)
     if not organisations and experience.sending_organisation is not None:
         organisations = [experience.sending_organisation]
@@ -308,7 +331,7 @@ def elm_document(experience: Experience, *, language: str = "fr") -> dict:
     }
     if bodies:
         document["issuer"] = bodies[0]
-    evidence = _referent_evidence(experience, subject_id, language)
+    evidence = _referent_evidence(experience, loaded.confirmations.get(experience.id, []), subject_id, language)
     if evidence:
         document["evidence"] = evidence
     return document
@@ -335,7 +358,9 @@ def validated_experiences(user) -> list[Experience]:
 
 def portfolio_document(user, *, language: str = "fr") -> dict:
     """A VerifiablePresentation of the ELM credentials of every validated mission (each names the volunteer)."""
-    credentials = [elm_document(experience, language=language) for experience in validated_experiences(user)]
+    experiences = validated_experiences(user)
+    loaded = load_validated(experiences)
+    credentials = [elm_document(experience, language=language, loaded=loaded) for experience in experiences]
     seed = f"{current_app.config['BASE_URL']}/users/{user.id}/portfolio"
     return {
         "@context": CONTEXT,

@@ -96,9 +96,9 @@ def _europass_xml(user, language: str) -> bytes:
     experiences = elm.validated_experiences(user)
     missions = []
     competences_seen: dict[str, str] = {}
+    loaded = elm.load_validated(experiences)
     for experience in experiences:
-        validated, validations = elm.current_validations(experience)
-        uris = elm.esco_uris([c.node_id for c in validated])
+        validated, validations, uris = loaded.claims.get(experience.id, []), loaded.validations, loaded.esco
         names = []
         for claim in validated:
             title = localized(claim.node.title, language)[0] or claim.node.code
