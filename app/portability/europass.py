@@ -5,14 +5,17 @@ one): the ``Candidate`` document of namespace ``http://www.europass.eu/1.0``, bu
 (``oa:``) elements, described in DG EMPL's "Europass2 CV XML Schema Documentation" v3.0.0. We fill the parts the
 portfolio knows, in the editor's section structure:
 
-* ``CandidatePerson/PersonName`` — the account's name (the last word as family name);
+* ``CandidateSupplier`` (required: the volunteer, through Acquis) and ``CandidatePerson`` — the account's name (the
+  last word as family name) and e-mail address;
 * ``CandidateProfile/PersonQualifications/PersonCompetency`` — each validated competence (its ESCO URI or framework
   code, ``TaxonomyID`` "other" as the schema asks for non-language competences, its name in the CV's language);
 * ``CandidateProfile/VoluntaryWorks/VoluntaryWork`` — each validated mission (title, dates, place, and a description
   naming the sending NGO and the competences it validated).
 
 Only validated data leaves: claims without a current validation and missions without one are left out. Text is set
-through ElementTree, which escapes it; nothing is read back as markup.
+through ElementTree, which escapes it; nothing is read back as markup. The official XSD is not published with the
+documentation we could read, so the element names, namespaces and order follow that documentation; the Europass
+editor's import is the final judge.
 """
 
 from __future__ import annotations
@@ -47,11 +50,25 @@ def _date(parent, tag: str, value) -> None:
     _el(_el(parent, EUROPASS, tag), HR, "FormattedDateTime", value.isoformat())
 
 
-def _person(root, user) -> None:
+def _name_and_email(parent, user) -> None:
+    """``PersonName`` (the last word of the account's name as family name) and an e-mail ``Communication``."""
     given, _sep, family = (user.display_name or "").strip().rpartition(" ")
-    name = _el(_el(root, EUROPASS, "CandidatePerson"), EUROPASS, "PersonName")
+    name = _el(parent, EUROPASS, "PersonName")
     _el(name, OA, "GivenName", given or family)
     _el(name, HR, "FamilyName", family if given else "")
+    communication = _el(parent, EUROPASS, "Communication")
+    _el(communication, EUROPASS, "ChannelCode", "Email")
+    _el(communication, OA, "URI", user.email)
+
+
+def _supplier_and_person(root, user, seed: str) -> None:
+    """The CV's supplier (the volunteer, through Acquis) and the candidate."""
+    supplier = _el(root, EUROPASS, "CandidateSupplier")
+    _el(supplier, HR, "PartyID", str(uuid.uuid5(uuid.NAMESPACE_URL, seed + "/supplier")))
+    _el(supplier, HR, "PartyName", "Acquis")
+    _name_and_email(_el(supplier, EUROPASS, "PersonContact"), user)
+    _el(supplier, HR, "PrecedenceCode", "primary")
+    _name_and_email(_el(root, EUROPASS, "CandidatePerson"), user)
 
 
 def _mission(parent, experience, competences: list[str], organisations: list[str], language: str) -> None:
@@ -88,10 +105,19 @@ def europass_xml(user, *, language: str = "fr") -> bytes:
 
 
 def _europass_xml(user, language: str) -> bytes:
-    root = ET.Element(f"{{{EUROPASS}}}Candidate")
+    # HR-Open 3.2, as the Europass2 business rules BR-COM-56/57 require.
+    root = ET.Element(f"{{{EUROPASS}}}Candidate", {"majorVersionID": "3", "minorVersionID": "2"})
     seed = f"{current_app.config['BASE_URL']}/users/{user.id}/europass"
-    _el(root, HR, "DocumentID", str(uuid.uuid5(uuid.NAMESPACE_URL, seed)), schemeAgencyName="Acquis")
-    _person(root, user)
+    _el(
+        root,
+        HR,
+        "DocumentID",
+        str(uuid.uuid5(uuid.NAMESPACE_URL, seed)),
+        schemeID="Acquis",
+        schemeName="DocumentIdentifier",
+        schemeAgencyName="Acquis",
+    )
+    _supplier_and_person(root, user, seed)
     profile = _el(root, EUROPASS, "CandidateProfile", languageCode=language)
     experiences = elm.validated_experiences(user)
     missions = []

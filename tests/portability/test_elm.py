@@ -106,6 +106,14 @@ def test_europass_cv_holds_validated_missions_and_competences(client, login, wor
     }
     root = ET.fromstring(response.data)  # noqa: S314 (our own output, parsed to check it)
     assert root.tag == "{http://www.europass.eu/1.0}Candidate"
+    assert (root.get("majorVersionID"), root.get("minorVersionID")) == ("3", "2")
+    assert [child.tag.split("}")[1] for child in root] == [
+        "DocumentID",
+        "CandidateSupplier",
+        "CandidatePerson",
+        "CandidateProfile",
+    ]
+    assert root.find("e:CandidatePerson/e:Communication/oa:URI", ns).text == world.volunteer.email
     assert root.find("e:CandidatePerson/e:PersonName/hr:FamilyName", ns).text == "Volunteer"
     assert root.find("e:CandidatePerson/e:PersonName/oa:GivenName", ns).text == "Valentine"
     profile = root.find("e:CandidateProfile", ns)
