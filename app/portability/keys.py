@@ -36,11 +36,17 @@ RSA_KEY_BITS = 3072
 
 
 def key_dir() -> Path:
-    """Where the per-NGO keys live."""
-    configured = current_app.config.get("OB3_KEY_DIR")
+    """Where the per-NGO keys live (``OB3_KEY_DIR`` in the configuration or the environment)."""
+    configured = current_app.config.get("OB3_KEY_DIR") or os.environ.get("OB3_KEY_DIR")
     if configured:
         return Path(configured)
     return Path(current_app.config["INSTANCE_DIR"]) / "badges" / "issuers"
+
+
+def _legacy_key_path() -> Path:
+    """The single instance key that signed every NGO's badges before per-NGO keys (``OB3_KEY_PATH`` then)."""
+    configured = current_app.config.get("OB3_KEY_PATH") or os.environ.get("OB3_KEY_PATH")
+    return Path(configured) if configured else Path(current_app.config["INSTANCE_DIR"]) / "badges" / "ob3-key.pem"
 
 
 def _key_path(organisation_id: int, algorithm: str) -> Path:
@@ -127,4 +133,17 @@ def jwks() -> dict:
     keys = []
     for organisation in sorted(organisations, key=lambda o: o.id):
         keys.extend(public_jwk(organisation, algorithm) for algorithm in found[organisation.id])
+    keys.extend(_legacy_keys())
     return {"keys": keys}
+
+
+def _legacy_keys() -> list[dict]:
+    """The former instance key, when this instance has one, so the badges it signed (their JOSE header carries the
+    key as ``jwk``) still find it in the set. It signed for every NGO, so it names no issuer (no ``iss``)."""
+    path = _legacy_key_path()
+    if not path.is_file():
+        return []
+    public = serialization.load_pem_private_key(path.read_bytes(), password=None).public_key()
+    members = _public_members(public)
+    kid = f"{jwks_url()}#instance-es256-{thumbprint(members)[:16]}"
+    return [{**members, "kid": kid, "alg": "ES256", "use": "sig"}]

@@ -43,7 +43,10 @@ def test_verified_from_outside_with_the_jwks_schema_and_contexts(app, client, lo
     token = _badge(client, login, world, f"?alg={algorithm}")
     http = ob3_outside.Http(app)
     credential = ob3_outside.verify(http, token)
-    assert json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "==="))["alg"] == algorithm
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "==="))
+    assert header["alg"] == algorithm
+    key = ob3_outside.jwks_of(http, credential["issuer"]["id"]).get_key(header["kid"])
+    assert header["kid"].endswith(key.thumbprint()[:16])  # the kid names the key by its RFC 7638 thumbprint
     assert ob3_outside.schema_errors(credential) == []
     expanded, dropped = ob3_outside.expand(credential)
     assert dropped == [] and expanded
@@ -190,3 +193,31 @@ def test_no_badge_without_validation_or_for_others(app, client, login, world):
     login(other, world.stranger)
     assert other.get(f"/badges/claims/{world.claims[0].id}.jwt").status_code == 404
     assert other.get(f"/badges/claims/{world.claims[0].id}.png").status_code == 404
+
+
+def test_badges_signed_by_the_former_instance_key_still_find_it(app, client):
+    """Before per-NGO keys, one instance key signed every badge and put itself in the JOSE header as ``jwk``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwcrypto import jwk
+
+    from app.portability import keys
+
+    with app.test_request_context():
+        path = keys._legacy_key_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    try:
+        published = client.get("/.well-known/jwks.json").get_json()["keys"]
+    finally:
+        path.unlink()
+    header_jwk = jwk.JWK.from_pem(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    [legacy] = [k for k in published if "#instance-" in k["kid"]]
+    assert "iss" not in legacy and "d" not in legacy
+    assert jwk.JWK(**legacy).thumbprint() == header_jwk.thumbprint()
+    assert not any("#instance-" in k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"])
