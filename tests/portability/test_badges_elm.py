@@ -221,3 +221,17 @@ def test_badges_signed_by_the_former_instance_key_still_find_it(app, client):
     assert "iss" not in legacy and "d" not in legacy
     assert jwk.JWK(**legacy).thumbprint() == header_jwk.thumbprint()
     assert not any("#instance-" in k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"])
+
+
+def test_the_schema_check_bites(app, client, login, world):
+    credential = ob3_outside.verify(ob3_outside.Http(app), _badge(client, login, world))
+    without_date = {k: v for k, v in credential.items() if k != "validFrom"}
+    assert any("validFrom" in error for error in ob3_outside.schema_errors(without_date))
+    status_as_list = {**credential, "credentialStatus": [credential["credentialStatus"]]}
+    assert ob3_outside.schema_errors(status_as_list)
+    image = credential["credentialSubject"]["achievement"]["image"]
+    bad_image = json.loads(json.dumps(credential))
+    bad_image["credentialSubject"]["achievement"]["image"] = {**image, "width": 400}  # Image allows no extras
+    assert ob3_outside.schema_errors(bad_image)
+    _expanded, dropped = ob3_outside.expand({**credential, "unknownTerm": 1})
+    assert dropped  # a term the official contexts do not define is reported

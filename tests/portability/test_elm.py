@@ -157,3 +157,15 @@ def test_exports_run_a_fixed_number_of_statements(client, login, world, db_sessi
     for url in urls:
         large = statements_for(client, url)
         assert len(large) == len(small[url]), explain(small[url], large)
+
+
+def test_the_shapes_check_bites(client, login, world):
+    document = _elm(client, login, world, f"/elm/experiences/{world.mission.id}.jsonld")
+    del document["issuer"]["location"]  # and from its copies as awarding body (the same node in RDF)
+    for claim in document["credentialSubject"]["hasClaim"]:
+        for body in claim["awardedBy"]["awardingBody"]:
+            body.pop("location")
+    del document["displayParameter"]["primaryLanguage"]
+    found = elm_shapes.violations(document)
+    assert ("elm:Organisation", "elm:location") in found
+    assert ("elm:DisplayParameter", "elm:primaryLanguage") in found
