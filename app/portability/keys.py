@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -60,9 +61,10 @@ def _generate(algorithm: str):
 
 
 def private_key(organisation: Organisation, algorithm: str = DEFAULT_ALGORITHM):
-    """The NGO's private key for ``algorithm``, created (0600, exclusively) on first use.
+    """The NGO's private key for ``algorithm``, created (0600) on first use.
 
-    Two processes creating it at once: one wins the exclusive create, the other reads the winner's file.
+    The new key is written to a temporary file and then hard-linked into place, which fails if the name exists: two
+    processes creating it at once both end up reading the one complete file that won, never a half-written one.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unsupported algorithm {algorithm!r}")
@@ -72,13 +74,15 @@ def private_key(organisation: Organisation, algorithm: str = DEFAULT_ALGORITHM):
         pem = _generate(algorithm).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".new-", suffix=".pem")  # mode 0600
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(pem)
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
 

@@ -235,3 +235,35 @@ def test_the_schema_check_bites(app, client, login, world):
     assert ob3_outside.schema_errors(bad_image)
     _expanded, dropped = ob3_outside.expand({**credential, "unknownTerm": 1})
     assert dropped  # a term the official contexts do not define is reported
+
+
+def test_keys_created_at_once_are_one_key(app, world, tmp_path, monkeypatch):
+    """Two processes (here threads) creating an NGO's key at the same time end up with the same, complete key."""
+    import threading
+
+    monkeypatch.setitem(app.config, "OB3_KEY_DIR", str(tmp_path / "keys"))
+    from cryptography.hazmat.primitives import serialization
+
+    from app.portability import keys
+
+    results, barrier = [], threading.Barrier(2)
+
+    def create():
+        with app.app_context():
+            barrier.wait()
+            key = keys.private_key(world.ngo, "ES256")
+            results.append(
+                key.public_key().public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            )
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 2 and results[0] == results[1]
+    with app.app_context():
+        directory = keys.key_dir() / str(world.ngo.id)
+    assert sorted(p.name for p in directory.iterdir()) == ["es256.pem"]  # no temporary file left behind
