@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from app.auth.passwords import verify_password
 from app.claims import operations as claim_ops
-from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.organisations.models import Organisation
-from app.portability import badges, bp, elm, models
+from app.portability import badges, bp, elm, europass, images, keys, models
 from app.portability.erasure import erase_user
 from app.portability.export import export_zip
 from app.portability.forms import DeleteAccountForm, ImportForm
@@ -98,18 +97,43 @@ class RHDeleteAccount(RHAuthenticated):
         return render_template("portability/delete.html", form=form), (422 if form.errors else 200)
 
 
-class RHClaimBadge(RHAuthenticated):
-    """The Open Badges 3.0 credential (JWT-VC) of the current validation of one of my claims."""
+class RHClaimBadgeBase(RHAuthenticated):
+    """One of my claims with a current validation, and the language asked for (``?lang=``, else mine)."""
 
     def _load(self, claim_id):
         self.claim = claim_ops.get_owned_claim(claim_id, current_user)
         require(self.claim is not None and self.claim.can_view(current_user))
         self.validation = badges.current_validation(self.claim)
         require(badges.badge_eligible(self.validation))
+        self.language = badges.credential_language(request.args.get("lang"), current_user)
+
+
+class RHClaimBadge(RHClaimBadgeBase):
+    """The Open Badges 3.0 credential (JWT-VC) of the current validation of one of my claims (``?alg=ES256``)."""
 
     def _process(self):
-        token = badges.sign_credential(self.validation, language=current_language())
+        algorithm = badges.credential_algorithm(request.args.get("alg"))
+        require(algorithm is not None)
+        token = badges.sign_credential(self.validation, language=self.language, algorithm=algorithm)
         return _download(token, "application/vc+jwt", f"acquis-badge-{self.claim.id}.jwt")
+
+
+class RHClaimBadgeImage(RHClaimBadgeBase):
+    """The PNG image of that badge (the competence and the NGO)."""
+
+    def _process(self):
+        return _download(
+            badges.badge_image(self.validation, self.language), "image/png", f"acquis-badge-{self.claim.id}.png"
+        )
+
+
+def _public(data, mimetype: str, max_age: int = 300) -> Response:
+    """A public document verifiers fetch from anywhere (CORS open, cached briefly)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class RHIssuerBase(RHPublic):
@@ -119,22 +143,33 @@ class RHIssuerBase(RHPublic):
 
 
 class RHIssuer(RHIssuerBase):
-    """Public OB 3.0 issuer profile of an NGO, with the verification key."""
+    """Public OB 3.0 issuer profile of an NGO (its keys are in the JWKS)."""
 
     def _process(self):
-        response = Response(json.dumps(badges.issuer_profile(self.organisation)), mimetype="application/json")
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+        return _public(json.dumps(badges.issuer_profile(self.organisation)), "application/json")
+
+
+class RHIssuerImage(RHIssuerBase):
+    """The NGO's issuer image (PNG)."""
+
+    def _process(self):
+        return _public(images.issuer_png(self.organisation.name), "image/png", max_age=3600)
 
 
 class RHStatusList(RHIssuerBase):
-    """Public, signed Bitstring Status List of an NGO's validations (revocation)."""
+    """Public, signed Bitstring Status List of an NGO's validations (revocation), per signing algorithm."""
 
     def _process(self):
-        response = Response(badges.status_list_jwt(self.organisation), mimetype="application/vc+jwt")
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Cache-Control"] = "public, max-age=300"
-        return response
+        algorithm = badges.credential_algorithm(request.args.get("alg"))
+        require(algorithm is not None)
+        return _public(badges.status_list_jwt(self.organisation, algorithm), "application/vc+jwt")
+
+
+class RHJwks(RHPublic):
+    """The public keys of every NGO that signs credentials here (``kid`` → JWK, with its issuer as ``iss``)."""
+
+    def _process(self):
+        return _public(json.dumps(keys.jwks()), "application/jwk-set+json")
 
 
 class RHElm(RHAuthenticated):
@@ -145,11 +180,33 @@ class RHElm(RHAuthenticated):
         require(self.experience is not None and self.experience.can_view(current_user))
 
     def _process(self):
-        document = elm.elm_document(self.experience, language=current_language())
+        language = badges.credential_language(request.args.get("lang"), current_user)
+        document = elm.elm_document(self.experience, language=language)
         return _download(
             json.dumps(document, ensure_ascii=False, indent=2),
             "application/ld+json",
             f"acquis-elm-{self.experience.id}.jsonld",
+        )
+
+
+class RHElmPortfolio(RHAuthenticated):
+    """My portfolio for European Digital Credentials: a presentation of the ELM credential of each validated mission."""
+
+    def _process(self):
+        language = badges.credential_language(request.args.get("lang"), current_user)
+        document = elm.portfolio_document(current_user, language=language)
+        return _download(
+            json.dumps(document, ensure_ascii=False, indent=2), "application/ld+json", "acquis-elm-portfolio.jsonld"
+        )
+
+
+class RHEuropass(RHAuthenticated):
+    """My validated missions and competences as a Europass CV file (Europass XML), to import in the Europass editor."""
+
+    def _process(self):
+        language = badges.credential_language(request.args.get("lang"), current_user)
+        return _download(
+            europass.europass_xml(current_user, language=language), "application/xml", "acquis-europass-cv.xml"
         )
 
 
@@ -159,9 +216,14 @@ _ROUTES = [
     ("/account/data/import", RHImport, "import_"),
     ("/account/delete", RHDeleteAccount, "delete_account"),
     ("/badges/claims/<int:claim_id>.jwt", RHClaimBadge, "claim_badge"),
+    ("/badges/claims/<int:claim_id>.png", RHClaimBadgeImage, "claim_badge_image"),
     ("/badges/issuers/<slug>", RHIssuer, "issuer"),
+    ("/badges/issuers/<slug>/image.png", RHIssuerImage, "issuer_image"),
     ("/badges/issuers/<slug>/status", RHStatusList, "status_list"),
+    ("/.well-known/jwks.json", RHJwks, "jwks"),
     ("/elm/experiences/<int:experience_id>.jsonld", RHElm, "elm"),
+    ("/elm/portfolio.jsonld", RHElmPortfolio, "elm_portfolio"),
+    ("/europass/cv.xml", RHEuropass, "europass_cv"),
 ]
 for rule, handler, endpoint in _ROUTES:
     bp.add_url_rule(rule, view_func=handler.as_view(endpoint))
