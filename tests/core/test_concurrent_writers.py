@@ -1,0 +1,159 @@
+"""Concurrent writers on a live server with its own database (a real SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set): two volunteers save their missions over and over while a third prints a document in
+the background. Every save succeeds (no "database is locked"), every save is recorded, and the print job ends
+with its document."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from tests.fixtures.app import TEST_PASSWORD, make_test_app, reset_database, separate_database
+
+SAVES_PER_VOLUNTEER = 25
+VOLUNTEERS = ("alba", "bruno")
+
+
+@pytest.fixture
+def live(tmp_path, monkeypatch):
+    """A threaded live server on its own database, rendering documents in background threads."""
+    from werkzeug.serving import make_server
+
+    with separate_database("writers", tmp_path / "writers.sqlite") as url:
+        monkeypatch.setattr(db, "session", db._make_scoped_session({}))
+        app = make_test_app(url, tmp_path / "instance", DOCUMENT_RENDER_MODE="thread")
+        with app.app_context():
+            reset_database()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield app, f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def _seed(app) -> dict:
+    from app.auth import operations as auth_ops
+    from app.organisations import operations as org_ops
+    from app.organisations.models import MembershipRole, OrganisationKind
+    from tests.fixtures import worlds
+
+    with app.app_context():
+        ngo = org_ops.create_organisation(
+            org_ops.OrganisationData(name="Busy NGO", kind=OrganisationKind.SENDING_NGO, country="FR"), actor=None
+        )
+        trainer = auth_ops.create_user("trainer@example.org", "Trainer", TEST_PASSWORD, locale="en", verified=True)
+        org_ops.add_member(ngo, trainer, MembershipRole.TRAINER, actor=None)
+        _version, nodes = worlds.make_framework(db.session, slug="busy-fw")
+        missions = {}
+        for key in (*VOLUNTEERS, "printer"):
+            user = auth_ops.create_user(f"{key}@example.org", key.title(), TEST_PASSWORD, locale="en", verified=True)
+            org_ops.add_member(ngo, user, MembershipRole.VOLUNTEER, actor=None)
+            missions[key] = worlds.create_mission(user, title=f"{key} mission")
+        claims = worlds.create_claims(user, missions["printer"], nodes[:2])
+        worlds.validate_everything(worlds.submit_claims(user, missions["printer"], ngo, claims), trainer)
+        db.session.commit()
+        return {key: mission.id for key, mission in missions.items()}
+
+
+def signed_in_opener(base_url: str, email: str):
+    """A urllib opener with a cookie jar, signed in as ``email`` through the login form."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    body = urllib.parse.urlencode({"email": email, "password": TEST_PASSWORD}).encode()
+    with opener.open(f"{base_url}/auth/login", data=body, timeout=60) as response:
+        assert "/auth/login" not in response.url
+    return opener
+
+
+def post(opener, url: str, data: dict) -> tuple[int, str, str]:
+    """POST ``data``; (status after redirects, final URL, body)."""
+    try:
+        with opener.open(url, data=urllib.parse.urlencode(data).encode(), timeout=60) as response:
+            return response.status, response.url, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, url, error.read().decode()
+
+
+def _mission_form(title: str) -> dict:
+    return {
+        "title": title,
+        "start_date": "2024-01-01",
+        "end_date": "2024-12-31",
+        "status_code": "VSI",
+        "host_country": "PE",
+        "host_name": "Agua Viva",
+        "sending_organisation_id": "",
+        "team_size": "12",
+        "working_time": "",
+    }
+
+
+def test_two_volunteers_saving_while_a_document_prints(live):
+    from app.core.audit import AuditEvent
+    from app.documents.models import JobState, RenderJob
+    from app.experiences.models import Experience
+
+    app, base_url = live
+    mission_ids = _seed(app)
+    openers = {key: signed_in_opener(base_url, f"{key}@example.org") for key in (*VOLUNTEERS, "printer")}
+    status, job_url, _body = post(
+        openers["printer"], f"{base_url}/documents/print", {"portfolio-kind": "portfolio", "portfolio-language": "en"}
+    )
+    assert status == 200 and "/documents/jobs/" in job_url
+    failures: list = []
+    saved: dict[str, list[str]] = {key: [] for key in VOLUNTEERS}
+    start = threading.Barrier(len(VOLUNTEERS))
+
+    def save_repeatedly(key):
+        start.wait()
+        url = f"{base_url}/experiences/{mission_ids[key]}/edit"
+        for index in range(SAVES_PER_VOLUNTEER):
+            title = f"{key} mission, version {index}"
+            status, final_url, body = post(openers[key], url, _mission_form(title))
+            if status == 200 and final_url.endswith(f"/experiences/{mission_ids[key]}"):
+                saved[key].append(title)
+            else:
+                failures.append((key, index, status, re.findall(r"error-message[^>]*>(.*?)</p>", body) or body[:300]))
+
+    threads = [threading.Thread(target=save_repeatedly, args=(key,)) for key in VOLUNTEERS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert failures == [], (len(failures), failures[:2])
+
+    job_id = job_url.rstrip("/").rsplit("/", 1)[1]
+    deadline = time.monotonic() + 120
+    with app.app_context():
+        while time.monotonic() < deadline:
+            job = db.session.get(RenderJob, job_id)
+            if job.state in (JobState.DONE, JobState.FAILED):
+                break
+            db.session.remove()
+            time.sleep(0.5)
+        assert (job.state, job.error) == (JobState.DONE, "")
+        assert job.document_id is not None
+        for key in VOLUNTEERS:
+            assert len(saved[key]) == SAVES_PER_VOLUNTEER
+            assert db.session.get(Experience, mission_ids[key]).title == saved[key][-1]
+            updates = db.session.scalar(
+                sa.select(sa.func.count(AuditEvent.id)).where(
+                    AuditEvent.action == "experience.updated", AuditEvent.object_id == str(mission_ids[key])
+                )
+            )
+            assert updates == SAVES_PER_VOLUNTEER
