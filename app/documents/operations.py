@@ -176,6 +176,34 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
     return job
 
 
+def retry_job(actor: User, job: RenderJob) -> Document | RenderJob:
+    """Print a failed job again from the same snapshot: a new queued :class:`RenderJob` (the caller dispatches
+    it), or the document already issued for that very content (a retry that was clicked twice)."""
+    existing = db.session.scalar(
+        sa.select(Document).where(Document.cache_key == job.cache_key).order_by(Document.id.desc()).limit(1)
+    )
+    if existing is not None and document_path(existing).exists():
+        return existing
+    again = RenderJob(
+        requested_by_id=actor.id,
+        holder_id=job.holder_id,
+        kind=job.kind,
+        language=job.language,
+        cache_key=job.cache_key,
+        payload=job.payload,
+    )
+    db.session.add(again)
+    db.session.flush()
+    log_event(
+        "document.retried",
+        actor=actor,
+        obj=again,
+        organisation_id=job.snapshot.get("issuer", {}).get("organisation_id"),
+        data={"failed_job": job.id, "error": job.error},
+    )
+    return again
+
+
 # --- Rendering -----------------------------------------------------------------------------------------------
 
 

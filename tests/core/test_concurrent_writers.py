@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.fixtures.app import TEST_PASSWORD, make_test_app, reset_database, separate_database
+from tests.fixtures.app import TEST_PASSWORD
+from tests.fixtures.live import committed_app, seed_printing_ngo, serving, wait_for_job
 
 SAVES_PER_VOLUNTEER = 25
 VOLUNTEERS = ("alba", "bruno")
@@ -26,49 +26,8 @@ VOLUNTEERS = ("alba", "bruno")
 @pytest.fixture
 def live(tmp_path, monkeypatch):
     """A threaded live server on its own database, rendering documents in background threads."""
-    from werkzeug.serving import make_server
-
-    with separate_database("writers", tmp_path / "writers.sqlite") as url:
-        monkeypatch.setattr(db, "session", db._make_scoped_session({}))
-        app = make_test_app(url, tmp_path / "instance", DOCUMENT_RENDER_MODE="thread")
-        with app.app_context():
-            reset_database()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield app, f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-
-
-def _seed(app) -> dict:
-    from app.auth import operations as auth_ops
-    from app.organisations import operations as org_ops
-    from app.organisations.models import MembershipRole, OrganisationKind
-    from tests.fixtures import worlds
-
-    with app.app_context():
-        ngo = org_ops.create_organisation(
-            org_ops.OrganisationData(name="Busy NGO", kind=OrganisationKind.SENDING_NGO, country="FR"), actor=None
-        )
-        trainer = auth_ops.create_user("trainer@example.org", "Trainer", TEST_PASSWORD, locale="en", verified=True)
-        org_ops.add_member(ngo, trainer, MembershipRole.TRAINER, actor=None)
-        _version, nodes = worlds.make_framework(db.session, slug="busy-fw")
-        missions = {}
-        for key in (*VOLUNTEERS, "printer"):
-            user = auth_ops.create_user(f"{key}@example.org", key.title(), TEST_PASSWORD, locale="en", verified=True)
-            org_ops.add_member(ngo, user, MembershipRole.VOLUNTEER, actor=None)
-            missions[key] = worlds.create_mission(user, title=f"{key} mission")
-        claims = worlds.create_claims(user, missions["printer"], nodes[:2])
-        worlds.validate_everything(worlds.submit_claims(user, missions["printer"], ngo, claims), trainer)
-        db.session.commit()
-        return {key: mission.id for key, mission in missions.items()}
+    with committed_app(tmp_path, monkeypatch, "writers", DOCUMENT_RENDER_MODE="thread") as app, serving(app) as url:
+        yield app, url
 
 
 def signed_in_opener(base_url: str, email: str):
@@ -105,11 +64,11 @@ def _mission_form(title: str) -> dict:
 
 def test_two_volunteers_saving_while_a_document_prints(live):
     from app.core.audit import AuditEvent
-    from app.documents.models import JobState, RenderJob
+    from app.documents.models import JobState
     from app.experiences.models import Experience
 
     app, base_url = live
-    mission_ids = _seed(app)
+    mission_ids = seed_printing_ngo(app, VOLUNTEERS)
     openers = {key: signed_in_opener(base_url, f"{key}@example.org") for key in (*VOLUNTEERS, "printer")}
     status, job_url, _body = post(
         openers["printer"], f"{base_url}/documents/print", {"portfolio-kind": "portfolio", "portfolio-language": "en"}
@@ -137,17 +96,10 @@ def test_two_volunteers_saving_while_a_document_prints(live):
         thread.join(timeout=300)
     assert failures == [], (len(failures), failures[:2])
 
-    job_id = job_url.rstrip("/").rsplit("/", 1)[1]
-    deadline = time.monotonic() + 120
+    job = wait_for_job(app, job_url.rstrip("/").rsplit("/", 1)[1])
+    assert (job.state, job.error) == (JobState.DONE, "")
+    assert job.document_id is not None
     with app.app_context():
-        while time.monotonic() < deadline:
-            job = db.session.get(RenderJob, job_id)
-            if job.state in (JobState.DONE, JobState.FAILED):
-                break
-            db.session.remove()
-            time.sleep(0.5)
-        assert (job.state, job.error) == (JobState.DONE, "")
-        assert job.document_id is not None
         for key in VOLUNTEERS:
             assert len(saved[key]) == SAVES_PER_VOLUNTEER
             assert db.session.get(Experience, mission_ids[key]).title == saved[key][-1]
