@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from tests.fixtures.app import TEST_PASSWORD
-from tests.fixtures.live import committed_app, seed_printing_ngo, serving, wait_for_job
+from tests.fixtures.live import committed_app, mission_form, seed_printing_ngo, serving, wait_for_job
 
 SAVES_PER_VOLUNTEER = 25
 VOLUNTEERS = ("alba", "bruno")
@@ -48,20 +48,6 @@ def post(opener, url: str, data: dict) -> tuple[int, str, str]:
         return error.code, url, error.read().decode()
 
 
-def _mission_form(title: str) -> dict:
-    return {
-        "title": title,
-        "start_date": "2024-01-01",
-        "end_date": "2024-12-31",
-        "status_code": "VSI",
-        "host_country": "PE",
-        "host_name": "Agua Viva",
-        "sending_organisation_id": "",
-        "team_size": "12",
-        "working_time": "",
-    }
-
-
 def test_two_volunteers_saving_while_a_document_prints(live):
     from app.core.audit import AuditEvent
     from app.documents.models import JobState
@@ -83,7 +69,7 @@ def test_two_volunteers_saving_while_a_document_prints(live):
         url = f"{base_url}/experiences/{mission_ids[key]}/edit"
         for index in range(SAVES_PER_VOLUNTEER):
             title = f"{key} mission, version {index}"
-            status, final_url, body = post(openers[key], url, _mission_form(title))
+            status, final_url, body = post(openers[key], url, mission_form(title))
             if status == 200 and final_url.endswith(f"/experiences/{mission_ids[key]}"):
                 saved[key].append(title)
             else:

@@ -132,3 +132,28 @@ def test_a_job_that_cannot_be_printed_again_has_no_retry(threaded):
     assert response.status_code == 302 and response.location.endswith(f"/documents/jobs/{job_id}")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(RenderJob.id))) == 1
+
+
+def test_a_non_numeric_figure_stored_by_an_old_import_does_not_break_printing(threaded):
+    """SQLite keeps text in an INTEGER column (PostgreSQL refuses it on insert): such a figure is left out."""
+    from tests.documents.conftest import pdf_text
+
+    app, client = threaded
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("only SQLite can store text in an integer column")
+        db.session.execute(sa.text("UPDATE experiences SET team_size = 'lots', people_served = '40'"))
+        db.session.commit()
+    job = wait_for_job(app, start_print(client), seconds=120)
+    assert (job.state, job.error) == (JobState.DONE, "")
+    text = pdf_text(client.get(f"/documents/{job.document_id}/download").data)
+    assert "lots" not in text and "Team size" not in text
+    assert "People served" in text and "40" in text
+
+
+def test_the_figures_of_an_older_snapshot_are_printed_only_when_they_are_numbers(app):
+    formatters = ops._formatters("fr")
+    assert formatters["fmt_number"](1200) == "1\u202f200"
+    assert formatters["fmt_number"]("12") == "12"
+    for value in ("lots", None, True, float("nan"), "1" * 5000, {"n": 1}):
+        assert formatters["fmt_number"](value) == ""
