@@ -23,7 +23,7 @@ def env(monkeypatch, tmp_path):
         (None, "5110", "http://127.0.0.1:5110"),
         ("192.0.2.10", "8080", "http://192.0.2.10:8080"),
         ("acquis.local", None, "http://acquis.local:5000"),
-        ("0.0.0.0", "5110", "http://127.0.0.1:5110"),
+        ("0.0.0.0", "5110", "http://127.0.0.1:5110"),  # noqa: S104 - an environment value, never bound
         ("::1", "5110", "http://[::1]:5110"),
     ],
 )
