@@ -40,7 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
-from app.core.db import after_commit, after_rollback, is_sqlite_busy, utcnow
+from app.core.db import after_commit, after_rollback, utcnow
 from app.documents import codes
 from app.documents.context import (
     TEMPLATE_VERSION,
@@ -436,7 +436,9 @@ def execute(job_id: str, *, commit: bool = True) -> RenderJob | None:
         else:
             logger.exception("document job %s failed (%s)", job_id, code)
         record_failure(job_id, code)
-    return db.session.get(RenderJob, job_id)
+    job = db.session.get(RenderJob, job_id)
+    db.session.commit()  # a long-lived runner keeps no transaction (on SQLite, no lock) open between jobs
+    return job
 
 
 #: Attempts at recording a failure when the database itself is busy (each one waits for the lock first).
@@ -447,7 +449,7 @@ def failure_code(error: BaseException) -> str:
     """The key of :data:`RENDER_ERRORS` that explains ``error`` to the person who asked for the document."""
     if isinstance(error, RenderFailed):
         return error.code if error.code in RENDER_ERRORS else "error"
-    if isinstance(error, sa.exc.OperationalError) and (is_sqlite_busy(error) or db.engine.dialect.name != "sqlite"):
+    if isinstance(error, sa.exc.OperationalError):  # "database is locked", a lost connection…
         return "database"
     return "error"
 
