@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
@@ -41,6 +42,8 @@ def create_command(directory: Path):
         manifest = backup.create_backup(current_app.config, db.engine, directory)
     except backup.BackupError as error:
         raise _refused(error, "Backup") from None
+    except sa.exc.OperationalError as error:
+        raise _refused(backup.BackupError([f"cannot read the database: {error.orig}"]), "Backup") from None
     click.echo(f"Backed up {_summary(manifest)} to {directory}")
     if manifest["secret_key"] == "environment":  # noqa: S105 - where the key comes from, not a key
         click.echo("SECRET_KEY comes from the environment: keep it with the backup, it is not in it.")
@@ -65,5 +68,8 @@ def restore_command(directory: Path):
         manifest = backup.restore_backup(current_app.config, db.engine, directory)
     except backup.BackupError as error:
         raise _refused(error, "Restore") from None
+    except sa.exc.OperationalError as error:
+        message = f"cannot reach the database (create it empty first): {error.orig}"
+        raise _refused(backup.BackupError([message]), "Restore") from None
     click.echo(f"Restored {_summary(manifest)} from {directory}")
     click.echo("Run `flask db upgrade` if this version of Acquis is newer than the backup's.")

@@ -290,3 +290,14 @@ def test_pg_dump_older_than_the_server_is_refused(monkeypatch, tmp_path):
     with pytest.raises(backup_module.BackupError) as refused:
         backup_module._pg_restore(None, tmp_path / "database.dump", dumped_by=16)
     assert "pg_restore 15 cannot read a dump of pg_dump 16" in str(refused.value)
+
+
+def test_restore_into_a_database_that_does_not_exist_says_so(backed_up, tmp_path):
+    app, directory = backed_up
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        missing = make_test_app(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.sqlite'}", tmp_path / "other")
+    else:
+        url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(database="acquis_no_such_database")
+        missing = make_test_app(url.render_as_string(hide_password=False), tmp_path / "other")
+    result = restore(missing, directory)
+    assert result.exit_code != 0 and "cannot reach the database (create it empty first)" in result.output
