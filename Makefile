@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 HOST ?= 127.0.0.1
 PORT ?= 5000
+export HOST PORT  # the app's BASE_URL follows them when it is not set
 LANGS := fr en es
 
 .PHONY: run test test-sqlite test-postgres lint format venv dev-deps install migrate seed frameworks \

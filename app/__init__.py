@@ -94,6 +94,7 @@ CLI_COMMANDS = (
     "app.documents.cli:dossier_cli",
     "app.documents.cli:documents_cli",
     "app.portability.cli:portability_cli",
+    "app.core.backup_cli:backup_cli",
 )
 
 

@@ -64,7 +64,7 @@ class ConfigError(RuntimeError):
 def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask configuration mapping from the environment, then apply ``overrides``."""
     instance_dir = instance_dir_from_environment()
-    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    base_url = (os.environ.get("BASE_URL") or served_url()).rstrip("/")
     https = urlsplit(base_url).scheme == "https"
     config = {
         "ACQUIS_ENV": os.environ.get("ACQUIS_ENV", "development"),
@@ -144,6 +144,21 @@ def load_config(overrides: dict | None = None) -> dict:
     if config["PROXY_COUNT"] < 0:
         raise ConfigError("PROXY_COUNT must be 0 (no reverse proxy trusted) or a positive number of proxies.")
     return config
+
+
+#: Addresses that mean "every interface": no one can follow a link to them, so links name the loopback address.
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 - compared with, never bound
+
+
+def served_url() -> str:
+    """The address ``make run`` serves on (``HOST``, ``PORT``; 127.0.0.1:5000 by default): ``BASE_URL`` when it
+    is not set, so links in e-mails, documents and QR codes point where the development server listens."""
+    host = os.environ.get("HOST", "127.0.0.1").strip()
+    host = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    port = os.environ.get("PORT", "").strip() or "5000"
+    return f"http://{host}:{port}"
 
 
 def _check_production_safety(config: dict) -> None:

@@ -3,15 +3,37 @@
 SQLite is configured for a web workload: write-ahead logging (readers never block the writer), foreign keys
 enforced, a busy timeout instead of immediate "database is locked" errors, and transactions begun explicitly so
 that SAVEPOINTs work (the stdlib driver's implicit transactions break them).
+
+Write transactions on SQLite
+----------------------------
+A plain (deferred) ``BEGIN`` starts as a reader and asks for the write lock at its first write. If another
+connection holds that lock, or has committed since our transaction read its snapshot, SQLite answers
+``SQLITE_BUSY`` at once: the busy timeout is *not* applied to a lock upgrade (waiting could deadlock two readers
+that both want to write), so a request that reads then writes fails with "database is locked" under the lightest
+concurrency. Hence:
+
+- work that is known to write begins with ``BEGIN IMMEDIATE``, which takes the write lock up front and so waits
+  (busy timeout) instead of failing: requests with an unsafe HTTP method (POST…), CLI commands and background
+  jobs (anything outside a request);
+- safe requests (GET, HEAD, OPTIONS) begin deferred, so readers never queue behind writers; the few that write
+  (an expired job marked interrupted, an access logged) may meet ``SQLITE_BUSY``: the request handler then rolls
+  back and runs the whole request again inside :func:`write_intent` (``BEGIN IMMEDIATE``), a bounded number of
+  times (:func:`is_sqlite_busy`, ``app.core.views.RH``).
+
+PostgreSQL is untouched: its transactions never fail that way, and the guarded UPDATEs give one winner on both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
@@ -90,10 +112,50 @@ def _configure_sqlite_connection(dbapi_connection, connection_record):
     cursor.close()
 
 
+#: HTTP methods that do not change anything by design; their requests begin deferred (readers).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: ``True``/``False`` forces the kind of the next SQLite transactions of this context; ``None``: decided by
+#: :func:`sqlite_begin_statement`.
+_write_intent: ContextVar[bool | None] = ContextVar("acquis_sqlite_write_intent", default=None)
+
+
+def sqlite_begin_statement() -> str:
+    """``BEGIN IMMEDIATE`` for work that writes (unsafe methods, CLI, background jobs), else ``BEGIN``."""
+    forced = _write_intent.get()
+    if forced is not None:
+        return "BEGIN IMMEDIATE" if forced else "BEGIN"
+    if has_request_context() and request.method in SAFE_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
+
+
+@contextlib.contextmanager
+def write_intent(writes: bool | None = True) -> Iterator[None]:
+    """Within the block, SQLite transactions begin as writers (``True``), readers (``False``), or as the context
+    decides (``None``). Only transactions that begin inside the block are affected."""
+    token = _write_intent.set(writes)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def is_sqlite_busy(error: BaseException) -> bool:
+    """Whether ``error`` (a SQLAlchemy or sqlite3 error) is SQLite's "database is locked" (SQLITE_BUSY and its
+    extended codes, e.g. BUSY_SNAPSHOT when a deferred transaction's snapshot went stale)."""
+    original = getattr(error, "orig", error)
+    if not isinstance(original, sqlite3.OperationalError):
+        return False
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_BUSY
+    return "database is locked" in str(original)
+
+
 @event.listens_for(Engine, "begin")
 def _begin_sqlite_transaction(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(sqlite_begin_statement())
 
 
 def enum_column(enum_cls, length: int = 30) -> sa.Enum:

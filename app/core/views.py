@@ -9,18 +9,30 @@ Every view of Acquis is a subclass of :class:`RH`. ``dispatch_request`` runs, in
 4. ``_process()`` — validate the form, call one operation, flash, redirect or render.
 
 The database session is committed once after a successful ``_process`` and rolled back on any exception, so an
-operation never commits by itself and a failed request leaves nothing half-saved.
+operation never commits by itself and a failed request leaves nothing half-saved. On SQLite, a request that met
+"database is locked" where it could not wait (a read transaction asking for the write lock, see
+:mod:`app.core.db`) is rolled back and run again from the start as a writer (``BEGIN IMMEDIATE``, which waits for
+the lock), at most :data:`SQLITE_BUSY_ATTEMPTS` times in all.
 """
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+import logging
+
+from flask import redirect, request, session, url_for
 from flask.views import View
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import Forbidden
 
+from app.core.db import is_sqlite_busy, write_intent
 from app.core.security import safe_next_url
 from app.extensions import db
+
+logger = logging.getLogger("acquis.views")
+
+#: Runs of one request at most when SQLite answers "database is locked" (the first one, then as a writer).
+SQLITE_BUSY_ATTEMPTS = 3
 
 
 class RH(View):
@@ -31,6 +43,21 @@ class RH(View):
     access_rule = "abstract"
 
     def dispatch_request(self, **view_args):
+        attempt = 1
+        flashes = list(session.get("_flashes", ()))
+        while True:
+            try:
+                # After a lock conflict, run again as a writer: BEGIN IMMEDIATE waits for the lock.
+                with write_intent(True if attempt > 1 else None):
+                    return self._dispatch_once(**view_args)
+            except OperationalError as error:
+                if attempt >= SQLITE_BUSY_ATTEMPTS or not is_sqlite_busy(error):
+                    raise
+                logger.info("%s %s: database is locked, running it again (%d)", request.method, request.path, attempt)
+                attempt += 1
+                _forget_side_effects_of_the_attempt(flashes)
+
+    def _dispatch_once(self, **view_args):
         try:
             early = self._authenticate()
             if early is not None:
@@ -104,6 +131,16 @@ class RHPlatformAdmin(RHAuthenticated):
         if response is None and not current_user.is_platform_admin:
             raise Forbidden
         return response
+
+
+def _forget_side_effects_of_the_attempt(flashes: list) -> None:
+    """Undo what a rolled-back attempt left outside the database: its flashed messages, read upload streams."""
+    if flashes:
+        session["_flashes"] = list(flashes)
+    else:
+        session.pop("_flashes", None)
+    for upload in request.files.values():
+        upload.stream.seek(0)
 
 
 def _current_local_path() -> str:

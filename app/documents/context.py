@@ -98,6 +98,22 @@ def _validation_entry(validation: ClaimValidation, language: str) -> dict:
     }
 
 
+def as_count(value) -> int | float | None:
+    """``value`` as a number, or ``None`` when it is not one.
+
+    A column typed INTEGER on SQLite keeps whatever text an older import stored in it ("lots"); a printed
+    document shows such a figure as missing rather than failing. Numeric text ("12") is read as its number.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return value if value == value and abs(value) != float("inf") else None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
 def _facts(experience: Experience, language: str) -> dict:
     status = experience.status
     return {
@@ -116,17 +132,17 @@ def _facts(experience: Experience, language: str) -> dict:
         "host_country_name": country_name(experience.host_country, language) if experience.host_country else "",
         "host_city": experience.host_city,
         "working_time": experience.working_time.value if experience.working_time else None,
-        "hours_per_week": experience.hours_per_week,
-        "team_size": experience.team_size,
-        "budget_managed_eur": experience.budget_managed_eur,
-        "people_served": experience.people_served,
+        "hours_per_week": as_count(experience.hours_per_week),
+        "team_size": as_count(experience.team_size),
+        "budget_managed_eur": as_count(experience.budget_managed_eur),
+        "people_served": as_count(experience.people_served),
         "languages_used": experience.languages_used,
         "context": experience.context,
         "activities": experience.activities,
         "results": experience.results,
         "provider": experience.provider,
         "training_kind": experience.training_kind.value if experience.training_kind else None,
-        "hours": experience.hours,
+        "hours": as_count(experience.hours),
         "certificate": experience.certificate,
     }
 

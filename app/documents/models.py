@@ -118,9 +118,27 @@ class RenderJob(Base):
     finished_at: Mapped[datetime | None]
 
     document = relationship(Document)
+    holder = relationship(User, foreign_keys=[holder_id])
 
     def can_view(self, user) -> bool:
         return user is not None and user.is_authenticated and user.id == self.requested_by_id
+
+    def can_retry(self, user) -> bool:
+        """Whoever asked for it may print it again while they may still print about its holder in the name of its
+        issuer (a trainer who has left the NGO may not)."""
+        issuer = self.snapshot.get("issuer") if isinstance(self.snapshot.get("issuer"), dict) else {}
+        return self.can_view(user) and can_render_for(user, self.holder, issuer.get("organisation_id"))
+
+    @property
+    def snapshot(self) -> dict:
+        """The data the job prints (empty when the payload has none)."""
+        snapshot = (self.payload or {}).get("snapshot")
+        return snapshot if isinstance(snapshot, dict) else {}
+
+    @property
+    def is_retryable(self) -> bool:
+        """A failed job can be printed again from its snapshot."""
+        return self.state == JobState.FAILED and bool(self.snapshot)
 
 
 class Opinion(Base):

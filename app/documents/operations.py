@@ -40,11 +40,12 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
-from app.core.db import after_commit, utcnow
+from app.core.db import after_commit, after_rollback, utcnow
 from app.documents import codes
 from app.documents.context import (
     TEMPLATE_VERSION,
     ContextError,
+    as_count,
     build_attestation,
     build_opinion,
     build_portfolio,
@@ -52,7 +53,7 @@ from app.documents.context import (
 )
 from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
 from app.documents.signing import check_signature, signing_config
-from app.documents.worker import RenderFailed, RenderLimits, render_in_child, setting
+from app.documents.worker import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
 from app.extensions import db
 from app.organisations.models import Organisation
 from app.validation.models import ClaimValidation, content_hash
@@ -82,6 +83,7 @@ RENDER_ERRORS = {
     "busy": _l("The printer is busy. Please try again in a few minutes."),
     "error": _l("The document could not be printed. Please try again later."),
     "interrupted": _l("The printing was interrupted before it finished. Please print the document again."),
+    "database": _l("The document could not be saved because the server was too busy. Please try again."),
 }
 #: Extra time granted to a job past its queue and render limits before it counts as abandoned.
 ABANDON_GRACE_SECONDS = 60
@@ -174,6 +176,34 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
     return job
 
 
+def retry_job(actor: User, job: RenderJob) -> Document | RenderJob:
+    """Print a failed job again from the same snapshot: a new queued :class:`RenderJob` (the caller dispatches
+    it), or the document already issued for that very content (a retry that was clicked twice)."""
+    existing = db.session.scalar(
+        sa.select(Document).where(Document.cache_key == job.cache_key).order_by(Document.id.desc()).limit(1)
+    )
+    if existing is not None and document_path(existing).exists():
+        return existing
+    again = RenderJob(
+        requested_by_id=actor.id,
+        holder_id=job.holder_id,
+        kind=job.kind,
+        language=job.language,
+        cache_key=job.cache_key,
+        payload=job.payload,
+    )
+    db.session.add(again)
+    db.session.flush()
+    log_event(
+        "document.retried",
+        actor=actor,
+        obj=again,
+        organisation_id=job.snapshot.get("issuer", {}).get("organisation_id"),
+        data={"failed_job": job.id, "error": job.error},
+    )
+    return again
+
+
 # --- Rendering -----------------------------------------------------------------------------------------------
 
 
@@ -193,7 +223,9 @@ def _formatters(language: str) -> dict:
         return format_datetime(parsed, fmt, tzinfo=timezone, locale=language)
 
     def fmt_number(value):
-        return format_decimal(value, locale=language) if value is not None else ""
+        # Snapshots are plain data and may come from an older import: only numbers are printed as numbers.
+        number = as_count(value)
+        return format_decimal(number, locale=language) if number is not None else ""
 
     return {"fmt_date": fmt_date, "fmt_datetime": fmt_datetime, "fmt_number": fmt_number, "css_string": css_string}
 
@@ -275,15 +307,43 @@ def _unused_code() -> str:
             return code
 
 
-def run_job(job: RenderJob) -> Document:
-    """Render, sign and store the job's document (flushes; the caller commits). :raises RenderFailed:"""
-    snapshot = job.payload["snapshot"]
+@dataclass(frozen=True)
+class PreparedRender:
+    """A job made ready for the child process: plain data only, so that no database transaction (and, on SQLite,
+    no lock) needs to stay open while the child renders."""
+
+    code: str
+    issued_at: datetime
+    payload: dict
+
+
+def prepare_render(job: RenderJob) -> PreparedRender:
+    """Choose the document's code and build the child's input (HTML, attachments, signing key)."""
     code = _unused_code()
     issued_at = utcnow()
-    payload = render_job_payload(job.kind, job.language, snapshot, code=code, issued_at=issued_at)
-    output = render_in_child(
-        payload, instance_dir=current_app.config["INSTANCE_DIR"], limits=RenderLimits.from_config(current_app.config)
+    payload = render_job_payload(job.kind, job.language, job.payload["snapshot"], code=code, issued_at=issued_at)
+    return PreparedRender(code=code, issued_at=issued_at, payload=payload)
+
+
+def render_prepared(prepared: PreparedRender) -> RenderOutput:
+    """Render and sign in the sandboxed child process. :raises RenderFailed:"""
+    return render_in_child(
+        prepared.payload,
+        instance_dir=current_app.config["INSTANCE_DIR"],
+        limits=RenderLimits.from_config(current_app.config),
     )
+
+
+def run_job(job: RenderJob) -> Document:
+    """Render, sign and store the job's document (flushes; the caller commits). :raises RenderFailed:"""
+    prepared = prepare_render(job)
+    return store_render(job, prepared, render_prepared(prepared))
+
+
+def store_render(job: RenderJob, prepared: PreparedRender, output: RenderOutput) -> Document:
+    """Keep the signed PDF and record its :class:`Document`; the job is done (flushes; the caller commits)."""
+    snapshot = job.payload["snapshot"]
+    code, issued_at = prepared.code, prepared.issued_at
     if output.denied:
         logger.warning("document job %s: refused resources %s", job.id, output.denied[:5])
     storage_key = secrets.token_hex(16)
@@ -293,6 +353,7 @@ def run_job(job: RenderJob) -> Document:
     temporary = path.with_suffix(".part")
     temporary.write_bytes(output.pdf)
     os.replace(temporary, path)
+    after_rollback(partial(path.unlink, missing_ok=True))  # no file without its row
     document = Document(
         code=code,
         kind=job.kind,
@@ -342,26 +403,84 @@ def _start(job_id: str) -> RenderJob | None:
 
 
 def execute(job_id: str, *, commit: bool = True) -> RenderJob | None:
-    """Run one queued job to its end (done or failed)."""
+    """Run one queued job to its end: done, or failed with the reason recorded.
+
+    With ``commit`` (background runners) each step commits on its own: the claim, the preparation, then the
+    document once the child has rendered it — no transaction stays open while the child works. Any failure, of
+    the renderer or not (bad data, a locked database, a full disk), is rolled back and recorded at once as the
+    job's failure, so the progress page says so instead of "Printing…" until the interrupt limit. Without
+    ``commit`` (sync mode: a request or a command) the job runs inside the caller's transaction.
+    """
     job = _start(job_id)
     if job is None:
         return None
-    if commit:
-        db.session.commit()
+    if not commit:
+        try:
+            run_job(job)
+        except RenderFailed as failure:
+            logger.warning("document job %s failed: %s", job_id, failure)
+            _mark_failed(job, failure.code)
+        return job
+    db.session.commit()
     try:
-        run_job(job)
-    except RenderFailed as failure:
-        logger.warning("document job %s failed: %s", job_id, failure)
-        if commit:
-            db.session.rollback()
-            job = db.session.get(RenderJob, job_id)
-        job.state = JobState.FAILED
-        job.error = failure.code
-        job.finished_at = utcnow()
-        db.session.flush()
-    if commit:
+        prepared = prepare_render(job)
+        db.session.commit()  # nothing written: ends the transaction before the long render
+        output = render_prepared(prepared)
+        store_render(db.session.get(RenderJob, job_id), prepared, output)
         db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        code = failure_code(error)
+        if isinstance(error, RenderFailed):
+            logger.warning("document job %s failed: %s", job_id, error)
+        else:
+            logger.exception("document job %s failed (%s)", job_id, code)
+        record_failure(job_id, code)
+    job = db.session.get(RenderJob, job_id)
+    db.session.commit()  # a long-lived runner keeps no transaction (on SQLite, no lock) open between jobs
     return job
+
+
+#: Attempts at recording a failure when the database itself is busy (each one waits for the lock first).
+FAILURE_RECORD_ATTEMPTS = 3
+
+
+def failure_code(error: BaseException) -> str:
+    """The key of :data:`RENDER_ERRORS` that explains ``error`` to the person who asked for the document."""
+    if isinstance(error, RenderFailed):
+        return error.code if error.code in RENDER_ERRORS else "error"
+    if isinstance(error, sa.exc.OperationalError):  # "database is locked", a lost connection…
+        return "database"
+    return "error"
+
+
+def _mark_failed(job: RenderJob, code: str) -> None:
+    job.state = JobState.FAILED
+    job.error = code
+    job.finished_at = utcnow()
+    db.session.flush()
+
+
+def record_failure(job_id: str, code: str) -> bool:
+    """Mark the running job ``job_id`` failed with ``code`` and commit (its own transaction).
+
+    Conditional on the job still running, so it never overwrites a finished job. When even this fails (the
+    database is unreachable), the job is left to :func:`fail_if_abandoned`. True when recorded.
+    """
+    for attempt in range(1, FAILURE_RECORD_ATTEMPTS + 1):
+        try:
+            recorded = db.session.execute(
+                sa.update(RenderJob)
+                .where(RenderJob.id == job_id, RenderJob.state == JobState.RUNNING)
+                .values(state=JobState.FAILED, error=code, finished_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            db.session.commit()
+            return recorded == 1
+        except sa.exc.OperationalError:
+            db.session.rollback()
+            logger.exception("document job %s: recording its failure failed (attempt %d)", job_id, attempt)
+    return False
 
 
 def execute_in_app(job_id: str) -> None:

@@ -7,6 +7,7 @@ from flask import flash, make_response, redirect, render_template, request, send
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.auth.forms import EmptyForm
 from app.core.hooks import hook
 from app.core.i18n import current_language
 from app.core.permissions import require
@@ -159,17 +160,33 @@ class RHJob(RHAuthenticated):
         job = ops.fail_if_abandoned(self.job)
         if job.state == JobState.DONE and job.document_id:
             return redirect(url_for("documents.document", document_id=job.document_id))
+        failed = job.state == JobState.FAILED
         response = make_response(
             render_template(
                 "documents/job.html",
                 job=job,
-                error=ops.RENDER_ERRORS.get(job.error) if job.state == JobState.FAILED else None,
+                error=ops.RENDER_ERRORS.get(job.error, ops.RENDER_ERRORS["error"]) if failed else None,
                 refresh=JOB_REFRESH_SECONDS,
+                retry_form=EmptyForm() if job.is_retryable and job.can_retry(current_user) else None,
             )
         )
         if job.state in (JobState.QUEUED, JobState.RUNNING):
             response.headers["Refresh"] = str(JOB_REFRESH_SECONDS)
         return response
+
+
+class RHRetryJob(RHJob):
+    """Print a failed job again (from its job page)."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        if not EmptyForm().validate_on_submit() or not self.job.is_retryable:
+            return redirect(url_for("documents.job", job_id=self.job.id))
+        if not self.job.can_retry(current_user):
+            flash(_("You may no longer print this document."), "error")
+            return redirect(url_for("documents.job", job_id=self.job.id))
+        return _after_request_for(ops.retry_job(current_user, self.job))
 
 
 class RHDocumentBase(RHAuthenticated):
@@ -419,6 +436,7 @@ _ROUTES = [
     ("/documents/", RHDocumentsIndex, "index"),
     ("/documents/print", RHPrint, "print"),
     ("/documents/jobs/<job_id>", RHJob, "job"),
+    ("/documents/jobs/<job_id>/retry", RHRetryJob, "retry_job"),
     ("/documents/<int:document_id>", RHDocument, "document"),
     ("/documents/<int:document_id>/download", RHDownload, "download"),
     ("/documents/opinions", RHOpinions, "opinions"),

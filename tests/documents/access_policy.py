@@ -55,6 +55,9 @@ POLICY = {
     "documents.index": rule(USER),
     "documents.print": rule(USER, methods=("POST",), notes="empty form: 422 redisplay, nothing rendered"),
     "documents.job": rule(REQUESTER, url=lambda w: {"job_id": w.job.id}),
+    "documents.retry_job": rule(
+        REQUESTER, url=lambda w: {"job_id": w.job.id}, methods=("POST",), notes="no snapshot: nothing rendered"
+    ),
     "documents.document": rule(HOLDER_NGO_AND_SHARED, url=lambda w: {"document_id": w.document.id}),
     "documents.download": rule(HOLDER_NGO_AND_SHARED, url=lambda w: {"document_id": w.document.id}),
     "documents.opinions": rule(NGO_REVIEWERS),

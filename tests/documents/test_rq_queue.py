@@ -77,3 +77,20 @@ def test_worker_command_needs_redis(app, monkeypatch):
     result = app.test_cli_runner().invoke(args=["documents", "worker", "--burst"])
     assert result.exit_code == 1
     assert "REDIS_URL is not set" in result.output
+
+
+def test_a_render_that_crashes_in_the_worker_fails_its_job_at_once(rq_render, client, login, docworld, monkeypatch):
+    def broken(*args, **kwargs):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setattr(ops, "render_html", broken)
+    login(client, docworld.volunteer)
+    job_id = post_print(client)
+
+    result = rq_render.test_cli_runner().invoke(args=["documents", "worker", "--burst"])
+
+    assert result.exit_code == 0, result.output
+    job = ops.get_job(job_id)
+    assert (job.state, job.error) == (JobState.FAILED, "error")
+    page = client.get(f"/documents/jobs/{job_id}").get_data(as_text=True)
+    assert "The document could not be printed. Please try again later." in page and "Try again" in page
