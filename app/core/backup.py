@@ -9,6 +9,8 @@ A backup is a directory::
     files/documents/…        issued PDFs (``DOCUMENTS_DIR``)
     files/signing/…          the instance's signing keys (``INSTANCE_DIR/signing``)
     files/secret_key         the instance's secret key (when it is not given by ``SECRET_KEY``)
+    files/badges/…           Open Badges signing keys of the NGOs (``INSTANCE_DIR/badges``; ``files/badge-keys/…``
+                             holds ``OB3_KEY_DIR`` when it is set elsewhere)
     files/signing-configured/{key,cert}.pem   a key and certificate configured by SIGNING_KEY_PATH/SIGNING_CERT_PATH
 
 The database is copied first, then the files: a file is always written before the row that names it, so every
@@ -75,7 +77,11 @@ def sources(config) -> list[Source]:
         Source("documents", Path(_setting(config, "DOCUMENTS_DIR") or instance / "documents")),
         Source("signing", instance / "signing"),
         Source("secret_key", instance / "secret_key", is_directory=False),
+        # Open Badges signing keys of each NGO (and the former instance key): badges already issued must verify.
+        Source("badges", instance / "badges"),
     ]
+    if _setting(config, "OB3_KEY_DIR"):
+        found.append(Source("badge-keys", Path(_setting(config, "OB3_KEY_DIR"))))
     for variable, name in (("SIGNING_KEY_PATH", "key.pem"), ("SIGNING_CERT_PATH", "cert.pem")):
         if _setting(config, variable):
             found.append(Source(f"signing-configured/{name}", Path(_setting(config, variable)), is_directory=False))
