@@ -28,7 +28,7 @@ from app.auth.forms import (
 from app.auth.models import User
 from app.auth.passwords import verify_password
 from app.core.i18n import SESSION_KEY as LOCALE_SESSION_KEY
-from app.core.i18n import select_locale
+from app.core.i18n import current_language, select_locale
 from app.core.security import safe_next_url
 from app.core.tokens import InvalidToken
 from app.core.views import RHAuthenticated, RHGuestOnly, RHPublic
@@ -62,10 +62,16 @@ def _finish_login(user: User, *, remember: bool, next_url: str | None, message: 
 
 
 def _clear_session_after_logout() -> None:
-    """Empty the session, keeping the language and Flask-Login's order to delete the remember-me cookie."""
-    kept = {key: session[key] for key in (LOCALE_SESSION_KEY, "_remember") if key in session}
+    """Empty the session, keeping the language and Flask-Login's order to delete the remember-me cookie.
+
+    The language kept is the one the pages were shown in: a French user's came from their account, not from the
+    session, and signing out must not switch them to their browser's language.
+    """
+    kept = {key: session[key] for key in ("_remember",) if key in session}
+    language = current_language()
     session.clear()
     session.update(kept)
+    session[LOCALE_SESSION_KEY] = language
 
 
 class RHRegister(RHGuestOnly):
