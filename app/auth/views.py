@@ -61,14 +61,13 @@ def _finish_login(user: User, *, remember: bool, next_url: str | None, message: 
     return redirect(safe_next_url(next_url, url_for("main.home")))
 
 
-def _clear_session_after_logout() -> None:
+def _clear_session_after_logout(language: str) -> None:
     """Empty the session, keeping the language and Flask-Login's order to delete the remember-me cookie.
 
-    The language kept is the one the pages were shown in: a French user's came from their account, not from the
-    session, and signing out must not switch them to their browser's language.
+    ``language`` is the one the pages were shown in before signing out: a French user's came from their account,
+    not from the session, and signing out must not switch them to their browser's language.
     """
     kept = {key: session[key] for key in ("_remember",) if key in session}
-    language = current_language()
     session.clear()
     session.update(kept)
     session[LOCALE_SESSION_KEY] = language
@@ -201,8 +200,9 @@ class RHLogout(RHAuthenticated):
 
     def _process(self):
         ops.end_session(current_user)
+        language = current_language()  # the account's, before it is gone
         logout_user()
-        _clear_session_after_logout()
+        _clear_session_after_logout(language)
         flash(_("You are signed out."), "success")
         return redirect(url_for("main.home"))
 
@@ -213,8 +213,9 @@ class RHLogoutEverywhere(RHAuthenticated):
 
     def _process(self):
         ops.end_all_sessions(current_user, reason="logout_everywhere")
+        language = current_language()  # the account's, before it is gone
         logout_user()
-        _clear_session_after_logout()
+        _clear_session_after_logout(language)
         flash(_("You are signed out on every device."), "success")
         return redirect(url_for("auth.login"))
 
