@@ -221,3 +221,37 @@ def test_every_form_reflows_at_320_px(live_server, new_page, world):
     login(admin_page, admin.email, admin.password, totp_secret=admin.totp_secret)
     for path in ("/admin/organisations/new", f"/admin/users/{v.id}", "/admin/users", "/frameworks/import"):
         _reflows(admin_page, path, "platform admin")
+
+
+def test_after_a_decision_the_focus_is_on_the_message(new_page, world):
+    """The trainer's decision is confirmed where the focus lands, not somewhere above it on another claim."""
+    page = new_page()
+    login(page, world["trainer"].email, world["trainer"].password)
+    visit(page, f"/validation/submissions/{world['submission']}")
+    form = page.locator("form", has=page.get_by_role("button", name=re.compile(r"^Record the decision on "))).first
+    decisions = form.get_by_role("group", name="Decision")
+    tab_to(page, decisions.get_by_role("radio", name="Validate"))
+    page.keyboard.press("Space")
+    tab_to(page, form.get_by_role("button", name=re.compile(r"^Record the decision on ")))
+    page.keyboard.press("Enter")
+    page.wait_for_url("**#flash-messages")
+    check_page(page)
+    message = page.get_by_role("status").filter(has_text="Your decision has been recorded.")
+    expect(message).to_be_focused()
+
+
+def test_flash_messages_are_put_into_the_live_region_after_load(page, world):
+    """A live region filled before the page loads is not announced: the message must arrive in it afterwards."""
+    page.add_init_script(
+        """document.addEventListener('DOMContentLoaded', () => {
+             const region = document.getElementById('flash-messages');
+             window.flashInsertions = [];
+             if (region) new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(
+               n => window.flashInsertions.push(n.textContent.trim())))).observe(region, {childList: true});
+           });"""
+    )
+    login(page, world["volunteer"].email, world["volunteer"].password)  # "Welcome, …" on the next page
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("Welcome, Vera Lecture.")
+    page.wait_for_function("() => window.flashInsertions.some(text => text.startsWith('Welcome'))")
+    assert page.evaluate("() => document.activeElement === document.body"), "an announcement must not move focus"
