@@ -30,7 +30,7 @@ i18n-compile: $(VENV)/.installed
 
 i18n-extract: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext -k pgettext:1c,2 \
-	  --no-location --sort-output --project=Acquis --copyright-holder="Acquis" -o translations/messages.pot .
+	  --ignore-dirs ".*" --no-location --sort-output --project=Acquis --copyright-holder="Acquis" -o translations/messages.pot .
 
 i18n-update: i18n-extract
 	for lang in $(LANGS); do \

@@ -61,6 +61,8 @@ def test_messages_pot_matches_the_code(tmp_path):
             "lazy_gettext",
             "-k",
             "pgettext:1c,2",
+            "--ignore-dirs",
+            ".*",  # pybabel skips folders starting with "_" by default: templates/_macros/ held untranslated text
             "-o",
             str(output),
             ".",
@@ -79,6 +81,51 @@ def test_messages_pot_matches_the_code(tmp_path):
     if stale:
         problems.append(f"{len(stale)} messages of messages.pot are no longer in the code: {_describe(stale)}")
     assert not problems, "run `make i18n-update`:\n" + "\n".join(problems)
+
+
+def used_messages() -> set[tuple[str | None, str]]:
+    """(context, msgid) of every message the code and the templates use, extracted with Babel's own API.
+
+    Only folders starting with a dot are skipped (Babel's command line also skipped ``templates/_macros/``, so
+    "Please correct the following:" never reached a catalog).
+    """
+    import os
+
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with (TRANSLATIONS / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "pgettext": ((1, "c"), 2)}
+    found = extract_from_dir(
+        str(PROJECT_DIR),
+        method_map,
+        options_map,
+        keywords=keywords,
+        directory_filter=lambda path: not os.path.basename(path).startswith("."),
+    )
+    return {(context, message[0] if isinstance(message, tuple) else message) for _f, _l, message, _c, context in found}
+
+
+def _translated_msgids(path: Path) -> set[tuple[str | None, str]]:
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    translated = set()
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and not message.fuzzy and all(strings):
+            translated.add((message.context, str(message.id if isinstance(message.id, str) else message.id[0])))
+    return translated
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_message_used_is_translated_in_each_catalog(lang):
+    """A msgid used in a template or in the code but missing (or untranslated, or fuzzy) in a catalog would show
+    in English on that language's pages."""
+    used = used_messages()
+    assert "Please correct the following:" in {msgid for _context, msgid in used}, "extraction missed _macros/"
+    missing = used - _translated_msgids(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po")
+    assert not missing, f"{len(missing)} messages missing from the {lang} catalog: {_describe(missing)}"
 
 
 # --- Language selection -------------------------------------------------------------------------------------

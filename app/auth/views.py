@@ -28,7 +28,7 @@ from app.auth.forms import (
 from app.auth.models import User
 from app.auth.passwords import verify_password
 from app.core.i18n import SESSION_KEY as LOCALE_SESSION_KEY
-from app.core.i18n import select_locale
+from app.core.i18n import current_language, select_locale
 from app.core.security import safe_next_url
 from app.core.tokens import InvalidToken
 from app.core.views import RHAuthenticated, RHGuestOnly, RHPublic
@@ -61,11 +61,16 @@ def _finish_login(user: User, *, remember: bool, next_url: str | None, message: 
     return redirect(safe_next_url(next_url, url_for("main.home")))
 
 
-def _clear_session_after_logout() -> None:
-    """Empty the session, keeping the language and Flask-Login's order to delete the remember-me cookie."""
-    kept = {key: session[key] for key in (LOCALE_SESSION_KEY, "_remember") if key in session}
+def _clear_session_after_logout(language: str) -> None:
+    """Empty the session, keeping the language and Flask-Login's order to delete the remember-me cookie.
+
+    ``language`` is the one the pages were shown in before signing out: a French user's came from their account,
+    not from the session, and signing out must not switch them to their browser's language.
+    """
+    kept = {key: session[key] for key in ("_remember",) if key in session}
     session.clear()
     session.update(kept)
+    session[LOCALE_SESSION_KEY] = language
 
 
 class RHRegister(RHGuestOnly):
@@ -195,8 +200,9 @@ class RHLogout(RHAuthenticated):
 
     def _process(self):
         ops.end_session(current_user)
+        language = current_language()  # the account's, before it is gone
         logout_user()
-        _clear_session_after_logout()
+        _clear_session_after_logout(language)
         flash(_("You are signed out."), "success")
         return redirect(url_for("main.home"))
 
@@ -207,8 +213,9 @@ class RHLogoutEverywhere(RHAuthenticated):
 
     def _process(self):
         ops.end_all_sessions(current_user, reason="logout_everywhere")
+        language = current_language()  # the account's, before it is gone
         logout_user()
-        _clear_session_after_logout()
+        _clear_session_after_logout(language)
         flash(_("You are signed out on every device."), "success")
         return redirect(url_for("auth.login"))
 

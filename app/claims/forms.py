@@ -41,7 +41,9 @@ class CompetenceChoiceForm(SafeForm):
         for node in nodes:
             text, fallback = localized(node.title)
             label = f"{node.code} — {text}" + (f" [{fallback}]" if fallback else "")
-            groups.setdefault(titles.get(node.version_id, ""), []).append((node.id, label))
+            # A title shown in another language than the page's is read in that language (lang on the option).
+            choice = (node.id, label, {"lang": fallback}) if fallback else (node.id, label)
+            groups.setdefault(titles.get(node.version_id, ""), []).append(choice)
         self.node.choices = groups
 
 

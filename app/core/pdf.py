@@ -169,6 +169,7 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
     from weasyprint import HTML, Attachment
     from weasyprint.text.fonts import FontConfiguration
 
+    install_structure_attributes()
     fetcher = fetcher or make_fetcher()
     font_config = FontConfiguration()
     options = {"pdf_variant": variant} if variant else {}
@@ -190,3 +191,50 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
     output = io.BytesIO()
     document.write_pdf(output, attachments=embedded, **options)
     return RenderResult(pdf=output.getvalue(), pages=len(document.pages), denied=list(fetcher.denied))
+
+
+# --- Tag tree: what WeasyPrint leaves out --------------------------------------------------------------------------
+
+
+def _structure_attributes(box, element) -> None:
+    """Copy ``scope`` (as ``/Scope``) and ``lang`` (as ``/Lang``) of ``box``'s HTML element onto its tag.
+
+    PDF/UA asks for both: a header cell says whether it heads a column or a row, and a passage in another language
+    than the document's (the French legal line of an English attestation, a title shown in its fallback language)
+    is read with that language's voice.
+    """
+    import pydyf
+
+    html = getattr(box, "element", None)
+    if html is None or box.element_tag in ("html", "body"):
+        return
+    lang = html.get("lang")
+    if lang and "Lang" not in element:
+        element["Lang"] = pydyf.String(lang)
+    scope = html.get("scope")
+    if box.element_tag == "th" and element.get("S") == "/TH" and scope in ("col", "row"):
+        element["A"]["Scope"] = "/Column" if scope == "col" else "/Row"
+
+
+def install_structure_attributes() -> None:
+    """Wrap WeasyPrint's tag-tree builder so that every tag made from an element gets its ``/Scope`` and ``/Lang``.
+
+    WeasyPrint (up to 70 at least) maps ``th`` to ``/TH`` and ``lang`` only to the catalog's ``/Lang``; its builder
+    is a recursive generator that yields each box's tag after building it, and calls itself through the module, so
+    one wrapper sees every box with its finished tag. Idempotent; a WeasyPrint without that builder is left as is.
+    """
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.pdf import tags
+
+    original = getattr(tags, "_build_box_tree", None)
+    if original is None or getattr(original, "acquis_structure_attributes", False):
+        return
+
+    def build_box_tree(box, parent, *args):
+        for element in original(box, parent, *args):
+            if not isinstance(box, (boxes.PageBox, boxes.MarginBox)):
+                _structure_attributes(box, element)
+            yield element
+
+    build_box_tree.acquis_structure_attributes = True
+    tags._build_box_tree = build_box_tree

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_login import current_user
 
@@ -38,6 +38,17 @@ def _navigation() -> list[tuple[str, object]]:
     return items
 
 
+def note_page_errors() -> str:
+    """Called by the error summary macro: the page reports form errors, so its title starts with "Error:"."""
+    g.acquis_page_errors = True
+    return ""
+
+
+def page_has_errors() -> bool:
+    """True once a form on the page being rendered showed its error summary (see ``base.html``)."""
+    return bool(g.get("acquis_page_errors"))
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -53,6 +64,7 @@ def init_templating(app: Flask) -> None:
             "template_hook": template_hook,
         }
 
+    app.jinja_env.globals.update(note_page_errors=note_page_errors, page_has_errors=page_has_errors)
     app.jinja_env.filters["number"] = lambda value: format_decimal(value) if value is not None else ""
     app.jinja_env.filters["currency"] = lambda value, code="EUR": (
         format_currency(value, code) if value is not None else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -30,8 +30,8 @@ from app.extensions import db
 from app.frameworks.models import localized
 from app.organisations.models import MembershipRole, Organisation
 
-#: Seconds between two refreshes of the progress page.
-JOB_REFRESH_SECONDS = 2
+#: Seconds between two looks at a print job's status by the progress page's script (static/js/job.js).
+JOB_POLL_SECONDS = 2
 
 
 def _language_default() -> str:
@@ -146,8 +146,8 @@ class RHPrint(RHAuthenticated):
         )
 
 
-class RHJob(RHAuthenticated):
-    """Progress of a print job; refreshes itself until the document is ready."""
+class RHJobBase(RHAuthenticated):
+    """A print job, for whoever requested it (404 for anyone else)."""
 
     def _load(self, job_id):
         self.job = ops.get_job(job_id)
@@ -156,22 +156,34 @@ class RHJob(RHAuthenticated):
     def _check_access(self):
         require(self.job.can_view(current_user))
 
+
+class RHJob(RHJobBase):
+    """Progress of a print job. Without JavaScript the reader checks again with a button; with it, the page's
+    script asks :class:`RHJobStatus` and tells the news in a live region, focus untouched (no Refresh header:
+    a reload would take the reader back to the top, unannounced)."""
+
     def _process(self):
         job = ops.fail_if_abandoned(self.job)
         if job.state == JobState.DONE and job.document_id:
             return redirect(url_for("documents.document", document_id=job.document_id))
         failed = job.state == JobState.FAILED
-        response = make_response(
-            render_template(
-                "documents/job.html",
-                job=job,
-                error=ops.RENDER_ERRORS.get(job.error, ops.RENDER_ERRORS["error"]) if failed else None,
-                refresh=JOB_REFRESH_SECONDS,
-                retry_form=EmptyForm() if job.is_retryable and job.can_retry(current_user) else None,
-            )
+        return render_template(
+            "documents/job.html",
+            job=job,
+            error=ops.RENDER_ERRORS.get(job.error, ops.RENDER_ERRORS["error"]) if failed else None,
+            poll_seconds=JOB_POLL_SECONDS,
+            retry_form=EmptyForm() if job.is_retryable and job.can_retry(current_user) else None,
         )
-        if job.state in (JobState.QUEUED, JobState.RUNNING):
-            response.headers["Refresh"] = str(JOB_REFRESH_SECONDS)
+
+
+class RHJobStatus(RHJobBase):
+    """The state of a print job as JSON, for the progress page's script: what to announce and, once the document
+    is ready, the links to offer in place."""
+
+    def _process(self):
+        job = ops.fail_if_abandoned(self.job)
+        response = jsonify(_job_status(job))
+        response.headers["Cache-Control"] = "no-store"
         return response
 
 
@@ -187,6 +199,32 @@ class RHRetryJob(RHJob):
             flash(_("You may no longer print this document."), "error")
             return redirect(url_for("documents.job", job_id=self.job.id))
         return _after_request_for(ops.retry_job(current_user, self.job))
+
+
+def _job_status(job) -> dict:
+    """Plain data about ``job`` in the reader's language (texts only: the script never inserts markup)."""
+    status = {"state": job.state.value, "finished": job.state in (JobState.DONE, JobState.FAILED)}
+    if job.state == JobState.DONE and job.document_id:
+        code = codes.formatted(job.document.code)
+        status.update(
+            message=_("Your document is ready."),
+            title=_("Ready: %(kind)s", kind=job.kind.label),
+            document={
+                "download_url": url_for("documents.download", document_id=job.document_id),
+                "download_label": _("Download the PDF"),
+                "page_url": url_for("documents.document", document_id=job.document_id),
+                "page_label": _("Details of the document"),
+                "code_label": _("Verification code"),
+                "code": code,
+                "verify_url": url_for("documents.verify", code=code),
+            },
+        )
+    elif job.state == JobState.FAILED:
+        error = ops.RENDER_ERRORS.get(job.error, ops.RENDER_ERRORS["error"])
+        status.update(message=str(error), title=f"{_('Error:')} {_('Print job: %(kind)s', kind=job.kind.label)}")
+    else:
+        status.update(message=f"{job.state.label}…", title=_("Print job: %(kind)s", kind=job.kind.label))
+    return status
 
 
 class RHDocumentBase(RHAuthenticated):
@@ -437,6 +475,7 @@ _ROUTES = [
     ("/documents/print", RHPrint, "print"),
     ("/documents/jobs/<job_id>", RHJob, "job"),
     ("/documents/jobs/<job_id>/retry", RHRetryJob, "retry_job"),
+    ("/documents/jobs/<job_id>/status", RHJobStatus, "job_status"),
     ("/documents/<int:document_id>", RHDocument, "document"),
     ("/documents/<int:document_id>/download", RHDownload, "download"),
     ("/documents/opinions", RHOpinions, "opinions"),

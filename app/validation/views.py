@@ -307,7 +307,8 @@ class RHDecide(RHSubmissionBase):
             _field_error(form, exc, "comment")
             return self._render(forms={self.item.id: form}, status=422)
         flash(_("Your decision has been recorded."), "success")
-        return redirect(url_for("validation.submission", submission_id=self.submission.id) + f"#item-{self.item.id}")
+        # The focus goes to the message (static/js/acquis.js), not to another claim.
+        return redirect(url_for("validation.submission", submission_id=self.submission.id) + "#flash-messages")
 
 
 class RHFacts(RHSubmissionBase):

@@ -312,7 +312,7 @@ def test_reset_unknown_email_same_response_and_no_mail(client, create_user, outb
 
 
 def test_reset_link_is_single_use_and_ends_sessions(app, client, create_user, db_session, outbox, login):
-    user = create_user()
+    user = create_user(locale="en")  # signing out keeps the account's language: the English page below
     other_browser = app.test_client()
     login(other_browser, user)
     _request_reset(client, user.email)

@@ -364,3 +364,20 @@ def test_empty_dashboard(signed_in):
     html = signed_in.get("/portfolio/").get_data(as_text=True)
     assert "Claim competences on your experiences" in html
     assert "data:image/svg+xml" not in html
+
+
+def test_titles_in_another_language_than_the_page_are_marked_with_it(signed_in, frameworks, mission, db_session):
+    """A competence without an English title shows its French one, tagged lang="fr" for screen readers: in the
+    chooser's list, in the search results and in the experience's panel (WCAG 3.1.2)."""
+    node = frameworks.node("SI.1.1")
+    french = node.title["fr"]
+    node.title = {"fr": french}
+    db_session.flush()
+    chooser = signed_in.get(f"/portfolio/experiences/{mission.id}/claims/new").get_data(as_text=True)
+    assert re.search(rf'<option lang="fr"[^>]* value="{node.id}">', chooser)
+    word = french.split()[-1]
+    found = signed_in.get(f"/portfolio/experiences/{mission.id}/claims/new?q={word}").get_data(as_text=True)
+    assert f'<span lang="fr">{html_module.escape(french, quote=False)}</span>' in found
+    assert post_claim(signed_in, mission, node, level="2").status_code == 302
+    panel = signed_in.get(f"/experiences/{mission.id}").get_data(as_text=True)
+    assert f'SI.1.1 — <span lang="fr">{html_module.escape(french, quote=False)}</span>' in panel

@@ -2,7 +2,8 @@
 
 Printing is for signed-in users (each prints their own documents; forms posted empty here, so nothing renders).
 A document page and its download are for the holder, the trainers/admins of the NGO that issued it and an adviser
-the holder shared documents with (404 for everyone else); a job page for whoever requested it. Opinions are
+the holder shared documents with (404 for everyone else); a job page and its JSON status for whoever requested
+it. Opinions are
 written by trainers and admins of the NGO that validated the volunteer's entries; the volunteer may print an
 opinion about them. Verification is public.
 """
@@ -58,6 +59,7 @@ POLICY = {
     "documents.retry_job": rule(
         REQUESTER, url=lambda w: {"job_id": w.job.id}, methods=("POST",), notes="no snapshot: nothing rendered"
     ),
+    "documents.job_status": rule(REQUESTER, url=lambda w: {"job_id": w.job.id}),
     "documents.document": rule(HOLDER_NGO_AND_SHARED, url=lambda w: {"document_id": w.document.id}),
     "documents.download": rule(HOLDER_NGO_AND_SHARED, url=lambda w: {"document_id": w.document.id}),
     "documents.opinions": rule(NGO_REVIEWERS),

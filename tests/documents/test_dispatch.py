@@ -68,10 +68,43 @@ def test_a_job_whose_runner_died_ends_as_interrupted(client, login, db_session, 
     db_session.commit()
 
     page = client.get(f"/documents/jobs/{fresh.id}")
-    assert page.status_code == 200 and page.headers["Refresh"]
+    assert page.status_code == 200 and "Refresh" not in page.headers
     assert ops.get_job(fresh.id).state == JobState.QUEUED
+    assert client.get(f"/documents/jobs/{fresh.id}/status").json["finished"] is False
     for job in (lost, stuck):
         page = client.get(f"/documents/jobs/{job.id}")
         assert page.status_code == 200 and "Refresh" not in page.headers
         assert "The printing was interrupted" in page.get_data(as_text=True)
         assert ops.get_job(job.id).state == JobState.FAILED and ops.get_job(job.id).error == "interrupted"
+        status = client.get(f"/documents/jobs/{job.id}/status").json
+        assert status["finished"] and status["message"].startswith("The printing was interrupted")
+
+
+def test_progress_page_polls_a_json_status_instead_of_refreshing(client, login, db_session, docworld, background_mode):
+    """No Refresh header: the page's script (static/js/job.js) reads the status and speaks through a live region;
+    without the script, a "Check again" button reloads the page."""
+    login(client, docworld.volunteer)
+    job = queue_portfolio(docworld)
+    db_session.commit()
+    page = client.get(f"/documents/jobs/{job.id}")
+    html = page.get_data(as_text=True)
+    assert "Refresh" not in page.headers
+    assert 'role="status"' in html and f'data-status-url="/documents/jobs/{job.id}/status"' in html
+    assert "/static/js/job.js" in html and "Check again" in html
+    assert "<title>Print job: Portfolio dossier · Acquis</title>" in html
+    waiting = client.get(f"/documents/jobs/{job.id}/status")
+    assert waiting.headers["Cache-Control"] == "no-store"
+    assert waiting.json == {
+        "state": "queued",
+        "finished": False,
+        "message": "Waiting for a free printer…",
+        "title": "Print job: Portfolio dossier",
+    }
+    ops.execute(job.id, commit=False)
+    db_session.commit()
+    ready = client.get(f"/documents/jobs/{job.id}/status").json
+    document = ops.get_job(job.id).document
+    assert ready["finished"] and ready["message"] == "Your document is ready."
+    assert ready["document"]["download_url"] == f"/documents/{document.id}/download"
+    assert ready["document"]["verify_url"].endswith(ready["document"]["code"])
+    assert client.get(ready["document"]["download_url"]).data.startswith(b"%PDF-")

@@ -142,3 +142,18 @@ def test_html_uses_the_reports_suppressed_cells_and_no_outside_resources(
     assert "7.5" not in html
     assert not re.search(r"(?:src|href)=\"(?:https?:|file:|/)", html)
     assert "<script" not in html
+
+
+def test_report_pdf_tag_tree_has_well_formed_tables_and_lists(
+    client, login, spanish_admin, make_responses, questionnaire
+):
+    """The report's tables head their columns and rows (/Scope), its lists hold list items only."""
+    from tests.documents.test_pdf_structure import malformed, tag_tree
+
+    org, admin = spanish_admin
+    _responses(make_responses, questionnaire, [org])
+    login(client, admin)
+    tree = tag_tree(client.get(f"/survey/orgs/{org.slug}/report.pdf").data)
+    assert malformed(tree) == []
+    scopes = {tag.scope for tag in tree.walk() if tag.role == "/TH"}
+    assert scopes == {"/Column", "/Row"}
