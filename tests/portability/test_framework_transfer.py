@@ -109,14 +109,14 @@ def _move_framework_away(db_session, version, *, slug=None, version_string=None)
     db_session.flush()
 
 
-def _import(app, login, create_user, zip_bytes):
+def _import(app, login, create_user, zip_bytes, *, expect=200):
     newcomer = create_user("newcomer@example.org", name="Valentine Volunteer", locale="en")
     other = app.test_client()
     login(other, newcomer)
     response = other.post(
         "/account/data/import", data={"file": (io.BytesIO(zip_bytes), "acquis-export.zip")}, follow_redirects=True
     )
-    assert response.status_code == 200
+    assert response.status_code == expect
     return newcomer, other, response.get_data(as_text=True)
 
 
@@ -151,7 +151,9 @@ def test_round_trip_to_an_instance_without_the_framework(app, client, login, por
     newcomer, other, page = _import(app, login, create_user, zip_bytes)
     assert "imported — not verified here" in page
     imported = db_session.scalar(sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "port-fw"))
-    assert imported is not None and imported.id != portable.version.id and imported.is_current
+    assert imported is not None and imported.id != portable.version.id
+    # kept for the importer's claims only: never current, not in the shared catalogue (issue 13)
+    assert not imported.is_current and not imported.in_catalogue
     assert imported.content_hash == portable.version.content_hash
     assert db_session.scalar(sa.select(sa.func.count(Crosswalk.id)).where(Crosswalk.source_version_id == imported.id))
     # a confirmation is never forged: an imported record, no referent request
@@ -247,7 +249,93 @@ def test_bad_framework_files_are_refused_whole(app, client, login, portable, cre
         for name, data in members.items():
             target.writestr(name, data)
     _move_framework_away(db_session, portable.version, slug="port-fw-elsewhere")
-    newcomer, _other, page = _import(app, login, create_user, buffer.getvalue())
+    newcomer, _other, page = _import(app, login, create_user, buffer.getvalue(), expect=422)
     assert message in page
     assert db_session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.owner_id == newcomer.id)) == 0
     assert db_session.scalar(sa.select(Framework).where(Framework.slug == "port-fw")) is None
+
+
+OFFICIAL_LOOKALIKE = """\
+format: acquis-framework/1
+id: rncp99999-officiel
+version: "2026"
+kind: rncp
+title: {fr: "Titre officiel RNCP 99999", en: "Official RNCP 99999"}
+source: {name: "Ministère du Travail"}
+licence: Etalab-2.0
+certification: {code: "RNCP99999", level: 6}
+nodes:
+  - code: BC01
+    kind: bloc
+    title: {fr: "Bloc 1", en: "Block 1"}
+    children:
+      - {code: BC01.1, kind: competence, title: {fr: "Compétence", en: "Competence"}}
+"""
+
+
+def test_a_personal_import_does_not_change_the_shared_catalogue(app, client, login, create_user, db_session):
+    """A framework file inside a volunteer's export is kept for that person's claims only: it never becomes current,
+    never shows in the catalogue, the search or the competence choice, and is never offered as a VAE target."""
+    from app.documents.context import vae_frameworks
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.models import Framework, FrameworkVersion
+    from app.frameworks.search import search_nodes
+    from app.portability.export import FORMAT
+
+    catalogue_before = [(f.slug, [v.id for v in f.versions]) for f in framework_ops.list_frameworks()]
+    document = {
+        "format": FORMAT,
+        "instance": "http://elsewhere.example",
+        "frameworks": [
+            {
+                "slug": "rncp99999-officiel",
+                "version": "2026",
+                "content_hash": "0" * 64,
+                "kind": "rncp",
+                "file": "frameworks/rncp99999-officiel--2026.yaml",
+            }
+        ],
+        "crosswalks": [],
+        "evidence": [],
+        "experiences": [
+            {
+                "ref": "x0",
+                "kind": "other",
+                "title": "Bénévolat",
+                "start_date": "2024-01-01",
+                "sending_organisation": "",
+                "claims": [
+                    {
+                        "ref": "c0",
+                        "framework": "rncp99999-officiel",
+                        "framework_version": "2026",
+                        "node_code": "BC01.1",
+                        "level_rank": None,
+                        "situation": "J'ai coordonné.",
+                    }
+                ],
+                "referent_confirmations": [],
+            }
+        ],
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export.json", json.dumps(document))
+        archive.writestr("frameworks/rncp99999-officiel--2026.yaml", OFFICIAL_LOOKALIKE)
+    importer, other, page = _import(app, login, create_user, buffer.getvalue())
+    assert "Imported 1 experiences, 1 claims" in page
+
+    version = db_session.scalar(
+        sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "rncp99999-officiel")
+    )
+    assert version is not None and not version.is_current and not version.in_catalogue
+    assert [(f.slug, [v.id for v in f.versions]) for f in framework_ops.list_frameworks()] == catalogue_before
+    assert "rncp99999-officiel" not in {f.slug for f in vae_frameworks()}
+    assert all(hit.version.id != version.id for hit in search_nodes("Compétence", "fr", limit=50))
+    assert "rncp99999-officiel" not in other.get("/frameworks/").get_data(as_text=True)
+    # the importer's claim still shows its competence
+    from app.claims.models import Claim
+
+    claim = db_session.scalar(sa.select(Claim).where(Claim.owner_id == importer.id))
+    assert claim.node.version_id == version.id
+    assert "Competence" in other.get(f"/portfolio/claims/{claim.id}").get_data(as_text=True)
