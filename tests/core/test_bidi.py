@@ -32,7 +32,8 @@ def test_other_format_controls_are_refused_in_names(app, control):
 
 
 @pytest.mark.parametrize(
-    "text", ["\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "👩\u200d💻 Ana", "Zoë Ngọc", "\u05e9\u05dc\u05d5\u05dd"]
+    "text",
+    ["\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "👩\u200d💻 Ana", "Zoë Ngọc", "\u05e9\u05dc\u05d5\u05dd"],
 )
 def test_joiners_and_right_to_left_scripts_stay_allowed(app, text):
     with force_locale("en"):

@@ -39,9 +39,16 @@ def hostile_pdf(pages: int = 3) -> bytes:
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
-    writer.add_js("app.alert('names tree');")
     writer.add_attachment("payload.exe", b"MZ not really")
     root = writer._root_object
+    names = root["/Names"].get_object()
+    names[_name("/JavaScript")] = DictionaryObject(
+        {
+            _name("/Names"): ArrayObject(
+                [TextStringObject("init"), writer._add_object(_js_action("app.alert('names tree');"))]
+            )
+        }
+    )
     root[_name("/OpenAction")] = _js_action("app.alert('open');")
     root[_name("/AA")] = DictionaryObject({_name("/WC"): _js_action("app.alert('close');")})
     xfa = StreamObject()
@@ -56,9 +63,7 @@ def hostile_pdf(pages: int = 3) -> bytes:
             _name("/Type"): _name("/Annot"),
             _name("/Subtype"): _name("/Link"),
             _name("/Rect"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(10), NumberObject(10)]),
-            _name("/A"): DictionaryObject(
-                {_name("/S"): _name("/Launch"), _name("/F"): TextStringObject("calc.exe")}
-            ),
+            _name("/A"): DictionaryObject({_name("/S"): _name("/Launch"), _name("/F"): TextStringObject("calc.exe")}),
         }
     )
     rich = DictionaryObject(
@@ -131,7 +136,10 @@ def test_cleaned_pdfs_keep_their_pages_and_lose_every_active_key(pages):
     assert len(PdfReader(io.BytesIO(output)).pages) == pages
     # a harmless link stays a link
     annotations = PdfReader(io.BytesIO(output)).pages[0].get("/Annots") or []
-    assert [a.get_object()["/A"]["/S"] for a in annotations] == ["/URI"]
+    actions = [a.get_object()["/A"]["/S"] for a in annotations if "/A" in a.get_object()]
+    assert actions == ["/URI"]
+    for marker in (b"/JavaScript", b"/OpenAction", b"/Launch", b"/EmbeddedFiles", b"/XFA", b"/RichMedia"):
+        assert marker not in output, marker  # not even in an object left unreferenced
 
 
 def test_a_clean_pdf_is_stored_as_uploaded():

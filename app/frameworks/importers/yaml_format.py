@@ -227,11 +227,30 @@ def schema_message(error: ValidationError):
     return _l("%(field)s is not valid: %(detail)s", field=field, detail=error.message)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases (``*name``).
+
+    Each alias may point to a list of aliases: ten levels of ten make a file of a few hundred bytes that expands to
+    10**10 items once a schema check or a hash walks it (a "billion laughs"). Our files never need aliases.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in framework files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def read_yaml(text: str, origin: str):
-    """``(data, composed_root)`` of a YAML document, or FrameworkImportError naming the line of a syntax error."""
+    """``(data, composed_root)`` of a YAML document, or FrameworkImportError naming the line of a syntax error.
+
+    Aliases are refused while composing, before anything is expanded (see :class:`_NoAliasLoader`).
+    """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_NoAliasLoader)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
