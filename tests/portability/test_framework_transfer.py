@@ -273,16 +273,9 @@ nodes:
 """
 
 
-def test_a_personal_import_does_not_change_the_shared_catalogue(app, client, login, create_user, db_session):
-    """A framework file inside a volunteer's export is kept for that person's claims only: it never becomes current,
-    never shows in the catalogue, the search or the competence choice, and is never offered as a VAE target."""
-    from app.documents.context import vae_frameworks
-    from app.frameworks import operations as framework_ops
-    from app.frameworks.models import Framework, FrameworkVersion
-    from app.frameworks.search import search_nodes
+def _lookalike_zip() -> bytes:
     from app.portability.export import FORMAT
 
-    catalogue_before = [(f.slug, [v.id for v in f.versions]) for f in framework_ops.list_frameworks()]
     document = {
         "format": FORMAT,
         "instance": "http://elsewhere.example",
@@ -322,7 +315,19 @@ def test_a_personal_import_does_not_change_the_shared_catalogue(app, client, log
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("export.json", json.dumps(document))
         archive.writestr("frameworks/rncp99999-officiel--2026.yaml", OFFICIAL_LOOKALIKE)
-    importer, other, page = _import(app, login, create_user, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def test_a_personal_import_does_not_change_the_shared_catalogue(app, client, login, create_user, db_session):
+    """A framework file inside a volunteer's export is kept for that person's claims only: it never becomes current,
+    never shows in the catalogue, the search or the competence choice, and is never offered as a VAE target."""
+    from app.documents.context import vae_frameworks
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.models import Framework, FrameworkVersion
+    from app.frameworks.search import search_nodes
+
+    catalogue_before = [(f.slug, [v.id for v in f.versions]) for f in framework_ops.list_frameworks()]
+    importer, other, page = _import(app, login, create_user, _lookalike_zip())
     assert "Imported 1 experiences, 1 claims" in page
 
     version = db_session.scalar(
@@ -339,3 +344,21 @@ def test_a_personal_import_does_not_change_the_shared_catalogue(app, client, log
     claim = db_session.scalar(sa.select(Claim).where(Claim.owner_id == importer.id))
     assert claim.node.version_id == version.id
     assert "Competence" in other.get(f"/portfolio/claims/{claim.id}").get_data(as_text=True)
+
+
+def test_an_administrator_importing_the_same_file_publishes_it(app, client, login, create_user, db_session):
+    """The frameworks' own import (platform administrators only) is the approval: the very same file enters the
+    shared catalogue and becomes current; the importer's claim keeps its competence."""
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.importers.yaml_format import parse_sources
+    from app.frameworks.models import Framework, FrameworkVersion
+
+    _import(app, login, create_user, _lookalike_zip())
+    frameworks, crosswalks = parse_sources([("official.yaml", OFFICIAL_LOOKALIKE.encode())])
+    [result] = framework_ops.import_batch(frameworks, crosswalks)
+    assert result.current
+    version = db_session.scalar(
+        sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "rncp99999-officiel")
+    )
+    assert version.in_catalogue and version.is_current
+    assert "rncp99999-officiel" in {f.slug for f in framework_ops.list_frameworks()}
