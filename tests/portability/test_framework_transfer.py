@@ -338,6 +338,7 @@ def test_a_personal_import_does_not_change_the_shared_catalogue(app, client, log
     assert "rncp99999-officiel" not in {f.slug for f in vae_frameworks()}
     assert all(hit.version.id != version.id for hit in search_nodes("Compétence", "fr", limit=50))
     assert "rncp99999-officiel" not in other.get("/frameworks/").get_data(as_text=True)
+    assert "It is not in the shared catalogue" in other.get(f"/frameworks/versions/{version.id}").get_data(as_text=True)
     # the importer's claim still shows its competence
     from app.claims.models import Claim
 
