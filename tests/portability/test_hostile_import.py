@@ -19,7 +19,7 @@ from app.portability.export import FORMAT
 
 #: What one refused import may cost at most (the issue measured +133 MB and 13.4 s for a 724-byte YAML bomb).
 MAX_SECONDS = 2.0
-MAX_PEAK_BYTES = 48 * 1024 * 1024
+MAX_PEAK_BYTES = 16 * 1024 * 1024
 
 MISSION = {
     "ref": "x0",
