@@ -40,13 +40,18 @@ class BoundedArchive:
 
     def __init__(self, source: IO[bytes], *, max_members: int = MAX_MEMBERS, max_total: int = MAX_TOTAL_BYTES):
         try:
-            self._zip = zipfile.ZipFile(source)
-            members = self._zip.infolist()
+            # The end record states the number of entries: refuse before parsing the whole directory.
+            end = zipfile._EndRecData(source)
+            declared, members = (end[zipfile._ECD_ENTRIES_TOTAL] if end else 0), []
+            if declared <= max_members:
+                self._zip = zipfile.ZipFile(source)
+                members = self._zip.infolist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
             raise ArchiveRefused(_l("This is not an Acquis export (a zip file with export.json).")) from None
-        if len(members) > max_members:
+        if declared > max_members or len(members) > max_members:
             raise ArchiveRefused(
-                _l("This file has too many entries (at most %(max)d).", max=max_members), [str(len(members))]
+                _l("This file has too many entries (at most %(max)d).", max=max_members),
+                [str(max(declared, len(members)))],
             )
         self._members = {m.filename: m for m in members}
         self._left = max_total

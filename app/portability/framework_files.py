@@ -233,10 +233,17 @@ def _parse(archive: BoundedArchive, path: str):
         ) from None
 
 
+def _require_text(item: dict, *keys: str) -> None:
+    """Identifiers are compared in SQL: anything but text is a damaged file (never a database error)."""
+    if not all(isinstance(item[key], str) for key in keys):
+        raise TypeError(f"{', '.join(keys)} must be text")
+
+
 def _codes_used(document: dict) -> dict[tuple[str, str], set[str]]:
     used: dict[tuple[str, str], set[str]] = {}
     for experience in document.get("experiences", []):
         for claim in experience.get("claims", []):
+            _require_text(claim, "framework", "framework_version", "node_code")
             used.setdefault((claim["framework"], claim["framework_version"]), set()).add(claim["node_code"])
     return used
 
@@ -257,6 +264,7 @@ def resolve_versions(document: dict, archive: BoundedArchive) -> Resolution:
     used = _codes_used(document)
     imported_keys: set[tuple[str, str]] = set()
     for item in document.get("frameworks", []):
+        _require_text(item, "slug", "version")
         key = (item["slug"], item["version"])
         label = f"{item['slug']} {item['version']}"
         existing = db.session.scalar(
@@ -291,6 +299,7 @@ def resolve_versions(document: dict, archive: BoundedArchive) -> Resolution:
         )
     present = set(result.versions) | imported_keys
     for item in document.get("crosswalks", []):
+        _require_text(item["source"], "framework", "version")
         source = (item["source"]["framework"], item["source"]["version"])
         target = item["target"]
         if source not in imported_keys or not item.get("file"):

@@ -29,7 +29,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.core import storage
 from app.core.audit import log_event
-from app.core.forms import check_record
+from app.core.forms import check_record, text_problem
 from app.experiences.forms import FORMS, form_to_data
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind
 from app.experiences.operations import EDITABLE_FIELDS
@@ -356,10 +356,13 @@ def _imported_confirmation(confirmation: dict, form, experience, claim_ids, user
 
 
 def _source(value, document: dict) -> str:
-    """The instance a record comes from (an address shown as text, never as a link)."""
+    """The instance a record comes from (an address shown as text, never as a link), checked like a form field."""
     text = value or document.get("instance") or ""
     if not isinstance(text, str):
         raise TypeError("the instance must be text")
+    problem = text_problem(text, multiline=False)
+    if problem:
+        raise ImportRefused(_l("This export is damaged or incomplete."), [f"instance — {problem}"])
     return text[:300]
 
 

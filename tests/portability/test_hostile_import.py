@@ -237,6 +237,24 @@ def test_imported_names_pass_the_shared_validators(importer):
     assert_refused(importer(make_zip(document)), "direction")
 
 
+@pytest.mark.parametrize("field", ["framework", "node_code"])
+def test_identifiers_that_are_not_text_are_refused(importer, field):
+    """Compared in SQL, a number or an object where a code belongs must be a refusal, not a database error."""
+    document = base_document()
+    claim = {"ref": "c0", "framework": "fw", "framework_version": "1", "node_code": "C1", "level_rank": None}
+    claim[field] = {"$gt": ""} if field == "framework" else 12
+    document["experiences"][0]["claims"] = [claim]
+    document["frameworks"] = [{"slug": "fw", "version": "1", "content_hash": "0" * 64, "kind": "own", "file": None}]
+    assert_refused(importer(make_zip(document)), "damaged")
+
+
+def test_an_instance_address_with_a_bidi_control_is_refused(importer):
+    document = base_document()
+    document["instance"] = "https://‮elpmaxe.org"
+    document["experiences"][0]["referent_confirmations"] = [{"name": "Rosa", "organisation_name": "", "role": ""}]
+    assert_refused(importer(make_zip(document)), "direction")
+
+
 def test_refusals_are_translated(importer, client, db_session):
     client.user.locale = "fr"
     db_session.flush()
