@@ -173,3 +173,28 @@ def test_reviewers_see_that_a_file_was_cleaned(app, client, login, create_user, 
     assert evidence is not None and evidence.active_content_removed is True
     page = client.get("/portfolio/evidence").get_data(as_text=True)
     assert "Active content removed" in page
+
+
+def test_trainers_reviewing_a_submission_see_the_flag(
+    app, client, login, db_session, create_user, create_org, add_member
+):
+    from flask import url_for
+
+    from app.validation.operations import claim_snapshot
+    from tests.fixtures import worlds
+    from tests.portability.world import build_portfolio
+
+    w = build_portfolio(db_session, create_user, create_org, add_member, validate=False)
+    w.pdf.active_content_removed = True
+    db_session.flush()
+    assert claim_snapshot(w.claims[0])["evidence"][0]["active_content_removed"] is True
+    w.pdf.active_content_removed = False
+    assert "active_content_removed" not in claim_snapshot(w.claims[0])["evidence"][0]  # former snapshots unchanged
+    w.pdf.active_content_removed = True
+    submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
+    db_session.flush()
+    login(client, w.trainer)
+    with app.test_request_context():
+        url = url_for("validation.submission", submission_id=submission.id)
+    page = client.get(url).get_data(as_text=True)
+    assert "Contenu actif retiré" in page  # the trainer reads French
