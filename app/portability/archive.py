@@ -5,9 +5,11 @@ or time the server spends on it.
 - The number of entries, each entry's size and the total read are limited. Declared sizes are checked first (a
   cheap refusal of an honest 300 MB entry), then every read counts the bytes it actually gets, chunk by chunk,
   and stops one byte past the limit whatever the header says.
-- JSON is parsed with bounded nesting (the C parser's RecursionError and any depth past :data:`MAX_JSON_DEPTH`
-  are refusals), integers within ±2**53 (what every JSON reader represents exactly) and no NaN/Infinity; a
-  problem names the place in the document (``experiences[0].team_size``).
+- JSON is parsed only if it makes at most :data:`MAX_JSON_OBJECTS` strings, arrays and objects (counted on the
+  bytes first: Python objects take far more memory than their text), with bounded nesting (the C parser's
+  RecursionError and any depth past :data:`MAX_JSON_DEPTH` are refusals), integers within ±2**53 (what every
+  JSON reader represents exactly) and no NaN/Infinity; a problem names the place in the document
+  (``experiences[0].team_size``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ MAX_MEMBERS = 5000
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_JSON_DEPTH = 16
 MAX_JSON_INTEGER = 2**53
+#: Strings (keys included), arrays and objects: 5,000 records of about 30 fields each fit; 400,000 empty lists
+#: or short strings take about 25 MB.
+MAX_JSON_OBJECTS = 400_000
 _CHUNK = 64 * 1024
 
 
@@ -91,8 +96,21 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
 
+def _count_objects(raw: bytes) -> int:
+    """An upper bound of the strings, arrays and objects a JSON text makes (bytes counts, no parsing).
+
+    Numbers and literals are not counted: small integers, ``true``, ``false`` and ``null`` cost a reference each.
+    Quotes and brackets inside strings only make the bound larger.
+    """
+    return raw.count(b'"') // 2 + raw.count(b"[") + raw.count(b"{")
+
+
 def load_json(raw: bytes, origin: str):
     """Parse ``raw`` with the bounds above; raises :class:`ArchiveRefused` naming ``origin`` and the place."""
+    # Python objects take far more memory than their JSON text (8 MB of "[]," become 180 MB of lists).
+    if _count_objects(raw) > MAX_JSON_OBJECTS:
+        message = _l("This file holds too many values (at most %(max)d).", max=MAX_JSON_OBJECTS)
+        raise ArchiveRefused(message, [origin])
     try:
         data = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:

@@ -49,7 +49,7 @@ from app.portability.models import ImportedConfirmation, ImportedValidation
 #: export.json holds text only (files are separate entries); 16 MB is far above any real portfolio.
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 #: Experiences + claims + evidence files + imported validations and confirmations.
-MAX_RECORDS = 10_000
+MAX_RECORDS = 5_000
 #: A refusal lists at most this many problems.
 MAX_DETAILS = 20
 

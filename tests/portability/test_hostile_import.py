@@ -204,6 +204,12 @@ def test_deep_json_is_refused(importer):
     assert_refused(importer(make_zip(raw_json=deep)), "export.json")
 
 
+def test_json_that_would_take_much_memory_is_refused(importer):
+    """600,000 empty lists: 1.8 MB of text, about 40 MB of Python objects."""
+    raw = b'{"format": "acquis-export/1", "experiences": [' + b"[]," * 600_000 + b"[]]}"
+    assert_refused(importer(make_zip(raw_json=raw)), "export.json")
+
+
 def test_huge_integer_is_refused(importer):
     document = base_document()
     document["experiences"][0]["team_size"] = 10**30
