@@ -34,8 +34,10 @@ from app.portability.archive import BoundedArchive
 
 #: Versions with more nodes than this are not written into exports (ESCO has ~14,000 skills).
 MAX_EXPORTED_NODES = 3000
-#: A framework or crosswalk file in an export is read only up to this size (3000 nodes take about 1 MB).
+#: A framework or crosswalk file in an export is read only up to this size (3000 nodes take about 1 MB)...
 MAX_FILE_BYTES = 2 * 1024 * 1024
+#: ... and parsed only up to this many YAML events (a node takes about 25), counted before composing.
+MAX_YAML_EVENTS = 150_000
 
 
 def _dump(data: dict) -> str:
@@ -225,7 +227,7 @@ def _parse(archive: BoundedArchive, path: str):
     except UnicodeDecodeError:
         raise FrameworksRefused(_l("This export is damaged or incomplete."), [path]) from None
     try:
-        return parse_document(text, path)
+        return parse_document(text, path, max_events=MAX_YAML_EVENTS)
     except FrameworkImportError as exc:
         raise FrameworksRefused(
             _l("A framework file of this export does not pass the checks of a framework import."),
