@@ -7,6 +7,10 @@ and host referents' confirmations :class:`ImportedConfirmation` rows, shown as "
 import never creates a ``ClaimValidation`` or a ``ReferentRequest``, so it cannot forge one. Claims arrive as
 drafts. Memberships, issued documents and an adviser's notes are not re-created (see FORMAT.md). The import is
 all-or-nothing: the caller commits only when it returns.
+
+An export is untrusted input: the zip and its JSON are read within bounds (:mod:`app.portability.archive`), and
+every record goes through the validators of the form that edits it in the application (one validation layer:
+:func:`app.core.forms.check_record`) before anything is written. A refusal lists what is wrong and where.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from typing import IO
 
@@ -61,10 +65,6 @@ class ImportRefused(ValueError):
         super().__init__(str(message))
         self.message = message
         self.details = list(details)
-
-
-def _date(value):
-    return date.fromisoformat(value) if value else None
 
 
 def _datetime(value):
@@ -148,7 +148,8 @@ def _list(value) -> list:
 def check_records(document: dict) -> dict:
     """Run every experience, evidence file, imported validation and confirmation through its form.
 
-    :returns: ``{"experiences": [ExperienceData…], "evidence": [form…]}`` in the document's order.
+    :returns: ``{"experiences": [ExperienceData or None…], "forms": {id(record): form}}`` (the experiences in the
+        document's order; the other records' checked forms by the identity of their JSON object).
     :raises ImportRefused: listing every problem with its place ("Experience 2, team_size — …").
     """
     experiences, evidence = _list(document.get("experiences")), _list(document.get("evidence"))
