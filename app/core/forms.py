@@ -3,11 +3,11 @@ through the same forms: :func:`check_record`).
 
 :class:`SafeForm` rejects, next to the field concerned, input that no legitimate person types: bytes that were
 not valid UTF-8 (the request decoder turns them into U+FFFD), NUL and other control characters, and the invisible
-bidirectional controls that reorder what is displayed (U+202A to U+202E, U+2066 to U+2069: "Ana\u202egnp.exe" shows as
-"Anaexe.png"). Single-line fields (names, titles, codes) also refuse the direction marks and every other invisible
-format character except the joiners U+200C/U+200D, which some scripts and emoji need. Everything is stripped of
-surrounding spaces. Free text is stored as typed and always rendered escaped; fields that hold a name
-additionally refuse markup with :class:`NoMarkup`.
+bidirectional controls that reorder what is displayed (U+202A to U+202E, U+2066 to U+2069: "Ana", U+202E,
+"gnp.exe" shows as "Anaexe.png"). Single-line fields (names, titles, codes) also refuse the direction marks and
+every other invisible format character except the joiners U+200C/U+200D, which some scripts and emoji need.
+Everything is stripped of surrounding spaces. Free text is stored as typed and always rendered escaped; fields that
+hold a name additionally refuse markup with :class:`NoMarkup`.
 """
 
 from __future__ import annotations
