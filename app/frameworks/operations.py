@@ -589,6 +589,8 @@ def node_links(node: FrameworkNode) -> dict[Relation, list[LinkedItem]]:
             other = target_node or by_uri.get(link.target_uri)
             item = LinkedItem(relation, node=other, uri=None if other else link.target_uri)
         else:
+            if node.version.in_catalogue and not source_node.version.in_catalogue:
+                continue  # a version from a person's data import adds nothing to the catalogue's pages
             relation = link.relation.inverse
             item = LinkedItem(relation, node=source_node)
         key = (relation, item.node.id if item.node else item.uri)

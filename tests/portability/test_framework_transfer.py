@@ -363,3 +363,30 @@ def test_an_administrator_importing_the_same_file_publishes_it(app, client, logi
     )
     assert version.in_catalogue and version.is_current
     assert "rncp99999-officiel" in {f.slug for f in framework_ops.list_frameworks()}
+
+
+def test_links_from_a_personal_version_stay_off_the_catalogue_pages(db_session):
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.models import Crosswalk, CrosswalkLink, Relation
+    from tests.fixtures import worlds
+
+    shared, shared_nodes = worlds.make_framework(db_session, slug="shared-fw")
+    personal, personal_nodes = worlds.make_framework(db_session, slug="personal-fw")
+    personal.in_catalogue, personal.is_current = False, False
+    crosswalk = Crosswalk(slug="personal--shared", source_version_id=personal.id, target_version_id=shared.id)
+    crosswalk.content_hash = "3" * 64
+    db_session.add(crosswalk)
+    db_session.flush()
+    db_session.add(
+        CrosswalkLink(
+            crosswalk_id=crosswalk.id,
+            source_node_id=personal_nodes[0].id,
+            target_node_id=shared_nodes[0].id,
+            relation=Relation.EXACT,
+        )
+    )
+    db_session.flush()
+    assert framework_ops.node_links(shared_nodes[0]) == {}
+    # the personal version's own page still shows where its competence leads
+    [item] = framework_ops.node_links(personal_nodes[0])[Relation.EXACT]
+    assert item.node.id == shared_nodes[0].id
