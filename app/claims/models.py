@@ -53,6 +53,9 @@ class Evidence(TimestampMixin, Base):
     pages: Mapped[int | None]
     width: Mapped[int | None]
     height: Mapped[int | None]
+    #: The uploaded PDF carried active content (scripts, automatic or launch actions, embedded files, XFA, rich
+    #: media) that was removed before storing it; reviewers are told (app/core/filecheck.py).
+    active_content_removed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     owner = relationship(User)
     claims = relationship("Claim", secondary=claim_evidence, back_populates="evidence")

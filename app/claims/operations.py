@@ -178,10 +178,16 @@ def add_evidence(owner: User, data: bytes, *, filename: str, title: str = "") ->
         pages=stored.pages,
         width=stored.width,
         height=stored.height,
+        active_content_removed=stored.cleaned,
     )
     db.session.add(evidence)
     db.session.flush()
-    log_event("evidence.added", actor=owner, obj=evidence, data={"sha256": stored.sha256, "mime": stored.mime})
+    log_event(
+        "evidence.added",
+        actor=owner,
+        obj=evidence,
+        data={"sha256": stored.sha256, "mime": stored.mime, "active_content_removed": stored.cleaned},
+    )
     return evidence
 
 

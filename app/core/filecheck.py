@@ -3,8 +3,14 @@
 ``python -m app.core.filecheck`` reads a file on stdin, decides its type from its content (never from its name),
 and writes one JSON line describing it, followed by the bytes to store: images are decoded and re-encoded (which
 drops EXIF/GPS and anything hidden after the image data), PDFs are parsed to refuse encrypted or oversized ones and
-kept as uploaded. Decoding hostile files can take much memory or time (pixel bombs, deeply nested PDFs), hence the
-separate process: the parent sets CPU and address-space limits and a wall-clock timeout (see ``app.core.storage``).
+kept as uploaded unless they carry active content — JavaScript, automatic actions (/OpenAction, /AA), actions that
+launch programs, import or submit data or open other files, embedded files, XFA forms, rich media, sound, movie
+and 3D annotations — which is removed by rewriting the file with pypdf (pages, text, images and plain links kept;
+objects no longer referenced are dropped). Trainers and advisers open evidence in desktop readers, where such
+content runs; the description says ``"cleaned": true`` so that they are told.
+
+Decoding hostile files can take much memory or time (pixel bombs, deeply nested PDFs), hence the separate
+process: the parent sets CPU and address-space limits and a wall-clock timeout (see ``app.core.storage``).
 """
 
 from __future__ import annotations
@@ -84,11 +90,104 @@ def _check_pdf(data: bytes, max_pages: int) -> dict:
     return {"pages": pages}
 
 
+#: Dictionary keys that hold scripts, automatic actions, embedded files, XFA or rich media.
+ACTIVE_KEYS = ("/JavaScript", "/JS", "/OpenAction", "/AA", "/EmbeddedFiles", "/XFA", "/RichMediaContent")
+#: Action types that run code, start programs, send or load data, open other files or play media.
+ACTIVE_ACTIONS = {
+    "/JavaScript",
+    "/Launch",
+    "/ImportData",
+    "/SubmitForm",
+    "/GoToR",
+    "/GoToE",
+    "/RichMediaExecute",
+    "/Rendition",
+    "/Sound",
+    "/Movie",
+    "/GoTo3DView",
+}
+#: Annotations that embed files or play media.
+ACTIVE_ANNOTATIONS = {"/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/Sound", "/3D"}
+
+
+def _is_active_action(value) -> bool:
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    value = value.get_object() if value is not None else None
+    if isinstance(value, ArrayObject):
+        return any(_is_active_action(item) for item in value)
+    return isinstance(value, DictionaryObject) and value.get("/S") in ACTIVE_ACTIONS
+
+
+def _strip_active(root, *, apply: bool) -> bool:
+    """Walk every object reachable from ``root``; with ``apply``, remove what is active. Returns whether any was
+    found. Iterative (a hostile file may nest deeply), each indirect object visited once."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    found, seen, stack = False, set(), [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            if item.idnum in seen:
+                continue
+            seen.add(item.idnum)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            doomed = [k for k in ACTIVE_KEYS if k in item]
+            doomed += [k for k in ("/A", "/Next") if k in item and _is_active_action(item[k])]
+            annotations = item.get("/Annots")
+            if annotations is not None:
+                annotations = annotations.get_object()
+                kept = [a for a in annotations if a.get_object().get("/Subtype") not in ACTIVE_ANNOTATIONS]
+                if len(kept) != len(annotations):
+                    found = True
+                    if apply:
+                        annotations[:] = kept
+            found = found or bool(doomed)
+            if apply:
+                for key in doomed:
+                    del item[key]
+            stack.extend(v for k, v in item.items() if k != "/Parent")
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+    return found
+
+
+def _without_active_content(data: bytes) -> bytes | None:
+    """The PDF rewritten without active content, or ``None`` when it has none."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    if not _strip_active(reader.trailer["/Root"], apply=False):
+        return None
+    writer = PdfWriter(clone_from=reader)
+    _strip_active(writer._root_object, apply=True)
+    writer.compress_identical_objects()  # also drops the objects no longer referenced
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+def _clean_pdf(data: bytes, max_pages: int) -> tuple[dict, bytes]:
+    meta = _check_pdf(data, max_pages)
+    try:
+        cleaned = _without_active_content(data)
+    except Exception:  # any failure to rewrite means a broken or hostile file
+        raise Refused("corrupt") from None
+    if cleaned is None:
+        return meta, data
+    # The rewritten file is checked like an upload: it must still open, with the same pages.
+    if _check_pdf(cleaned, max_pages)["pages"] != meta["pages"]:
+        raise Refused("corrupt")
+    return {**meta, "cleaned": True}, cleaned
+
+
 def inspect(data: bytes, *, max_pixels: int, max_pages: int) -> tuple[dict, bytes]:
     """Decide type, validate and normalise ``data``; returns (description, bytes to store)."""
     mime = sniff(data)
     if mime == "application/pdf":
-        return {"mime": mime, **_check_pdf(data, max_pages)}, data
+        meta, output = _clean_pdf(data, max_pages)
+        return {"mime": mime, **meta}, output
     normalised, meta = _normalise_image(data, mime, max_pixels)
     return {"mime": mime, **meta}, normalised
 

@@ -1,20 +1,27 @@
-"""Form base class and validators shared by every package.
+"""Form base class and validators shared by every package (and by the importer, which runs imported records
+through the same forms: :func:`check_record`).
 
 :class:`SafeForm` rejects, next to the field concerned, input that no legitimate person types: bytes that were
-not valid UTF-8 (the request decoder turns them into U+FFFD), NUL and other control characters. Everything is
-stripped of surrounding spaces. Free text is stored as typed and always rendered escaped; fields that hold a
-name additionally refuse markup with :class:`NoMarkup`.
+not valid UTF-8 (the request decoder turns them into U+FFFD), NUL and other control characters, and the invisible
+bidirectional controls that reorder what is displayed (U+202A to U+202E, U+2066 to U+2069: "Ana", U+202E,
+"gnp.exe" shows as "Anaexe.png"). Single-line fields (names, titles, codes) also refuse the direction marks and
+every other invisible format character except the joiners U+200C/U+200D, which some scripts and emoji need.
+Everything is stripped of surrounding spaces. Free text is stored as typed and always rendered escaped; fields that
+hold a name additionally refuse markup with :class:`NoMarkup`.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from functools import cache
 from urllib.parse import parse_qsl
 
 from flask import Request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from werkzeug.formparser import FormDataParser
 from wtforms import Field
 from wtforms.fields import EmailField, PasswordField, StringField, TextAreaField
@@ -22,6 +29,12 @@ from wtforms.validators import Email, InputRequired, Length, StopValidation, Val
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _SINGLE_LINE_BREAKS = re.compile(r"[\r\n\t]")
+#: Embeddings, overrides and isolates: they reorder the text that follows them, anywhere.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: Direction marks: harmless in right-to-left prose, never needed in a name or a title.
+_DIRECTION_MARKS = re.compile("[\u200e\u200f\u061c]")
+#: Zero-width (non-)joiners spell words in Persian and Indic scripts and build emoji: allowed everywhere.
+_JOINERS = "\u200c\u200d"
 
 
 def strip_text(value):
@@ -29,12 +42,35 @@ def strip_text(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def text_problem(value: str, *, multiline: bool) -> str | None:
-    """A translated reason why ``value`` is not acceptable text, or ``None``."""
+@cache
+def _format_characters() -> re.Pattern:
+    """Every invisible format character (Unicode category Cf) but the joiners, as one character class."""
+    chars = (chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf")
+    return re.compile("[" + "".join(re.escape(c) for c in chars if c not in _JOINERS) + "]")
+
+
+def text_problem(value: str, *, multiline: bool, secret: bool = False) -> str | None:
+    """A translated reason why ``value`` is not acceptable text, or ``None``.
+
+    :param multiline: free text (line breaks and the direction marks of right-to-left prose allowed).
+    :param secret: a password: only malformed text and control characters are refused (an existing password
+        must keep working).
+    """
     if "\ufffd" in value:
         return str(_l("This field contains characters that are not valid text (invalid UTF-8)."))
     if _CONTROL_CHARS.search(value) or (not multiline and _SINGLE_LINE_BREAKS.search(value)):
         return str(_l("This field contains control characters; please retype it."))
+    if secret:
+        return None
+    if _BIDI_CONTROLS.search(value) or (not multiline and _DIRECTION_MARKS.search(value)):
+        return str(
+            _l(
+                "This field contains invisible characters that change the text direction (such as U+202E); "
+                "please retype it."
+            )
+        )
+    if not multiline and _format_characters().search(value):
+        return str(_l("This field contains invisible formatting characters; please retype it."))
     return None
 
 
@@ -72,7 +108,9 @@ class SafeForm(FlaskForm):
         malformed = {}
         for field in self:
             if isinstance(field.data, str):
-                problem = text_problem(field.data, multiline=isinstance(field, TextAreaField))
+                problem = text_problem(
+                    field.data, multiline=isinstance(field, TextAreaField), secret=isinstance(field, PasswordField)
+                )
                 if problem:
                     malformed[field.name] = problem
         valid = super().validate(extra_validators)
@@ -99,6 +137,39 @@ class PrintableName:
     def __call__(self, form, field: Field):
         if isinstance(field.data, str) and not any(unicodedata.category(ch)[0] in "LN" for ch in field.data):
             raise ValidationError(_l("Please enter a name."))
+
+
+def check_record(form_class, values: dict, *, ignore=(), prepare=None) -> tuple[SafeForm, list[tuple[str, str]]]:
+    """Validate a record read from a file (an import) with the form the UI uses for the same thing.
+
+    One validation layer for both: the record goes through the form's filters and validators (text checks of
+    :class:`SafeForm`, lengths, number ranges, choices) exactly as typed input would. Values that are neither text
+    nor numbers (lists, objects, booleans) are refused before the form sees them.
+
+    :param values: field name → value; ``None`` means absent.
+    :param ignore: fields whose errors the caller resolves itself (e.g. a choice that does not exist here).
+    :param prepare: called with the form before validation (to set choices).
+    :returns: the validated form and the problems as ``(field name, "label: messages")`` pairs (empty when valid).
+    """
+    formdata, wrong = MultiDict(), []
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            wrong.append(name)
+            continue
+        formdata.add(name, str(value))
+    form = form_class(formdata=formdata, meta={"csrf": False})
+    if prepare is not None:
+        prepare(form)
+    form.validate()
+    problems = [
+        (name, f"{form[name].label.text}: {' '.join(str(e) for e in errors)}")
+        for name, errors in form.errors.items()
+        if name not in ignore
+    ]
+    problems += [(name, str(_l("This value has the wrong type."))) for name in wrong if name not in ignore]
+    return form, problems
 
 
 def email_field(label=None, **kwargs) -> EmailField:
@@ -133,6 +204,7 @@ __all__ = [
     "PrintableName",
     "SafeForm",
     "StopValidation",
+    "check_record",
     "email_field",
     "max_length",
     "required",

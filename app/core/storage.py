@@ -62,6 +62,8 @@ class StoredFile:
     width: int | None = None
     height: int | None = None
     pages: int | None = None
+    #: Active content (scripts, automatic actions, embedded files…) was removed from the uploaded PDF.
+    cleaned: bool = False
 
 
 def _storage_dir() -> Path:
@@ -142,6 +144,7 @@ def store_upload(data: bytes, *, room: int | None = None) -> StoredFile:
         width=meta.get("width"),
         height=meta.get("height"),
         pages=meta.get("pages"),
+        cleaned=bool(meta.get("cleaned")),
     )
 
 

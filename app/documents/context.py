@@ -487,7 +487,8 @@ def vae_frameworks() -> list[Framework]:
     return list(
         db.session.scalars(
             sa.select(Framework)
-            .where(Framework.kind == FrameworkKind.RNCP)
+            # Only the shared catalogue: a version from a person's data import is never current.
+            .where(Framework.kind == FrameworkKind.RNCP, Framework.versions.any(FrameworkVersion.is_current))
             .options(selectinload(Framework.versions))
             .order_by(Framework.slug)
         )

@@ -112,6 +112,10 @@ class FrameworkVersion(Base):
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     #: The version shown and searched by default (the one imported last).
     is_current: Mapped[bool] = mapped_column(default=True)
+    #: False for a version that arrived inside a person's data import: it serves the claims that use it but is
+    #: not in the shared catalogue (never current, not listed, not searched, not a VAE target) until a platform
+    #: administrator imports the same file (app/portability/framework_files.py).
+    in_catalogue: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     node_count: Mapped[int] = mapped_column(default=0)
     #: A version's nodes are inserted in one go and so have consecutive ids: search filters versions by id range.
     first_node_id: Mapped[int | None] = mapped_column()

@@ -239,7 +239,9 @@ def import_framework(parsed: ParsedFramework, *, actor=None, make_current: bool 
                     )
                 ]
             )
-        return ImportResult(parsed.label, "unchanged", nodes=existing.node_count, current=existing.is_current)
+        if existing.in_catalogue:
+            return ImportResult(parsed.label, "unchanged", nodes=existing.node_count, current=existing.is_current)
+        return _publish(existing, framework, parsed, make_current=make_current, actor=actor)
     current = db.session.scalar(
         sa.select(FrameworkVersion).where(
             FrameworkVersion.framework_id == framework.id, FrameworkVersion.is_current.is_(True)
@@ -291,6 +293,34 @@ def import_framework(parsed: ParsedFramework, *, actor=None, make_current: bool 
     )
     db.session.expire(framework, ["versions"])
     return ImportResult(parsed.label, "created", nodes=len(parsed.nodes), retired=retired, current=becomes_current)
+
+
+def _publish(version: FrameworkVersion, framework: Framework, parsed: ParsedFramework, *, make_current, actor):
+    """An administrator imported the very file of a version that came with a person's data import: it enters the
+    shared catalogue (and becomes current by the usual rule)."""
+    current = db.session.scalar(
+        sa.select(FrameworkVersion).where(
+            FrameworkVersion.framework_id == framework.id, FrameworkVersion.is_current.is_(True)
+        )
+    )
+    becomes_current = current is None or make_current or bool(is_newer(parsed.version, current.version))
+    if becomes_current:
+        framework.kind = FrameworkKind(parsed.kind)
+        db.session.execute(
+            sa.update(FrameworkVersion).where(FrameworkVersion.framework_id == framework.id).values(is_current=False)
+        )
+        _retire_missing(framework.id, version.id, {n.code for n in parsed.nodes})
+    version.in_catalogue = True
+    version.is_current = becomes_current
+    db.session.flush()
+    log_event(
+        "framework.published",
+        actor=actor,
+        obj=version,
+        data={"framework": parsed.slug, "version": parsed.version, "current": becomes_current},
+    )
+    db.session.expire(framework, ["versions"])
+    return ImportResult(parsed.label, "created", nodes=version.node_count, current=becomes_current)
 
 
 def _write_nodes(version_id: int, parsed: ParsedFramework) -> list[int]:
@@ -420,9 +450,16 @@ def import_crosswalk(parsed: ParsedCrosswalk, *, actor=None) -> ImportResult:
 
 
 def list_frameworks() -> list[Framework]:
-    """Every framework with its versions (two statements)."""
+    """The shared catalogue: every framework with its versions in the catalogue (two statements). Versions that
+    came with a person's data import serve that person's claims only and are left out."""
+    in_catalogue = FrameworkVersion.in_catalogue.is_(True)
     return list(
-        db.session.scalars(sa.select(Framework).options(selectinload(Framework.versions)).order_by(Framework.slug))
+        db.session.scalars(
+            sa.select(Framework)
+            .where(Framework.versions.any(in_catalogue))
+            .options(selectinload(Framework.versions.and_(in_catalogue)))
+            .order_by(Framework.slug)
+        )
     )
 
 
@@ -552,6 +589,8 @@ def node_links(node: FrameworkNode) -> dict[Relation, list[LinkedItem]]:
             other = target_node or by_uri.get(link.target_uri)
             item = LinkedItem(relation, node=other, uri=None if other else link.target_uri)
         else:
+            if node.version.in_catalogue and not source_node.version.in_catalogue:
+                continue  # a version from a person's data import adds nothing to the catalogue's pages
             relation = link.relation.inverse
             item = LinkedItem(relation, node=source_node)
         key = (relation, item.node.id if item.node else item.uri)

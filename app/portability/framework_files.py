@@ -7,13 +7,17 @@ parser and schema checks as any framework import (ESCO, French-only RNCP fiches 
 should not, travel this way: their administrators import them from the official sources).
 
 Import: a referenced version missing on this instance is imported from its file with the frameworks' own
-operations (:func:`app.frameworks.operations.import_batch`: same checks, all or nothing). The rules, also in
-FORMAT.md, are in :func:`resolve_versions`.
+operations (:func:`app.frameworks.operations.import_batch`: same checks, all or nothing), read with a size limit
+and parsed without YAML aliases. It is imported *for the claims that use it only*: a volunteer's zip must not
+publish a framework ("rncp99999-officiel", certifier "Ministère du Travail"), so the version never enters the
+shared catalogue — never current, not listed, not searched, not offered as a VAE target — until a platform
+administrator imports the same file through the frameworks' import (which then publishes it). We chose this over a
+queue of pending versions: the importer's claims work at once, nobody has to act for them, and the administrators'
+existing import is the approval. The rules, also in FORMAT.md, are in :func:`resolve_versions`.
 """
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -26,9 +30,14 @@ from app.frameworks import operations as framework_ops
 from app.frameworks.importers import FrameworkImportError, ParsedCrosswalk, ParsedFramework
 from app.frameworks.importers.yaml_format import CROSSWALK_FORMAT, FRAMEWORK_FORMAT, parse_document
 from app.frameworks.models import Crosswalk, CrosswalkLink, Framework, FrameworkKind, FrameworkNode, FrameworkVersion
+from app.portability.archive import BoundedArchive
 
 #: Versions with more nodes than this are not written into exports (ESCO has ~14,000 skills).
 MAX_EXPORTED_NODES = 3000
+#: A framework or crosswalk file in an export is read only up to this size (3000 nodes take about 1 MB)...
+MAX_FILE_BYTES = 2 * 1024 * 1024
+#: ... and parsed only up to this many YAML events (a node takes about 25), counted before composing.
+MAX_YAML_EVENTS = 150_000
 
 
 def _dump(data: dict) -> str:
@@ -210,29 +219,38 @@ class Resolution:
     crosswalks: list[ParsedCrosswalk] = field(default_factory=list)
 
 
-def _parse(archive: zipfile.ZipFile, path: str):
+def _parse(archive: BoundedArchive, path: str):
+    if not isinstance(path, str):
+        raise FrameworksRefused(_l("This export is damaged or incomplete."))
     try:
-        text = archive.read(path).decode("utf-8")
-    except (KeyError, UnicodeDecodeError):
+        text = archive.read(path, MAX_FILE_BYTES).decode("utf-8")
+    except UnicodeDecodeError:
         raise FrameworksRefused(_l("This export is damaged or incomplete."), [path]) from None
     try:
-        return parse_document(text, path)
+        return parse_document(text, path, max_events=MAX_YAML_EVENTS)
     except FrameworkImportError as exc:
         raise FrameworksRefused(
             _l("A framework file of this export does not pass the checks of a framework import."),
-            [str(p) for p in exc.problems[:10]],
+            [path, *(str(p) for p in exc.problems[:10])],
         ) from None
+
+
+def _require_text(item: dict, *keys: str) -> None:
+    """Identifiers are compared in SQL: anything but text is a damaged file (never a database error)."""
+    if not all(isinstance(item[key], str) for key in keys):
+        raise TypeError(f"{', '.join(keys)} must be text")
 
 
 def _codes_used(document: dict) -> dict[tuple[str, str], set[str]]:
     used: dict[tuple[str, str], set[str]] = {}
     for experience in document.get("experiences", []):
         for claim in experience.get("claims", []):
+            _require_text(claim, "framework", "framework_version", "node_code")
             used.setdefault((claim["framework"], claim["framework_version"]), set()).add(claim["node_code"])
     return used
 
 
-def resolve_versions(document: dict, archive: zipfile.ZipFile) -> Resolution:
+def resolve_versions(document: dict, archive: BoundedArchive) -> Resolution:
     """Decide, for every framework version the export refers to, which version of this instance its claims use.
 
     - A version with the same slug and version string whose content hash is the one the export declares, or the
@@ -248,6 +266,7 @@ def resolve_versions(document: dict, archive: zipfile.ZipFile) -> Resolution:
     used = _codes_used(document)
     imported_keys: set[tuple[str, str]] = set()
     for item in document.get("frameworks", []):
+        _require_text(item, "slug", "version")
         key = (item["slug"], item["version"])
         label = f"{item['slug']} {item['version']}"
         existing = db.session.scalar(
@@ -282,6 +301,7 @@ def resolve_versions(document: dict, archive: zipfile.ZipFile) -> Resolution:
         )
     present = set(result.versions) | imported_keys
     for item in document.get("crosswalks", []):
+        _require_text(item["source"], "framework", "version")
         source = (item["source"]["framework"], item["source"]["version"])
         target = item["target"]
         if source not in imported_keys or not item.get("file"):
@@ -298,8 +318,9 @@ def resolve_versions(document: dict, archive: zipfile.ZipFile) -> Resolution:
 def import_missing(resolution: Resolution, actor) -> None:
     """Import the missing versions (and their crosswalks) with the frameworks' import operation, all or nothing.
 
-    A version imported from an export never replaces the current version of a framework this instance already
-    has, and retires none of its nodes: the instance's administrators decide which version is current.
+    A version imported from an export stays out of the shared catalogue (``in_catalogue`` false, never current):
+    it never replaces the current version of a framework this instance already has, retires none of its nodes,
+    and a framework it creates is listed nowhere. The instance's administrators decide what the catalogue holds.
     """
     if not resolution.to_import:
         return
@@ -350,8 +371,12 @@ def import_missing(resolution: Resolution, actor) -> None:
         db.session.expire(framework, ["versions"])
     db.session.flush()
     for key in [(p.slug, p.version) for p in resolution.to_import]:
-        resolution.versions[key] = db.session.scalar(
+        version = db.session.scalar(
             sa.select(FrameworkVersion)
             .join(Framework)
             .where(Framework.slug == key[0], FrameworkVersion.version == key[1])
         )
+        version.is_current = False
+        version.in_catalogue = False
+        resolution.versions[key] = version
+    db.session.flush()

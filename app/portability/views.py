@@ -36,12 +36,18 @@ class RHMyData(RHAuthenticated):
     """Export, import and account deletion in one place."""
 
     def _process(self):
-        imported = db.session.scalars(
-            sa.select(models.ImportedValidation)
-            .where(models.ImportedValidation.owner_id == current_user.id)
-            .order_by(models.ImportedValidation.id)
-        ).all()
-        return render_template("portability/my_data.html", import_form=ImportForm(formdata=None), imported=imported)
+        return render_my_data(ImportForm(formdata=None))
+
+
+def render_my_data(import_form: ImportForm):
+    """The "My data" page; a refused import shows its reasons next to the upload field (422)."""
+    imported = db.session.scalars(
+        sa.select(models.ImportedValidation)
+        .where(models.ImportedValidation.owner_id == current_user.id)
+        .order_by(models.ImportedValidation.id)
+    ).all()
+    page = render_template("portability/my_data.html", import_form=import_form, imported=imported)
+    return page, (422 if import_form.file.errors else 200)
 
 
 class RHExport(RHAuthenticated):
@@ -50,29 +56,32 @@ class RHExport(RHAuthenticated):
 
 
 class RHImport(RHAuthenticated):
+    """Import an export; a refusal changes nothing and says what is wrong and where."""
+
     methods = ("POST",)
 
     def _process(self):
         form = ImportForm()
-        if form.validate_on_submit():
-            try:
-                counts = import_archive(current_user, form.file.data.read())
-            except ImportRefused as exc:
-                details = "; ".join(exc.details)
-                flash(f"{exc.message} {details}".strip(), "error")
-                db.session.rollback()
-            else:
-                flash(
-                    _(
-                        "Imported %(experiences)d experiences, %(claims)d claims, %(evidence)d files, "
-                        "%(frameworks)d framework versions, %(validations)d validations and %(confirmations)d host "
-                        "referent confirmations (imported — not verified here).",
-                        **counts,
-                    ),
-                    "success",
-                )
-        else:
-            flash(" ".join(str(e) for e in form.file.errors) or _("The form expired. Please try again."), "error")
+        if not form.validate_on_submit():
+            if "csrf_token" in form.errors:
+                form.file.errors = [*form.file.errors, _("The form expired. Please try again.")]
+            return render_my_data(form)
+        try:
+            # The upload stays in its spooled file: the archive is read from it entry by entry, bounded.
+            counts = import_archive(current_user, form.file.data.stream)
+        except ImportRefused as exc:
+            db.session.rollback()
+            form.file.errors = [" ".join([str(exc.message), "; ".join(exc.details)]).strip()]
+            return render_my_data(form)
+        flash(
+            _(
+                "Imported %(experiences)d experiences, %(claims)d claims, %(evidence)d files, "
+                "%(frameworks)d framework versions, %(validations)d validations and %(confirmations)d host "
+                "referent confirmations (imported — not verified here).",
+                **counts,
+            ),
+            "success",
+        )
         return redirect(url_for("portability.my_data"))
 
 

@@ -116,10 +116,16 @@ def claim_snapshot(claim: Claim) -> dict:
         },
         "level": claim.level_rank,
         "narrative": {part: getattr(claim, part) or "" for part in NARRATIVE_PARTS},
-        "evidence": [
-            {"id": e.id, "title": e.title, "sha256": e.sha256, "mime": e.mime, "pages": e.pages} for e in claim.evidence
-        ],
+        "evidence": [_evidence_snapshot(e) for e in claim.evidence],
     }
+
+
+def _evidence_snapshot(evidence) -> dict:
+    item = {"id": evidence.id, "title": evidence.title, "sha256": evidence.sha256, "mime": evidence.mime}
+    item["pages"] = evidence.pages
+    if evidence.active_content_removed:  # only then: snapshots of other files keep their exact former content
+        item["active_content_removed"] = True
+    return item
 
 
 def facts_snapshot(experience: Experience) -> dict:

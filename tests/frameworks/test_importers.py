@@ -63,6 +63,24 @@ def test_yaml_syntax_error_names_the_line():
     assert "invalid YAML" in exc_info.value.problems[0].english()
 
 
+def test_yaml_aliases_are_refused_before_anything_expands(app):
+    """A few hundred bytes that expand to 10**10 items: refused at the first alias, with its line."""
+    lines = ["format: acquis-framework/1", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 10)]
+    with pytest.raises(FrameworkImportError) as exc_info:
+        parse_document("\n".join(lines), "bomb.yaml")
+    [problem] = exc_info.value.problems
+    assert problem.line == 3 and "aliases" in problem.english()
+
+
+def test_yaml_events_are_bounded_when_asked(app):
+    text = (FIXTURES / "demo-v1.yaml").read_text()
+    parse_document(text, "demo.yaml", max_events=10_000)
+    with pytest.raises(FrameworkImportError) as exc_info:
+        parse_document(text, "demo.yaml", max_events=20)
+    assert "too many items" in _problems(exc_info)[0]
+
+
 def test_yaml_duplicate_code_is_refused():
     text = (FIXTURES / "demo-v1.yaml").read_text().replace('code: "D2.2"', 'code: "D1.1"')
     with pytest.raises(FrameworkImportError) as exc_info:

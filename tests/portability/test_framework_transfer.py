@@ -109,14 +109,14 @@ def _move_framework_away(db_session, version, *, slug=None, version_string=None)
     db_session.flush()
 
 
-def _import(app, login, create_user, zip_bytes):
+def _import(app, login, create_user, zip_bytes, *, expect=200):
     newcomer = create_user("newcomer@example.org", name="Valentine Volunteer", locale="en")
     other = app.test_client()
     login(other, newcomer)
     response = other.post(
         "/account/data/import", data={"file": (io.BytesIO(zip_bytes), "acquis-export.zip")}, follow_redirects=True
     )
-    assert response.status_code == 200
+    assert response.status_code == expect
     return newcomer, other, response.get_data(as_text=True)
 
 
@@ -151,7 +151,9 @@ def test_round_trip_to_an_instance_without_the_framework(app, client, login, por
     newcomer, other, page = _import(app, login, create_user, zip_bytes)
     assert "imported — not verified here" in page
     imported = db_session.scalar(sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "port-fw"))
-    assert imported is not None and imported.id != portable.version.id and imported.is_current
+    assert imported is not None and imported.id != portable.version.id
+    # kept for the importer's claims only: never current, not in the shared catalogue (issue 13)
+    assert not imported.is_current and not imported.in_catalogue
     assert imported.content_hash == portable.version.content_hash
     assert db_session.scalar(sa.select(sa.func.count(Crosswalk.id)).where(Crosswalk.source_version_id == imported.id))
     # a confirmation is never forged: an imported record, no referent request
@@ -247,7 +249,144 @@ def test_bad_framework_files_are_refused_whole(app, client, login, portable, cre
         for name, data in members.items():
             target.writestr(name, data)
     _move_framework_away(db_session, portable.version, slug="port-fw-elsewhere")
-    newcomer, _other, page = _import(app, login, create_user, buffer.getvalue())
+    newcomer, _other, page = _import(app, login, create_user, buffer.getvalue(), expect=422)
     assert message in page
     assert db_session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.owner_id == newcomer.id)) == 0
     assert db_session.scalar(sa.select(Framework).where(Framework.slug == "port-fw")) is None
+
+
+OFFICIAL_LOOKALIKE = """\
+format: acquis-framework/1
+id: rncp99999-officiel
+version: "2026"
+kind: rncp
+title: {fr: "Titre officiel RNCP 99999", en: "Official RNCP 99999"}
+source: {name: "Ministère du Travail"}
+licence: Etalab-2.0
+certification: {code: "RNCP99999", level: 6}
+nodes:
+  - code: BC01
+    kind: bloc
+    title: {fr: "Bloc 1", en: "Block 1"}
+    children:
+      - {code: BC01.1, kind: competence, title: {fr: "Compétence", en: "Competence"}}
+"""
+
+
+def _lookalike_zip() -> bytes:
+    from app.portability.export import FORMAT
+
+    document = {
+        "format": FORMAT,
+        "instance": "http://elsewhere.example",
+        "frameworks": [
+            {
+                "slug": "rncp99999-officiel",
+                "version": "2026",
+                "content_hash": "0" * 64,
+                "kind": "rncp",
+                "file": "frameworks/rncp99999-officiel--2026.yaml",
+            }
+        ],
+        "crosswalks": [],
+        "evidence": [],
+        "experiences": [
+            {
+                "ref": "x0",
+                "kind": "other",
+                "title": "Bénévolat",
+                "start_date": "2024-01-01",
+                "sending_organisation": "",
+                "claims": [
+                    {
+                        "ref": "c0",
+                        "framework": "rncp99999-officiel",
+                        "framework_version": "2026",
+                        "node_code": "BC01.1",
+                        "level_rank": None,
+                        "situation": "J'ai coordonné.",
+                    }
+                ],
+                "referent_confirmations": [],
+            }
+        ],
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export.json", json.dumps(document))
+        archive.writestr("frameworks/rncp99999-officiel--2026.yaml", OFFICIAL_LOOKALIKE)
+    return buffer.getvalue()
+
+
+def test_a_personal_import_does_not_change_the_shared_catalogue(app, client, login, create_user, db_session):
+    """A framework file inside a volunteer's export is kept for that person's claims only: it never becomes current,
+    never shows in the catalogue, the search or the competence choice, and is never offered as a VAE target."""
+    from app.documents.context import vae_frameworks
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.models import Framework, FrameworkVersion
+    from app.frameworks.search import search_nodes
+
+    catalogue_before = [(f.slug, [v.id for v in f.versions]) for f in framework_ops.list_frameworks()]
+    importer, other, page = _import(app, login, create_user, _lookalike_zip())
+    assert "Imported 1 experiences, 1 claims" in page
+
+    version = db_session.scalar(
+        sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "rncp99999-officiel")
+    )
+    assert version is not None and not version.is_current and not version.in_catalogue
+    assert [(f.slug, [v.id for v in f.versions]) for f in framework_ops.list_frameworks()] == catalogue_before
+    assert "rncp99999-officiel" not in {f.slug for f in vae_frameworks()}
+    assert all(hit.version.id != version.id for hit in search_nodes("Compétence", "fr", limit=50))
+    assert "rncp99999-officiel" not in other.get("/frameworks/").get_data(as_text=True)
+    assert "It is not in the shared catalogue" in other.get(f"/frameworks/versions/{version.id}").get_data(as_text=True)
+    # the importer's claim still shows its competence
+    from app.claims.models import Claim
+
+    claim = db_session.scalar(sa.select(Claim).where(Claim.owner_id == importer.id))
+    assert claim.node.version_id == version.id
+    assert "Competence" in other.get(f"/portfolio/claims/{claim.id}").get_data(as_text=True)
+
+
+def test_an_administrator_importing_the_same_file_publishes_it(app, client, login, create_user, db_session):
+    """The frameworks' own import (platform administrators only) is the approval: the very same file enters the
+    shared catalogue and becomes current; the importer's claim keeps its competence."""
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.importers.yaml_format import parse_sources
+    from app.frameworks.models import Framework, FrameworkVersion
+
+    _import(app, login, create_user, _lookalike_zip())
+    frameworks, crosswalks = parse_sources([("official.yaml", OFFICIAL_LOOKALIKE.encode())])
+    [result] = framework_ops.import_batch(frameworks, crosswalks)
+    assert result.current
+    version = db_session.scalar(
+        sa.select(FrameworkVersion).join(Framework).where(Framework.slug == "rncp99999-officiel")
+    )
+    assert version.in_catalogue and version.is_current
+    assert "rncp99999-officiel" in {f.slug for f in framework_ops.list_frameworks()}
+
+
+def test_links_from_a_personal_version_stay_off_the_catalogue_pages(db_session):
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.models import Crosswalk, CrosswalkLink, Relation
+    from tests.fixtures import worlds
+
+    shared, shared_nodes = worlds.make_framework(db_session, slug="shared-fw")
+    personal, personal_nodes = worlds.make_framework(db_session, slug="personal-fw")
+    personal.in_catalogue, personal.is_current = False, False
+    crosswalk = Crosswalk(slug="personal--shared", source_version_id=personal.id, target_version_id=shared.id)
+    crosswalk.content_hash = "3" * 64
+    db_session.add(crosswalk)
+    db_session.flush()
+    db_session.add(
+        CrosswalkLink(
+            crosswalk_id=crosswalk.id,
+            source_node_id=personal_nodes[0].id,
+            target_node_id=shared_nodes[0].id,
+            relation=Relation.EXACT,
+        )
+    )
+    db_session.flush()
+    assert framework_ops.node_links(shared_nodes[0]) == {}
+    # the personal version's own page still shows where its competence leads
+    [item] = framework_ops.node_links(personal_nodes[0])[Relation.EXACT]
+    assert item.node.id == shared_nodes[0].id

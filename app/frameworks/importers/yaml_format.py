@@ -227,11 +227,36 @@ def schema_message(error: ValidationError):
     return _l("%(field)s is not valid: %(detail)s", field=field, detail=error.message)
 
 
-def read_yaml(text: str, origin: str):
-    """``(data, composed_root)`` of a YAML document, or FrameworkImportError naming the line of a syntax error."""
+#: libyaml's parser when installed (ten times faster); the resolution of values is PyYAML's either way.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _check_events(text: str, origin: str, max_events: int | None) -> None:
+    """Refuse aliases, and more than ``max_events`` YAML events, before anything is composed.
+
+    An alias (``*name``) may point to a list of aliases: ten levels of ten make a file of a few hundred bytes that
+    expands to 10**10 items once a schema check or a hash walks it (a "billion laughs"); our files never need them.
+    Composing costs far more memory and time per item than this scan, hence the count first.
+    """
+    for count, event in enumerate(yaml.parse(text, Loader=_LOADER), 1):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            raise FrameworkImportError([ImportProblem(origin, _l("YAML aliases (*name) are not allowed"), line)])
+        if max_events is not None and count > max_events:
+            message = _l("this file has too many items (at most %(max)d YAML values)", max=max_events)
+            raise FrameworkImportError([ImportProblem(origin, message)])
+
+
+def read_yaml(text: str, origin: str, *, max_events: int | None = None):
+    """``(data, composed_root)`` of a YAML document, or FrameworkImportError naming the line of a syntax error.
+
+    Aliases are refused, and the number of YAML events bounded when ``max_events`` is given, before anything is
+    composed (see :func:`_check_events`).
+    """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        _check_events(text, origin, max_events)
+        root = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - SafeLoader or its libyaml twin
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -243,9 +268,12 @@ def read_yaml(text: str, origin: str):
     return data, root
 
 
-def parse_document(text: str, origin: str) -> ParsedFramework | ParsedCrosswalk:
-    """Parse and validate one framework or crosswalk file (its ``format`` key decides which)."""
-    data, root = read_yaml(text, origin)
+def parse_document(text: str, origin: str, *, max_events: int | None = None) -> ParsedFramework | ParsedCrosswalk:
+    """Parse and validate one framework or crosswalk file (its ``format`` key decides which).
+
+    :param max_events: refuse files of more YAML events than this before composing them (untrusted uploads).
+    """
+    data, root = read_yaml(text, origin, max_events=max_events)
     if not isinstance(data, dict):
         raise FrameworkImportError([ImportProblem(origin, _l("the file must be a YAML mapping"), 1)])
     fmt = data.get("format")
