@@ -92,6 +92,7 @@ CLI_COMMANDS = (
     "app.documents.cli:dossier_cli",
     "app.documents.cli:documents_cli",
     "app.portability.cli:portability_cli",
+    "app.survey.cli:survey_cli",
 )
 
 
