@@ -14,6 +14,7 @@ reported as incomplete rather than blocking the request.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 
 import sqlalchemy as sa
@@ -69,7 +70,7 @@ def forget_log(bind=None) -> bool:
     for attempt in range(attempts):
         try:
             busy = _run(engine, "PRAGMA wal_checkpoint(TRUNCATE)")[0]
-        except sa.exc.OperationalError:
+        except (sa.exc.OperationalError, sqlite3.OperationalError):
             busy = 1
         if not busy:
             return True
@@ -96,7 +97,7 @@ def compact(bind=None) -> bool:
         try:
             _run(engine, "PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)")
             return True
-        except sa.exc.OperationalError:
+        except (sa.exc.OperationalError, sqlite3.OperationalError):
             time.sleep(PAUSE * (attempt + 1))
     logger.warning("the SQLite database could not be compacted (other connections kept it busy)")
     return False

@@ -69,6 +69,7 @@ ERASURE_REGISTRY: dict[str, str] = {
     "imported_validations": "deleted (cascade)",
     "imported_confirmations": "deleted (cascade)",
     "erased_users": "the tombstone itself: only the former id",
+    "audit_events": "kept, redacted: no actor id, label, IP address or object id of the person, no data naming them",
 }
 
 
