@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app.core import dbfiles
 from app.extensions import db
@@ -22,7 +21,7 @@ from app.survey import privacy
 from app.survey.models import SurveyPendingAnswer, SurveyRelease, SurveyResponse, SurveyTally
 from app.survey.release import release_pending
 from app.survey.reports import build_report, published_counts
-from tests.fixtures.app import TEST_PASSWORD, make_test_app, reset_database
+from tests.fixtures.app import TEST_PASSWORD, file_database_app
 from tests.survey.conftest import BEFORE_OPENING
 
 
@@ -41,19 +40,8 @@ def _data(questionnaire, organisations=(), answer="4", comment=""):
 
 @pytest.fixture
 def file_app(tmp_path, app):
-    """An application on an SQLite file of its own, with real commits (no rollback fixture around it)."""
-    application = make_test_app(f"sqlite:///{tmp_path / 'acquis.sqlite'}", tmp_path / "instance")
-    saved = db.session
-    with application.app_context():
-        reset_database()
-        db.session = scoped_session(sessionmaker(bind=db.engine))
-        dbfiles.forget_log()  # the schema's creation is in the log too; start from the app's own checkpoint
-        try:
-            yield application
-        finally:
-            db.session.remove()
-            db.session = saved
-            db.engine.dispose()
+    with file_database_app(tmp_path) as application:
+        yield application
 
 
 def _wal_frames(data: bytes) -> list[tuple[int, bool]]:
