@@ -1,20 +1,22 @@
 """Impact survey storage: who took part, kept apart from what was answered.
 
 * :class:`SurveyParticipation` — the account side: user id + questionnaire id/version, nothing else. It exists
-  only so that a person answers once per version (unique constraint).
-* :class:`SurveyResponse` — the answer side: no user id, no time at all, a random primary key (uuid4 hex) so
+  only so that a person answers once per version (unique constraint). It is committed in a transaction of its
+  own, never with the answers.
+* :class:`SurveyPendingAnswer` — answers waiting for their batch: no user, no time, a random key. The release
+  job (:mod:`app.survey.release`) moves them into the report tables in shuffled batches.
+* :class:`SurveyResponse` — released answers: no user id, no time at all, a random primary key (uuid4 hex) so
   neither ids nor their order can be matched with participations. On SQLite the answer tables are created
   ``WITHOUT ROWID`` (rows stored in random-key order, no hidden insertion counter).
 * :class:`SurveyResponseOrganisation` — the sending NGOs the respondent chose to attribute the answers to.
 * :class:`SurveyComment` — the optional free text, shown in reports only once approved by a moderator.
+* :class:`SurveyRelease` / :class:`SurveyTally` — when the release job ran, and the noisy counts it published:
+  reports read nothing else (see :mod:`app.survey.privacy`).
 
 Nothing on the answer side refers to ``users``, and nothing on it can be ordered or matched in time with the
-participations or the audit log (whose ``survey.answered`` event keeps the user and the exact time, for
-accountability): the reports need no time finer than the questionnaire version, so the answer side stores none —
-no submission month (a month with one answer from an NGO's members would be a one-to-one link), no review time,
-no increasing id. ``consent_version`` is fixed per questionnaire version (one data file each), so it splits
-nothing further. The tests check the schema for all of it; physical traces on PostgreSQL (transaction ids) are
-blurred by :func:`app.survey.operations._blend_in`.
+participations: no audit event records answering, the only time is that of a release (a batch of at least
+``SURVEY_RELEASE_BATCH`` answers), and no key increases. ``consent_version`` is fixed per questionnaire version
+(one data file each), so it splits nothing further. The tests check the schema for all of it.
 """
 
 from __future__ import annotations

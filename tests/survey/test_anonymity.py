@@ -270,3 +270,14 @@ def test_moderators_see_comments_only_in_groups_of_five_or_late(app, create_resp
     release.released_at = utcnow() - timedelta(days=app.config["SURVEY_COMMENT_DELAY_DAYS"] + 1)
     db.session.flush()
     assert len(ops.moderation_queue(organisation=org).comments) == 3
+
+
+def test_the_release_command_publishes_ready_batches(app, create_respondent, create_org, questionnaire):
+    org = create_org()
+    for _ in range(5):
+        ops.submit_response(create_respondent(org), questionnaire, _data(questionnaire, [org]))
+    result = app.test_cli_runner().invoke(args=["survey", "release"])
+    assert result.exit_code == 0, result.output
+    assert "released 5 answers in 1 batches" in result.output
+    assert db.session.scalar(sa.select(sa.func.count(SurveyPendingAnswer.id))) == 0
+    assert app.test_cli_runner().invoke(args=["survey", "release"]).output.startswith("released 0 answers")
