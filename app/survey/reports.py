@@ -31,7 +31,10 @@ scopes one person can open are disjoint:
 * an NGO's report is for its admins; for an admin of several NGOs, the report of one leaves out the responses also
   attributed to another of them, so their reports cover disjoint sets.
 
-Disjoint reports share no unknowns, so each being protected on its own is enough.
+Disjoint reports share no unknowns, so each being protected on its own is enough. Since the counts are
+published with differential privacy (:mod:`app.survey.privacy`), overlapping scopes — or a scope that changes
+over time, or global minus one NGO — would reveal nothing beyond the privacy budget anyway: every scope is a sum
+of the noisy tallies of whole attribution sets. The disjointness rule stays as a second line of defence.
 """
 
 from __future__ import annotations

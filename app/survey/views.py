@@ -193,7 +193,9 @@ class ReportMixin:
 
     def _csv(self, filename):
         questionnaire, report, comparison, comments, _view, versions = self._build()
-        body = report_csv(questionnaire, report, comparison, comments, versions, current_language())
+        body = report_csv(
+            questionnaire, report, comparison, comments, versions, current_language(), updated_at=self.updated_at
+        )
         return Response(
             "\ufeff" + body,
             mimetype="text/csv",
@@ -234,7 +236,7 @@ def _csv_percent(cell) -> str:
     return _("hidden") if cell.hidden else f"{cell.percent:.1f}"
 
 
-def report_csv(questionnaire, report, comparison, comments, versions, language) -> str:
+def report_csv(questionnaire, report, comparison, comments, versions, language, *, updated_at=None) -> str:
     """The report as CSV (the same suppressed numbers as the page); every cell is neutralised against formulas."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -244,6 +246,7 @@ def report_csv(questionnaire, report, comparison, comments, versions, language) 
 
     scale = [o.label.get(language) for o in questionnaire.scale]
     row(questionnaire.title.get(language), _("Version %(version)s", version=questionnaire.version))
+    row(_("Last updated"), updated_at.strftime("%Y-%m-%d %H:%M UTC") if updated_at else "")
     if report.filter:
         question = questionnaire.profile_question(report.filter[0])
         row(_("Filter"), question.label.get(language), question.option(report.filter[1]).label.get(language))
