@@ -128,4 +128,4 @@ def _deliver_committed(message: OutgoingEmail) -> None:
         deliver(message)
     except (OSError, smtplib.SMTPException):
         # The data is committed; a failed delivery must not turn the request into an error.
-        logger.exception("could not deliver a mail (%s)", message.language)
+        logger.exception("could not deliver mail (a message in %s; no recipient logged)", message.language)
