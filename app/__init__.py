@@ -95,6 +95,7 @@ CLI_COMMANDS = (
     "app.documents.cli:documents_cli",
     "app.portability.cli:portability_cli",
     "app.core.backup_cli:backup_cli",
+    "app.survey.cli:survey_cli",
 )
 
 

@@ -81,6 +81,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Acquis <no-reply@acquis.localhost>"),
         "MAIL_SINK_DIR": str(instance_dir / "mail"),
+        # Impact survey: answers are released in batches, counts published with differential privacy
+        "SURVEY_RELEASE_BATCH": max(5, _env_int("SURVEY_RELEASE_BATCH", 5)),
+        "SURVEY_RELEASE_RHO": float(os.environ.get("SURVEY_RELEASE_RHO", "0.5")),
+        "SURVEY_PRIVACY_BUDGET_RHO": float(os.environ.get("SURVEY_PRIVACY_BUDGET_RHO", "2.0")),
+        "SURVEY_DP_DELTA": float(os.environ.get("SURVEY_DP_DELTA", "1e-6")),
+        "SURVEY_COMMENT_DELAY_DAYS": _env_int("SURVEY_COMMENT_DELAY_DAYS", 30),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "CHROMIUM_PATH": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         # Sessions and cookies

@@ -2,8 +2,10 @@
 
 Operations call :func:`queue_email`; the message is rendered at once (so a template error fails the request)
 and delivered after the database commit, so nobody receives a link to something that was rolled back. With
-``MAIL_SERVER`` set, messages go through SMTP; without it they are written to ``instance/mail/`` and logged,
-which is what development and the demo use.
+``MAIL_SERVER`` set, messages go through SMTP; without it they are written to ``instance/mail/`` (the
+development sink), which is what development and the demo use. The application log never holds a recipient, a
+subject or a body (only the sink file's name), and erasing an account purges the sink of every message naming
+the person (:func:`purge_mail_sink`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import logging
 import secrets
 import smtplib
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -89,7 +93,34 @@ def _write_to_sink(email: EmailMessage, message: OutgoingEmail) -> None:
     sink.mkdir(parents=True, exist_ok=True)
     name = f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.eml"
     (sink / name).write_bytes(bytes(email))
-    logger.info("mail to %s: %s\n%s", message.recipient, message.subject, message.body)
+    # The file name only: logs are kept and copied more widely than the sink, and erasure cannot reach them.
+    logger.info("mail written to the development sink: %s", name)
+
+
+def purge_mail_sink(directory: str | None, needles) -> int:
+    """Delete the sink files that mention one of ``needles`` (an erased person's address and name); how many.
+
+    Messages are searched as sent (headers may fold or encode a name), and as decoded text.
+    """
+    if not directory or not Path(directory).is_dir():
+        return 0
+    wanted = [n.lower() for n in needles if n]
+    removed = 0
+    for path in Path(directory).glob("*.eml"):
+        raw = path.read_bytes()
+        try:
+            parsed = BytesParser(policy=policy.default).parsebytes(raw)
+            text = "\n".join(
+                [str(v) for v in parsed.values()]
+                + [part.get_content() for part in parsed.walk() if part.get_content_maintype() == "text"]
+            )
+        except (LookupError, ValueError):
+            text = ""
+        haystack = (raw.decode("utf-8", "replace") + "\n" + text).lower()
+        if any(n in haystack for n in wanted):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _deliver_committed(message: OutgoingEmail) -> None:
@@ -97,4 +128,4 @@ def _deliver_committed(message: OutgoingEmail) -> None:
         deliver(message)
     except (OSError, smtplib.SMTPException):
         # The data is committed; a failed delivery must not turn the request into an error.
-        logger.exception("could not deliver mail to %s", message.recipient)
+        logger.exception("could not deliver mail (a message in %s; no recipient logged)", message.language)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import click
 import sqlalchemy as sa
@@ -81,6 +81,11 @@ DEMO_USERS = [
 ]
 
 
+#: When the demo people "joined": before the impact survey opened, so they may answer it and count toward its
+#: threshold (accounts and memberships younger than a questionnaire's opening do not, see ``app.survey``).
+DEMO_JOINED_AT = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
+
+
 def seed_demo() -> list[tuple[str, str]]:
     """Create what is missing of the demo data; returns (e-mail, description) of the demo accounts."""
     organisations = {}
@@ -102,10 +107,13 @@ def seed_demo() -> list[tuple[str, str]]:
             is_platform_admin="platform_admin" in user_roles,
             is_adviser="adviser" in user_roles,
         )
+        if user.created_at > DEMO_JOINED_AT:
+            user.created_at = DEMO_JOINED_AT
         for slug, role in memberships:
             organisation = organisations[slug]
             if organisation.membership_of(user) is None:
-                org_ops.add_member(organisation, user, role, actor=None)
+                membership = org_ops.add_member(organisation, user, role, actor=None)
+                membership.approved_at = DEMO_JOINED_AT
         roles = sorted(user_roles) + [f"{role.value}@{slug}" for slug, role in memberships]
         accounts.append((email, ", ".join(roles)))
     seed_portfolio(auth_ops.get_user_by_email("benevole@demo.acquis.example"), organisations["terre-solidaire"])

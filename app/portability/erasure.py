@@ -5,15 +5,22 @@ a ``user_id``/``owner_id``/``volunteer_id``/``holder_id`` column), what erasure 
 introspects the schema and fails when a table is missing here or from ``app.portability.export.EXPORT_REGISTRY``,
 so a new package cannot forget the person's data.
 
-Audit events are append-only (ORM guard + database trigger) and are kept: they hold the actor's id (a plain
-number) and no e-mail address (``actor_label`` is ``user#ID`` since this package); an :class:`ErasedUser` tombstone
-turns that id into "a former user" at display time. Validations a deleted trainer gave stay valid: the trainer's id
+Audit events are append-only (ORM guard + database trigger) and are kept, but erasure redacts them
+(:func:`app.core.audit.redact_person`, itself audited as ``audit.redacted``): the events the person did lose
+their actor id, label and IP address (``actor_label`` becomes ``erased``), the events about their account lose
+its id, and the events whose data names them (their id, e-mail address or name) lose their data. An
+:class:`ErasedUser` tombstone (the former id alone, linked to nothing any more) still turns that id into "a former
+user" where other records kept it. After the commit the database files are compacted
+(:func:`app.core.dbfiles.compact`: SQLite ``VACUUM`` and a truncated write-ahead log) and the development mail
+sink loses every message to the person, so their name and address survive in no file of the instance.
+
+Validations a deleted trainer gave stay valid: the trainer's id
 is set to NULL by the foreign key and their name is blanked, so they read "a former trainer (ORG)"; the public
 verification page of a document printed with their name says "a former trainer" too (the PDF itself cannot change).
 
 So that the append-only log does not keep a person it cannot forget, operations log ids, hashes and codes, not
-titles or names (``experience.deleted`` records the experience's id and kind, not its title). Events written before
-that rule keep what they recorded: changing them would break the log's append-only guarantee.
+titles or names (``experience.deleted`` records the experience's id and kind, not its title). Older events that
+named the person in their data are caught by the redaction (it searches the data for the address and the name).
 
 Others' records that only *mention* the person are removed too: invitations sent to their address (accepted or
 not) and the in-app notifications telling trainers about the person's submissions (they name the volunteer).
@@ -29,8 +36,10 @@ from flask import current_app
 from app.auth.models import LoginThrottle, User
 from app.claims.models import Evidence
 from app.core import storage
-from app.core.audit import AuditEvent, log_event
+from app.core.audit import REDACTED_LABEL, AuditEvent, log_event, redact_person
 from app.core.db import after_commit
+from app.core.dbfiles import compact
+from app.core.mail import purge_mail_sink
 from app.extensions import db
 from app.organisations.models import Invitation
 from app.portability.models import ErasedUser
@@ -60,6 +69,7 @@ ERASURE_REGISTRY: dict[str, str] = {
     "imported_validations": "deleted (cascade)",
     "imported_confirmations": "deleted (cascade)",
     "erased_users": "the tombstone itself: only the former id",
+    "audit_events": "kept, redacted: no actor id, label, IP address or object id of the person, no data naming them",
 }
 
 
@@ -79,11 +89,15 @@ def erase_user(user: User) -> None:
     db.session.execute(sa.delete(Share).where(sa.func.lower(Share.adviser_email) == email))
     _erase_invitations(user_id, email)
     db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.contains(email)))
+    needles = (email, user.email, user.display_name)
     db.session.add(ErasedUser(user_id=user_id))
-    log_event("user.erased", data={"user_id": user_id})
+    redact_person(user_id, needles=needles)
+    log_event("user.erased")
     db.session.delete(user)
     db.session.flush()
     db.session.expire_all()  # rows removed by ON DELETE CASCADE must not linger in the identity map
+    sink = current_app.config.get("MAIL_SINK_DIR")
+    after_commit(lambda: (purge_mail_sink(sink, needles), compact()))
 
 
 def _blank_names(user_id: int) -> None:
@@ -176,23 +190,30 @@ def erased_user_ids(user_ids) -> set[int]:
 def erased_validators(validation_ids_by_claim: dict[int, set[int]]) -> set[int]:
     """The ids, among validations that no longer exist, of those given by a since-erased trainer.
 
-    The validation rows are gone (their claim was deleted), so the validator is found the way :func:`actor_name`
-    names actors: through the audit log (``item.validated`` events on the claim record the validation id and the
-    actor's id) and the :class:`ErasedUser` tombstones. Two statements whatever the number of validations.
+    The validation rows are gone (their claim was deleted), so the validator is found through the audit log:
+    ``item.validated`` events on the claim record the validation id, and erasure redacted the actor of those a
+    since-erased trainer gave (``actor_label`` :data:`~app.core.audit.REDACTED_LABEL`). Events from before the
+    redaction existed still hold the actor's id, matched with the :class:`ErasedUser` tombstones. Two statements
+    whatever the number of validations.
     """
     if not validation_ids_by_claim:
         return set()
     events = db.session.execute(
-        sa.select(AuditEvent.object_id, AuditEvent.actor_id, AuditEvent.data).where(
+        sa.select(AuditEvent.object_id, AuditEvent.actor_id, AuditEvent.actor_label, AuditEvent.data).where(
             AuditEvent.action == "item.validated",
             AuditEvent.object_type == "Claim",
             AuditEvent.object_id.in_([str(i) for i in validation_ids_by_claim]),
         )
     ).all()
     actors: dict[int, int] = {}
-    for object_id, actor_id, data in events:
+    redacted: set[int] = set()
+    for object_id, actor_id, label, data in events:
         validation_id = (data or {}).get("validation_id")
-        if actor_id is not None and validation_id in validation_ids_by_claim.get(int(object_id), ()):
+        if validation_id not in validation_ids_by_claim.get(int(object_id), ()):
+            continue
+        if label == REDACTED_LABEL:
+            redacted.add(validation_id)
+        elif actor_id is not None:
             actors[validation_id] = actor_id
     erased = erased_user_ids(actors.values())
-    return {validation_id for validation_id, actor_id in actors.items() if actor_id in erased}
+    return redacted | {validation_id for validation_id, actor_id in actors.items() if actor_id in erased}

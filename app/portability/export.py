@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, Evidence
 from app.core import storage
-from app.core.db import utcnow
+from app.core.db import Base, utcnow
 from app.experiences.models import Experience
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion
@@ -28,32 +28,41 @@ from app.organisations.models import Membership
 
 FORMAT = "acquis-export/1"
 
-#: table → where its rows referring to the person go ("-" + reason when they are not exported).
+#: table → where its rows referring to the person go ("-" + reason when they are not exported). Every table with a
+#: foreign key to ``users`` (or a person column) must be here (``tests/portability/test_erasure.py`` walks the
+#: metadata), and every excluded one must be listed with its reason in FORMAT.md ("Not exported").
 EXPORT_REGISTRY: dict[str, str] = {
-    "users": "profile",
-    "user_sessions": "- sessions are not data of the person's portfolio (security records)",
-    "recovery_codes": "- secrets, never exported",
+    "users": "profile + records.account",
+    "user_sessions": "records.sessions",
+    "recovery_codes": "- secrets (hashes of one-time codes): never exported",
     "memberships": "memberships (organisation names and roles)",
-    "invitations": "- the organisation's records (invited_by)",
+    "invitations": "records.invitations",
     "experiences": "experiences",
     "evidence": "evidence (metadata) + evidence/ files",
     "claims": "experiences[].claims",
-    "submissions": "- review workflow records; their outcome is exported as validations",
-    "submission_items": "- review workflow records; their outcome is exported as validations",
+    "submissions": "records.submissions",
+    "submission_items": "records.submission_items",
     "claim_validations": "experiences[].claims[].validations",
-    "referent_requests": "experiences[].referent_confirmations (confirmed ones)",
-    "notifications": "- transient messages",
-    "survey_participations": "- survey answers are anonymous and linked to nobody: nothing to export",
+    "referent_requests": "records.referent_requests",
+    "notifications": "records.notifications",
+    "survey_participations": "records.survey_participations",
     "documents": "documents (metadata) + documents/ files",
-    "document_jobs": "- transient print jobs",
-    "document_opinions": "- the NGO's opinion about the volunteer, printed in their documents",
-    "shares": "- access grants of this instance (tokens cannot move)",
-    "share_accesses": "- access log of this instance's shares",
+    "document_jobs": "- transient print jobs: a queue entry, deleted once the document is printed",
+    "document_opinions": "records.opinions",
+    "shares": "records.shares",
+    "share_accesses": "records.share_accesses",
     "adviser_notes": "adviser_notes (the adviser's own notes, in their export only; never in the volunteer's)",
     "imported_validations": "experiences[].claims[].validations (verified_by the instance that verified them)",
     "imported_confirmations": "experiences[].referent_confirmations (recorded_by the instance they were given to)",
-    "erased_users": "- tombstones hold no person",
+    "erased_users": "- tombstones of erased accounts: they hold no living person",
+    "audit_events": "records.audit_events",
 }
+
+#: Columns never exported: secrets (hashes of passwords, keys and tokens, second-factor seeds).
+SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_step", "key_hash", "token_hash", "code_hash"})
+#: Columns naming other people (who decided, who viewed): their ids mean nothing outside this instance.
+OTHERS_COLUMNS = frozenset({"approved_by_id", "invited_by_id", "facts_confirmed_by_id", "decided_by_id", "author_id"})
+
 
 EXPERIENCE_FIELDS = (
     "kind",
@@ -271,8 +280,62 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
         "documents": _documents(user, files),
         "adviser_notes": _adviser_notes(user),
         "survey": "not exported: survey answers are anonymous and linked to no account",
+        "records": _records(user),
     }
     return document, files
+
+
+def _record_queries(user: User) -> dict[str, tuple[str, object]]:
+    """records section → (table, condition on it) for every other table that refers to ``user``."""
+    from app.core.audit import AuditEvent
+    from app.organisations.models import Invitation
+
+    tables = Base.metadata.tables
+    uid = user.id
+    shares, submissions = tables["shares"], tables["submissions"]
+    audit = AuditEvent.__table__
+    own_shares = sa.select(shares.c.id).where(shares.c.owner_id == uid)
+    queries = {
+        "account": ("users", tables["users"].c.id == uid),
+        "sessions": ("user_sessions", tables["user_sessions"].c.user_id == uid),
+        "invitations": ("invitations", sa.func.lower(Invitation.__table__.c.email) == user.email.lower()),
+        "submissions": ("submissions", submissions.c.volunteer_id == uid),
+        "submission_items": (
+            "submission_items",
+            tables["submission_items"].c.submission_id.in_(
+                sa.select(submissions.c.id).where(submissions.c.volunteer_id == uid)
+            ),
+        ),
+        "referent_requests": ("referent_requests", tables["referent_requests"].c.volunteer_id == uid),
+        "notifications": ("notifications", tables["notifications"].c.user_id == uid),
+        "survey_participations": ("survey_participations", tables["survey_participations"].c.user_id == uid),
+        "shares": ("shares", sa.or_(shares.c.owner_id == uid, shares.c.adviser_id == uid)),
+        "share_accesses": (
+            "share_accesses",
+            sa.or_(tables["share_accesses"].c.share_id.in_(own_shares), tables["share_accesses"].c.viewer_id == uid),
+        ),
+        "audit_events": (
+            "audit_events",
+            sa.or_(audit.c.actor_id == uid, sa.and_(audit.c.object_type == "User", audit.c.object_id == str(uid))),
+        ),
+    }
+    if "document_opinions" in tables:
+        opinions = tables["document_opinions"]
+        queries["opinions"] = ("document_opinions", sa.or_(opinions.c.volunteer_id == uid, opinions.c.author_id == uid))
+    return queries
+
+
+def _records(user: User) -> dict[str, list[dict]]:
+    """Every other row that refers to ``user``, column by column (secrets and others' ids left out), one
+    statement per table."""
+    out = {}
+    for section, (name, condition) in _record_queries(user).items():
+        table = Base.metadata.tables[name]
+        columns = [c for c in table.columns if c.name not in SECRET_COLUMNS | OTHERS_COLUMNS]
+        order = table.primary_key.columns.values()
+        rows = db.session.execute(sa.select(*columns).where(condition).order_by(*order)).all()
+        out[section] = [{c.name: _plain(value) for c, value in zip(columns, row, strict=True)} for row in rows]
+    return out
 
 
 def _adviser_notes(user: User) -> list[dict]:
@@ -339,14 +402,14 @@ def export_zip(user: User) -> bytes:
 
 
 #: What an import cannot restore by design (see FORMAT.md), left out when comparing two exports.
-NOT_RESTORED = ("exported_at", "instance", "memberships", "documents", "adviser_notes")
+NOT_RESTORED = ("exported_at", "instance", "memberships", "documents", "adviser_notes", "records")
 
 
 def comparable(document: dict) -> dict:
     """The export less what legitimately differs after export → import → export: timestamps of the export, the
     instance, the account's e-mail and creation date, memberships (joining an NGO needs its approval), issued
-    documents (verifiable only on the instance that issued them) and an adviser's notes (they hang on shares of
-    the exporting instance)."""
+    documents (verifiable only on the instance that issued them), an adviser's notes (they hang on shares of
+    the exporting instance) and the records of this instance (sessions, shares, submissions, audit events…)."""
     out = {k: v for k, v in document.items() if k not in NOT_RESTORED}
     out["profile"] = {k: v for k, v in document["profile"].items() if k not in {"email", "created_at"}}
     return out

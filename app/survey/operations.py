@@ -1,24 +1,30 @@
 """Impact survey operations: answer once, invite returnees, moderate free text, load report data.
 
-Nothing here writes anything that links an account to its answers: the participation row and the audit event
-name the user and the questionnaire version only (the event with its exact time, for accountability); the answer
-side names neither the user nor any time, so the event's time matches nothing there. Moderation events name the
-moderator and the decision, not the comment (a comment id with a review time would bound when its respondent
-answered). Operations flush; the request handler commits.
+Nothing here writes anything that links an account to its answers: the participation row names the user and the
+questionnaire version only, and is committed apart from the answers, which wait in a pending pool (no user, no
+time) until a background release (:mod:`app.survey.release`) moves them, in shuffled batches, into the report
+tables. No audit event records answering. Moderation events name the moderator and the decision, not the comment
+(a comment id with a review time would bound when its respondent answered). Operations flush; the request
+handler commits (answering excepted, see :func:`submit_response`).
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
+from app.core.db import utcnow
+from app.core.dbfiles import forget_log
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.extensions import db
@@ -27,11 +33,17 @@ from app.survey.models import (
     CommentState,
     SurveyComment,
     SurveyParticipation,
+    SurveyPendingAnswer,
+    SurveyRelease,
     SurveyResponse,
     SurveyResponseOrganisation,
+    SurveyTally,
+    attribution_ids,
+    attribution_key,
 )
+from app.survey.privacy import add_tallies
 from app.survey.questionnaire import SCALE_VALUES, Questionnaire
-from app.survey.reports import Answers
+from app.survey.reports import THRESHOLD
 
 
 class SurveyError(Exception):
@@ -74,8 +86,39 @@ def has_answered(user: User, questionnaire: Questionnaire) -> bool:
     )
 
 
-def attributable_organisations(user: User) -> list[Organisation]:
-    """Sending NGOs the user is an active member of: the ones answers may be attributed to."""
+#: The experiences table, read as a plain table: the survey sits below ``experiences`` in the package floors,
+#: and it only needs to know whether a person recorded an engagement with an NGO (one EXISTS).
+_ENGAGEMENTS = sa.table("experiences", sa.column("owner_id"), sa.column("sending_organisation_id"))
+
+
+def opening_time(questionnaire: Questionnaire) -> datetime | None:
+    """Midnight UTC of the day ``questionnaire`` opened (``None`` for a questionnaire that never opened)."""
+    if questionnaire.opened_on is None:
+        return None
+    return datetime.combine(questionnaire.opened_on, time.min, tzinfo=UTC)
+
+
+def account_counts(user: User, questionnaire: Questionnaire) -> bool:
+    """Whether ``user``'s answers can count at all: their account predates the opening of ``questionnaire``.
+
+    Accounts made after the opening (puppets made to fill a small cell, say) are not asked to answer.
+    """
+    opened = opening_time(questionnaire)
+    return opened is not None and user.created_at is not None and user.created_at < opened
+
+
+def attributable_organisations(user: User, questionnaire: Questionnaire) -> list[Organisation]:
+    """Sending NGOs the answers of ``user`` may be attributed to (and count toward the threshold of).
+
+    An NGO qualifies when the user is an active member whose membership was approved before the questionnaire
+    opened and who recorded at least one engagement (an experience) with that NGO as sending organisation.
+    """
+    opened = opening_time(questionnaire)
+    if opened is None or not account_counts(user, questionnaire):
+        return []
+    engaged = sa.exists().where(
+        _ENGAGEMENTS.c.owner_id == user.id, _ENGAGEMENTS.c.sending_organisation_id == Organisation.id
+    )
     return list(
         db.session.scalars(
             sa.select(Organisation)
@@ -83,7 +126,9 @@ def attributable_organisations(user: User) -> list[Organisation]:
             .where(
                 Membership.user_id == user.id,
                 Membership.state == MembershipState.ACTIVE,
+                Membership.approved_at < opened,
                 Organisation.kind == OrganisationKind.SENDING_NGO,
+                engaged,
             )
             .order_by(Organisation.name)
         )
@@ -108,19 +153,37 @@ def _validate(questionnaire: Questionnaire, data: ResponseData, allowed_orgs: se
         raise SurveyError(_l("Your comment is too long."))
 
 
-def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData) -> None:
-    """Record the answers of ``user`` to ``questionnaire``, once.
+#: E-mail addresses, and phone numbers (8 digits or more, with the usual separators), removed from comments.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s.\-/()]{0,2}\d){7,}(?![\w])")
+#: What replaces them (kept neutral and language-independent).
+REMOVED = "[…]"
 
-    The participation (user side) is inserted first inside a SAVEPOINT: the unique constraint makes a second or
-    concurrent submission fail cleanly before any answer is written. The response row gets a random id and no
-    time; nothing returned to the caller identifies it.
+
+def clean_comment(text: str) -> str:
+    """``text`` without e-mail addresses and phone numbers (replaced by :data:`REMOVED`), trimmed."""
+    return _PHONE.sub(REMOVED, _EMAIL.sub(REMOVED, text)).strip()
+
+
+def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData) -> None:
+    """Record that ``user`` answered ``questionnaire``, then pool the answers, in two separate transactions.
+
+    The one operation that commits, because anonymity needs it: the participation (user side) is committed
+    first — its unique constraint makes a second or concurrent submission fail before any answer is written —
+    then the answers go to the pending pool (no user, no time, a random key) in a transaction of their own. On
+    SQLite the write-ahead log is checkpointed and truncated after each commit (:func:`app.survey.storage.
+    forget_log`), so the log never holds both. The answers reach the reports only through
+    :func:`app.survey.release.release_pending`, in batches.
 
     :raises AlreadyAnsweredError: the user already answered this version.
-    :raises SurveyError: consent missing, incomplete answers, or an organisation the user does not belong to.
+    :raises SurveyError: closed questionnaire, an account too recent to count, consent missing, incomplete
+        answers, or an organisation the answers cannot be attributed to.
     """
     if not questionnaire.open:
         raise SurveyError(_l("This questionnaire is closed."))
-    _validate(questionnaire, data, {o.id for o in attributable_organisations(user)})
+    if not account_counts(user, questionnaire):
+        raise SurveyError(_l("Only accounts created before this questionnaire opened can answer it."))
+    _validate(questionnaire, data, {o.id for o in attributable_organisations(user, questionnaire)})
     if has_answered(user, questionnaire):
         raise AlreadyAnsweredError
     try:
@@ -133,82 +196,22 @@ def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData
             db.session.flush()
     except IntegrityError:
         raise AlreadyAnsweredError from None
-    crowd = _crowd(questionnaire, data.organisation_ids)
-    split = random.SystemRandom().randint(0, len(crowd))
-    _rewrite(crowd[:split])
-    response = SurveyResponse(
-        questionnaire_id=questionnaire.id,
-        questionnaire_version=questionnaire.version,
-        consent_version=questionnaire.consent_version,
-        profile=dict(data.profile),
-        answers=dict(data.answers),
-    )
-    response.organisation_links = [
-        SurveyResponseOrganisation(organisation_id=oid) for oid in sorted(data.organisation_ids)
-    ]
-    if data.comment:
-        response.comment = SurveyComment(text=data.comment, state=CommentState.PENDING)
-    db.session.add(response)
-    db.session.flush()
-    _rewrite(crowd[split:])
-    # No response id, no organisation, no answer: only that this person took part in this version.
-    log_event("survey.answered", actor=user, data={"questionnaire": questionnaire.id, "version": questionnaire.version})
-
-
-#: How many earlier responses are rewritten with each new one (see :func:`_crowd`).
-BLEND_SIZE = 20
-
-
-def _crowd(questionnaire: Questionnaire, organisation_ids: frozenset[int]) -> list[str]:
-    """Up to BLEND_SIZE random earlier responses to the same version, attributed to exactly the same NGOs.
-
-    Every row written by a transaction carries its id (PostgreSQL's ``xmin``) and lands next to the others in
-    the table: the participation row and the audit event of the answering transaction would otherwise point at
-    exactly one response, one attribution row and one comment. :func:`_rewrite` rewrites (no-op update) the
-    crowd's response, attribution and comment rows in the same transaction, half before and half after the new
-    rows (at a random split), so every answer table points at the same crowd of up to BLEND_SIZE + 1 responses,
-    in no telling order. The crowd shares the new response's attribution, which whoever knows the respondent's
-    memberships could narrow it down with.
-    """
-    query = (
-        sa.select(SurveyResponse.id)
-        .where(
-            SurveyResponse.questionnaire_id == questionnaire.id,
-            SurveyResponse.questionnaire_version == questionnaire.version,
+    db.session.commit()
+    forget_log()
+    db.session.add(
+        SurveyPendingAnswer(
+            questionnaire_id=questionnaire.id,
+            questionnaire_version=questionnaire.version,
+            consent_version=questionnaire.consent_version,
+            attribution=attribution_key(data.organisation_ids),
+            profile=dict(data.profile),
+            answers=dict(data.answers),
+            comment=clean_comment(data.comment) or None,
         )
-        .order_by(sa.func.random())
-        .limit(BLEND_SIZE)
     )
-    link = SurveyResponseOrganisation
-    if organisation_ids:
-        same = (
-            sa.select(link.response_id)
-            .group_by(link.response_id)
-            .having(
-                sa.func.count() == len(organisation_ids),
-                sa.func.sum(sa.case((link.organisation_id.in_(organisation_ids), 1), else_=0)) == len(organisation_ids),
-            )
-        )
-        query = query.where(SurveyResponse.id.in_(same))
-    else:
-        query = query.where(SurveyResponse.id.not_in(sa.select(link.response_id)))
-    return list(db.session.scalars(query))
-
-
-def _rewrite(response_ids: list[str]) -> None:
-    """No-op update of the responses ``response_ids`` and of their attribution and comment rows."""
-    if not response_ids:
-        return
-    for statement in (
-        sa.update(SurveyResponse)
-        .where(SurveyResponse.id.in_(response_ids))
-        .values(questionnaire_version=SurveyResponse.questionnaire_version),
-        sa.update(SurveyResponseOrganisation)
-        .where(SurveyResponseOrganisation.response_id.in_(response_ids))
-        .values(organisation_id=SurveyResponseOrganisation.organisation_id),
-        sa.update(SurveyComment).where(SurveyComment.response_id.in_(response_ids)).values(state=SurveyComment.state),
-    ):
-        db.session.execute(statement.execution_options(synchronize_session=False))
+    db.session.commit()
+    forget_log()
+    # No audit event: an event naming the person at the time they answered is exactly the link to avoid.
 
 
 # --- Invitations ---
@@ -260,12 +263,27 @@ def get_comment(comment_id: str) -> SurveyComment | None:
     )
 
 
-def moderation_queue(*, organisation: Organisation | None) -> list[SurveyComment]:
+@dataclass(frozen=True)
+class ModerationQueue:
+    """Pending comments a moderator may read now, and how many wait for a group or for time to pass."""
+
+    comments: list[SurveyComment]
+    waiting: int
+
+
+def moderation_queue(*, organisation: Organisation | None) -> ModerationQueue:
     """Pending comments (of responses attributed to ``organisation``, or all for ``None``) in random order.
 
-    Only the text is meant to be shown: no profile, no order that could follow submission time.
+    Comments are shown only when at least :data:`~app.survey.reports.THRESHOLD` are pending together, or once the
+    release that brought them is older than ``SURVEY_COMMENT_DELAY_DAYS``: a moderator who watches the queue
+    cannot tie one new comment to the one member who just answered. Only the text is shown: no profile, no order
+    that could follow submission time.
     """
-    query = sa.select(SurveyComment).where(SurveyComment.state == CommentState.PENDING)
+    query = (
+        sa.select(SurveyComment, SurveyRelease.released_at)
+        .outerjoin(SurveyRelease, SurveyRelease.id == SurveyComment.release_id)
+        .where(SurveyComment.state == CommentState.PENDING)
+    )
     if organisation is not None:
         query = query.where(
             SurveyComment.response_id.in_(
@@ -274,9 +292,14 @@ def moderation_queue(*, organisation: Organisation | None) -> list[SurveyComment
                 )
             )
         )
-    comments = list(db.session.scalars(query))
+    rows = db.session.execute(query).all()
+    if len(rows) >= THRESHOLD:
+        comments = [comment for comment, _released in rows]
+    else:
+        delay = timedelta(days=current_app.config["SURVEY_COMMENT_DELAY_DAYS"])
+        comments = [comment for comment, released in rows if released is None or released <= utcnow() - delay]
     random.SystemRandom().shuffle(comments)
-    return comments
+    return ModerationQueue(comments=comments, waiting=len(rows) - len(comments))
 
 
 def moderate_comment(comment: SurveyComment, approve: bool, *, actor: User) -> None:
@@ -303,8 +326,11 @@ def moderate_comment(comment: SurveyComment, approve: bool, *, actor: User) -> N
 
 @dataclass(frozen=True)
 class ReportData:
-    rows: list[Answers]
+    """What a report shows: the published tally of its scope, the approved comments, the last release."""
+
+    tally: dict
     comments: list[str]
+    updated_at: datetime | None
 
 
 def administered_organisation_ids(user: User) -> set[int]:
@@ -316,15 +342,27 @@ def can_view_organisation_report(user: User, organisation: Organisation) -> bool
     return not user.is_platform_admin and organisation.id in administered_organisation_ids(user)
 
 
+def _in_scope(key: str, organisation: Organisation | None, exclude: frozenset[int]) -> bool:
+    ids = attribution_ids(key)
+    return (organisation is None or organisation.id in ids) and not (ids & exclude)
+
+
 def report_data(
     questionnaire: Questionnaire, *, organisation: Organisation | None, exclude: frozenset[int] = frozenset()
 ) -> ReportData:
-    """Answers (and approved comments) of one questionnaire version, for one organisation or for all.
+    """The published counts (and approved comments) of one questionnaire version, for one organisation or all.
 
-    ``exclude``: leave out the responses also attributed to one of these organisations (the other NGOs the
-    viewer administers, so that the scopes one person sees never overlap). Two statements whatever the number
-    of responses.
+    The counts are the sum of the published tallies of the attribution sets in scope: nothing here reads an
+    answer, so a report changes only when a release publishes new tallies. ``exclude``: leave out the answers
+    also attributed to one of these organisations (the other NGOs the viewer administers, so that the scopes one
+    person sees do not overlap). Three statements whatever the number of responses.
     """
+    version = (
+        SurveyTally.questionnaire_id == questionnaire.id,
+        SurveyTally.questionnaire_version == questionnaire.version,
+    )
+    tallies = db.session.execute(sa.select(SurveyTally.attribution, SurveyTally.counts).where(*version)).all()
+    tally = add_tallies(questionnaire, [counts for key, counts in tallies if _in_scope(key, organisation, exclude)])
     scope = [
         SurveyResponse.questionnaire_id == questionnaire.id,
         SurveyResponse.questionnaire_version == questionnaire.version,
@@ -345,12 +383,6 @@ def report_data(
                 )
             )
         )
-    rows = [
-        Answers(profile=profile or {}, answers=answers or {})
-        for profile, answers in db.session.execute(
-            sa.select(SurveyResponse.profile, SurveyResponse.answers).where(*scope)
-        )
-    ]
     comments = list(
         db.session.scalars(
             sa.select(SurveyComment.text)
@@ -359,4 +391,10 @@ def report_data(
         )
     )
     random.SystemRandom().shuffle(comments)
-    return ReportData(rows=rows, comments=comments)
+    updated_at = db.session.scalar(
+        sa.select(sa.func.max(SurveyRelease.released_at)).where(
+            SurveyRelease.questionnaire_id == questionnaire.id,
+            SurveyRelease.questionnaire_version == questionnaire.version,
+        )
+    )
+    return ReportData(tally=tally, comments=comments, updated_at=updated_at)

@@ -11,6 +11,7 @@ and the reports compare the items both versions share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -85,6 +86,8 @@ class Questionnaire:
     id: str
     version: int
     open: bool
+    #: The day answers opened: only accounts and memberships older than that count (see :mod:`app.survey.operations`).
+    opened_on: date | None
     title: Text
     introduction: Text
     consent_version: str
@@ -180,7 +183,18 @@ def parse_questionnaire(data, *, source: str = "<data>", undisclosed_fallback: T
     top = r.mapping(
         data,
         "top level",
-        allowed={"id", "version", "open", "title", "introduction", "consent", "undisclosed", "scale", "profile"}
+        allowed={
+            "id",
+            "version",
+            "open",
+            "opened_on",
+            "title",
+            "introduction",
+            "consent",
+            "undisclosed",
+            "scale",
+            "profile",
+        }
         | {"sections", "free_text"},
         required={"id", "version", "title", "introduction", "consent", "undisclosed", "scale", "profile", "sections"},
     )
@@ -256,10 +270,14 @@ def parse_questionnaire(data, *, source: str = "<data>", undisclosed_fallback: T
             max_length=max_length,
         )
 
+    opened_on = top.get("opened_on")
+    if top.get("open") and not isinstance(opened_on, date):
+        r.fail("opened_on", "an open questionnaire needs its opening date (YYYY-MM-DD)")
     return Questionnaire(
         id=questionnaire_id,
         version=version,
         open=bool(top.get("open", False)),
+        opened_on=opened_on if isinstance(opened_on, date) else None,
         title=r.text(top["title"], "title"),
         introduction=r.text(top["introduction"], "introduction"),
         consent_version=consent["version"],

@@ -31,15 +31,22 @@ scopes one person can open are disjoint:
 * an NGO's report is for its admins; for an admin of several NGOs, the report of one leaves out the responses also
   attributed to another of them, so their reports cover disjoint sets.
 
-Disjoint reports share no unknowns, so each being protected on its own is enough.
+Disjoint reports share no unknowns, so each being protected on its own is enough. Since the counts are
+published with differential privacy (:mod:`app.survey.privacy`), overlapping scopes — or a scope that changes
+over time, or global minus one NGO — would reveal nothing beyond the privacy budget anyway: every scope is a sum
+of the noisy tallies of whole attribution sets. The disjointness rule stays as a second line of defence.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from app.survey.privacy import RESPONDENTS, cross_key
+from app.survey.privacy import item_key as tally_item_key
+from app.survey.privacy import profile_key as tally_profile_key
 from app.survey.questionnaire import SCALE_VALUES, Item, ProfileQuestion, Questionnaire
 
 THRESHOLD = 5
@@ -280,55 +287,80 @@ def _line(key: str, counts: Sequence[int], hidden: set[int], total: int, total_h
 
 
 # --- Counting ---
+#
+# Every function below takes either a list of :class:`Answers` (exact counts, used by the tests of the suppression
+# rules) or a published tally (a mapping, see :mod:`app.survey.privacy`: noisy counts, what the pages show).
+
+Data = Sequence[Answers] | Mapping[str, Any]
 
 
-def _item_counts(rows: Sequence[Answers], item_key: str) -> list[int]:
-    counter = Counter(r.answers.get(item_key) for r in rows)
+def respondent_count(data: Data) -> int:
+    """How many respondents ``data`` counts."""
+    return int(data.get(RESPONDENTS, 0)) if isinstance(data, Mapping) else len(data)
+
+
+def _item_counts(data: Data, item_key: str) -> list[int]:
+    if isinstance(data, Mapping):
+        return list(data.get(tally_item_key(item_key)) or [0] * len(SCALE_VALUES))
+    counter = Counter(r.answers.get(item_key) for r in data)
     return [counter[v] for v in SCALE_VALUES]
 
 
-def _profile_counts(rows: Sequence[Answers], question: ProfileQuestion) -> list[int]:
-    counter = Counter(r.profile.get(question.key) for r in rows)
+def _profile_counts(data: Data, question: ProfileQuestion) -> list[int]:
+    if isinstance(data, Mapping):
+        return list(data.get(tally_profile_key(question.key)) or [0] * len(question.values))
+    counter = Counter(r.profile.get(question.key) for r in data)
     return [counter[v] for v in question.values]
+
+
+def _cross_counts(data: Data, item: Item, question: ProfileQuestion) -> list[list[int]]:
+    if isinstance(data, Mapping):
+        stored = data.get(cross_key(item.key, question.key))
+        return [list(row) for row in stored] if stored else [[0] * len(SCALE_VALUES) for _ in question.values]
+    cells = [[0] * len(SCALE_VALUES) for _ in question.values]
+    value_index = {v: i for i, v in enumerate(question.values)}
+    category_index = {v: i for i, v in enumerate(SCALE_VALUES)}
+    for r in data:
+        vi, ci = value_index.get(r.profile.get(question.key)), category_index.get(r.answers.get(item.key))
+        if vi is not None and ci is not None:
+            cells[vi][ci] += 1
+    return cells
 
 
 # --- Building blocks (each protected once, reused by every view) ---
 
 
-def item_distribution(rows: Sequence[Answers], item: Item, *, threshold: int = THRESHOLD) -> tuple[Line, set[int]]:
+def _distribution(key: str, counts: list[int], threshold: int) -> tuple[Line, set[int]]:
+    """A protected line whose total is the sum of its cells, and its hidden indexes."""
+    total = sum(counts)
+    if total < threshold:
+        return _line(key, counts, set(), total, total_hidden=True), set(range(len(counts)))
+    hidden = protect_line(counts, threshold=threshold)
+    return _line(key, counts, hidden, total), hidden
+
+
+def item_distribution(data: Data, item: Item, *, threshold: int = THRESHOLD) -> tuple[Line, set[int]]:
     """The protected distribution of one item over the scale, and its hidden category indexes."""
-    counts = _item_counts(rows, item.key)
-    total = sum(counts)
-    if total < threshold:
-        return _line(item.key, counts, set(), total, total_hidden=True), set(range(len(counts)))
-    hidden = protect_line(counts, threshold=threshold)
-    return _line(item.key, counts, hidden, total), hidden
+    return _distribution(item.key, _item_counts(data, item.key), threshold)
 
 
-def profile_distribution(
-    rows: Sequence[Answers], question: ProfileQuestion, *, threshold: int = THRESHOLD
-) -> tuple[Line, set[int]]:
+def profile_distribution(data: Data, question: ProfileQuestion, *, threshold: int = THRESHOLD) -> tuple[Line, set[int]]:
     """Respondents per value of a profile question (protected), and the hidden value indexes."""
-    counts = _profile_counts(rows, question)
-    total = sum(counts)
-    if total < threshold:
-        return _line(question.key, counts, set(), total, total_hidden=True), set(range(len(counts)))
-    hidden = protect_line(counts, threshold=threshold)
-    return _line(question.key, counts, hidden, total), hidden
+    return _distribution(question.key, _profile_counts(data, question), threshold)
 
 
-def crosstab(rows: Sequence[Answers], item: Item, question: ProfileQuestion, *, threshold: int = THRESHOLD) -> Crosstab:
-    """Item x profile question, protected consistently with the item's and the question's own distributions."""
-    total_line, hidden_categories = item_distribution(rows, item, threshold=threshold)
-    _, hidden_values = profile_distribution(rows, question, threshold=threshold)
+def crosstab(data: Data, item: Item, question: ProfileQuestion, *, threshold: int = THRESHOLD) -> Crosstab:
+    """Item x profile question, protected along its own margins (row and column sums of its cells).
+
+    With exact counts the margins are the item's and the question's own distributions; with a noisy tally each
+    table is its own estimate, and its totals are always the sums of its cells.
+    """
     values = question.values
-    cells = [[0] * len(SCALE_VALUES) for _ in values]
-    value_index = {v: i for i, v in enumerate(values)}
-    category_index = {v: i for i, v in enumerate(SCALE_VALUES)}
-    for r in rows:
-        vi, ci = value_index.get(r.profile.get(question.key)), category_index.get(r.answers.get(item.key))
-        if vi is not None and ci is not None:
-            cells[vi][ci] += 1
+    cells = _cross_counts(data, item, question)
+    total_line, hidden_categories = _distribution(
+        item.key, [sum(column) for column in zip(*cells, strict=True)], threshold
+    )
+    _, hidden_values = _distribution(question.key, [sum(row) for row in cells], threshold)
     hidden = protect_table(cells, hidden_rows=hidden_values, hidden_columns=hidden_categories, threshold=threshold)
     lines = []
     for vi, value in enumerate(values):
@@ -345,18 +377,19 @@ def crosstab(rows: Sequence[Answers], item: Item, question: ProfileQuestion, *, 
 
 def build_report(
     questionnaire: Questionnaire,
-    rows: Sequence[Answers],
+    rows: Data,
     *,
     breakdown_by: str | None = None,
     filter_by: tuple[str, str] | None = None,
     threshold: int = THRESHOLD,
 ) -> Report:
-    """The report of ``rows``: overall, broken down by one profile question, or filtered on one profile value.
+    """The report of ``rows`` (answers or a published tally): overall, broken down by one profile question, or
+    filtered on one profile value.
 
     Unknown question keys or values are ignored (overall report). ``breakdown_by`` and ``filter_by`` are
     exclusive; ``filter_by`` wins.
     """
-    total = len(rows)
+    total = respondent_count(rows)
     if total < threshold:
         return Report(questionnaire=questionnaire, respondents=HIDDEN, publishable=False)
     respondents = Cell(total, 100.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,6 +23,7 @@ from app.survey import operations as ops
 from app.survey.charts import likert_chart
 from app.survey.forms import ModerationForm, questionnaire_form
 from app.survey.printing import PrintedReport, render_report_pdf
+from app.survey.privacy import epsilon_for
 from app.survey.questionnaire import get_questionnaire, latest, open_questionnaires, versions_of
 from app.survey.reports import build_report, compare_versions, neutralise_cell
 
@@ -57,7 +58,9 @@ class RHAnswer(RHAuthenticated):
         language = current_language()
         if ops.has_answered(current_user, self.questionnaire):
             return render_template("survey/answered.html", questionnaire=self.questionnaire, language=language)
-        organisations = ops.attributable_organisations(current_user)
+        if not ops.account_counts(current_user, self.questionnaire):
+            return render_template("survey/answer.html", questionnaire=self.questionnaire, form=None, language=language)
+        organisations = ops.attributable_organisations(current_user, self.questionnaire)
         form = questionnaire_form(self.questionnaire, language, organisations)
         if form.validate_on_submit():
             data = ops.ResponseData(
@@ -75,7 +78,13 @@ class RHAnswer(RHAuthenticated):
             except ops.SurveyError as exc:
                 form.consent.errors = [*form.consent.errors, str(exc.message)]
             else:
-                flash(_("Thank you! Your answers have been recorded anonymously."), "success")
+                flash(
+                    _(
+                        "Thank you! Your answers have been recorded anonymously. They will appear in the "
+                        "statistics together with those of other people, once enough answers have come in."
+                    ),
+                    "success",
+                )
                 return redirect(url_for("survey.index"))
         return render_template(
             "survey/answer.html", questionnaire=self.questionnaire, form=form, language=language
@@ -83,6 +92,22 @@ class RHAnswer(RHAuthenticated):
 
 
 # --- Reports ---
+
+
+def privacy_terms(questionnaire) -> dict:
+    """The privacy parameters a report states: batch size, budget per release and per version, as zCDP and ε."""
+    config = current_app.config
+    delta = config["SURVEY_DP_DELTA"]
+    rho, budget = config["SURVEY_RELEASE_RHO"], config["SURVEY_PRIVACY_BUDGET_RHO"]
+    return {
+        "batch": config["SURVEY_RELEASE_BATCH"],
+        "rho": rho,
+        "budget": budget,
+        "epsilon": round(epsilon_for(rho, delta), 2),
+        "budget_epsilon": round(epsilon_for(budget, delta), 2),
+        "delta": delta,
+        "opened_on": questionnaire.opened_on,
+    }
 
 
 def _parse_view(questionnaire) -> tuple[str | None, tuple[str, str] | None, str]:
@@ -119,14 +144,15 @@ class ReportMixin:
         if self.organisation is not None:
             exclude = frozenset(ops.administered_organisation_ids(current_user) - {self.organisation.id})
         data = ops.report_data(questionnaire, organisation=self.organisation, exclude=exclude)
-        report = build_report(questionnaire, data.rows, breakdown_by=breakdown_by, filter_by=filter_by)
+        report = build_report(questionnaire, data.tally, breakdown_by=breakdown_by, filter_by=filter_by)
+        self.updated_at = data.updated_at
         overall = breakdown_by is None and filter_by is None
         comparison, versions = [], versions_of(questionnaire.id)
         if overall and len(versions) > 1:
             reports = [
                 report
                 if q.version == questionnaire.version
-                else build_report(q, ops.report_data(q, organisation=self.organisation, exclude=exclude).rows)
+                else build_report(q, ops.report_data(q, organisation=self.organisation, exclude=exclude).tally)
                 for q in versions
             ]
             comparison = compare_versions(reports)
@@ -158,6 +184,8 @@ class ReportMixin:
             view=view,
             language=language,
             organisation=self.organisation,
+            updated_at=self.updated_at,
+            privacy=privacy_terms(questionnaire),
             csv_url=url_for(csv_endpoint, version=questionnaire.version, view=view or None, **csv_values),
             pdf_url=url_for(pdf_endpoint, version=questionnaire.version, view=view or None, **csv_values),
             invite_form=EmptyForm(),
@@ -165,7 +193,9 @@ class ReportMixin:
 
     def _csv(self, filename):
         questionnaire, report, comparison, comments, _view, versions = self._build()
-        body = report_csv(questionnaire, report, comparison, comments, versions, current_language())
+        body = report_csv(
+            questionnaire, report, comparison, comments, versions, current_language(), updated_at=self.updated_at
+        )
         return Response(
             "\ufeff" + body,
             mimetype="text/csv",
@@ -206,7 +236,7 @@ def _csv_percent(cell) -> str:
     return _("hidden") if cell.hidden else f"{cell.percent:.1f}"
 
 
-def report_csv(questionnaire, report, comparison, comments, versions, language) -> str:
+def report_csv(questionnaire, report, comparison, comments, versions, language, *, updated_at=None) -> str:
     """The report as CSV (the same suppressed numbers as the page); every cell is neutralised against formulas."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -216,6 +246,7 @@ def report_csv(questionnaire, report, comparison, comments, versions, language) 
 
     scale = [o.label.get(language) for o in questionnaire.scale]
     row(questionnaire.title.get(language), _("Version %(version)s", version=questionnaire.version))
+    row(_("Last updated"), updated_at.strftime("%Y-%m-%d %H:%M UTC") if updated_at else "")
     if report.filter:
         question = questionnaire.profile_question(report.filter[0])
         row(_("Filter"), question.label.get(language), question.option(report.filter[1]).label.get(language))
@@ -321,11 +352,13 @@ class RHInvite(RHOrgBase):
 
 
 class ModerationMixin:
-    def _render_queue(self, comments, back):
+    def _render_queue(self, queue, back):
         return render_template(
             "survey/moderation.html",
             organisation=self.organisation,
-            comments=comments,
+            comments=queue.comments,
+            waiting=queue.waiting,
+            delay_days=current_app.config["SURVEY_COMMENT_DELAY_DAYS"],
             form=ModerationForm(next=back),
         )
 

@@ -12,23 +12,57 @@ pytestmark = pytest.mark.browser
 
 
 def _seed_answers(live_server, org, n):
-    """Earlier anonymous answers attributed to ``org``, so the report has enough respondents to show numbers."""
-    from app.survey.models import SurveyResponse, SurveyResponseOrganisation
+    """Earlier anonymous answers attributed to ``org``, waiting in the pending pool (four with a comment), so the
+    release has a batch and moderators a group of comments."""
+    from app.survey.models import SurveyPendingAnswer
     from app.survey.questionnaire import latest
 
     questionnaire = latest()
     spread = ["5", "4", "4", "3", "5", "4", "2", "4"]
     with live_server.committing() as session:
         for i in range(n):
-            response = SurveyResponse(
-                questionnaire_id=questionnaire.id,
-                questionnaire_version=questionnaire.version,
-                consent_version=questionnaire.consent_version,
-                profile={q.key: ("VSI" if q.key == "status" else "undisclosed") for q in questionnaire.profile},
-                answers=dict.fromkeys(questionnaire.item_keys, spread[i % len(spread)]),
+            session.add(
+                SurveyPendingAnswer(
+                    questionnaire_id=questionnaire.id,
+                    questionnaire_version=questionnaire.version,
+                    consent_version=questionnaire.consent_version,
+                    attribution=str(org.id),
+                    profile={q.key: ("VSI" if q.key == "status" else "undisclosed") for q in questionnaire.profile},
+                    answers=dict.fromkeys(questionnaire.item_keys, spread[i % len(spread)]),
+                    comment=f"Otra experiencia {i}." if i < 4 else None,
+                )
             )
-            response.organisation_links = [SurveyResponseOrganisation(organisation_id=org.id)]
-            session.add(response)
+
+
+def _make_eligible(live_server, user, org):
+    """The returnee's account and membership predate the questionnaire's opening, with a mission sent by ``org``."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from app.auth.models import User
+    from app.organisations.models import Membership
+    from tests.fixtures import worlds
+
+    before = datetime(2026, 1, 5, tzinfo=UTC)
+    with live_server.committing() as session:
+        account = session.get(User, user.id)
+        account.created_at = before
+        session.execute(sa.update(Membership).where(Membership.user_id == user.id).values(approved_at=before))
+        worlds.create_mission(account, title="Misión", sending_organisation_id=org.id)
+
+
+def _release(live_server):
+    """What cron runs (``flask survey release``). With a budget this large the noise is nil: exact numbers to check;
+    the noise itself is tested in ``tests/survey/test_anonymity.py``."""
+    from app.core.dbfiles import forget_log
+    from app.survey.release import release_pending
+
+    live_server.app.config.update(SURVEY_RELEASE_RHO=1e9, SURVEY_PRIVACY_BUDGET_RHO=1e9)
+    with live_server.committing():
+        release_pending()
+    with live_server.app.app_context():
+        forget_log()
 
 
 def test_returnee_answers_in_spanish_and_org_admin_views_the_report(live_server, page, new_page):
@@ -37,6 +71,7 @@ def test_returnee_answers_in_spanish_and_org_admin_views_the_report(live_server,
     live_server.add_member(org, admin, "admin")
     returnee = live_server.create_user(unique_email("retornada"), name="Rosa Retornada", locale="es")
     live_server.add_member(org, returnee, "volunteer")
+    _make_eligible(live_server, returnee, org)
     _seed_answers(live_server, org, 16)
 
     # The returnee (Spanish account) opens the questionnaire: the texts come from the data file, in Spanish.
@@ -71,6 +106,9 @@ def test_returnee_answers_in_spanish_and_org_admin_views_the_report(live_server,
     visit(returnee_page, "/survey/impact/2")
     expect(returnee_page.locator("form.questionnaire")).to_have_count(0)
 
+    # The answers reach the reports only through the release job, all 17 in one batch.
+    _release(live_server)
+
     # The org admin sees the report: a chart with a text alternative and the same numbers in a table.
     login(page, admin.email)
     visit(page, "/survey/")
@@ -89,8 +127,9 @@ def test_returnee_answers_in_spanish_and_org_admin_views_the_report(live_server,
     visit(page, f"/survey/orgs/{org.slug}/moderation")
     expect(page.get_by_text("Una experiencia que me cambió.")).to_be_visible()
     expect(page.get_by_text("Rosa Retornada")).to_have_count(0)
-    page.get_by_label("Approve").first.check()
-    page.get_by_role("button", name="Record the decision", exact=False).first.click()
+    mine = page.locator("section", has_text="Una experiencia que me cambió.")
+    mine.get_by_label("Approve").check()
+    mine.get_by_role("button", name="Record the decision", exact=False).click()
     check_page(page)
     visit(page, f"/survey/orgs/{org.slug}/report")
     expect(page.get_by_text("Una experiencia que me cambió.")).to_be_visible()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 
@@ -42,7 +44,60 @@ def make_responses(db_session):
             db_session.add(response)
             made.append(response)
         db_session.flush()
+        publish_exact(questionnaire)
         return made
+
+    return factory
+
+
+def publish_exact(questionnaire):
+    """Publish the exact tallies of the released responses (what a release does, without its noise), so tests of
+    the suppression rules and of the pages see exact numbers."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.survey.models import SurveyResponse, SurveyTally, attribution_key
+    from app.survey.privacy import exact_tally
+
+    groups: dict[str, list] = {}
+    for response in db.session.scalars(
+        sa.select(SurveyResponse).where(
+            SurveyResponse.questionnaire_id == questionnaire.id,
+            SurveyResponse.questionnaire_version == questionnaire.version,
+        )
+    ):
+        groups.setdefault(attribution_key(response.organisation_ids), []).append((response.profile, response.answers))
+    for key, answers in groups.items():
+        tally = db.session.get(SurveyTally, (questionnaire.id, questionnaire.version, key))
+        if tally is None:
+            tally = SurveyTally(
+                questionnaire_id=questionnaire.id, questionnaire_version=questionnaire.version, attribution=key
+            )
+            db.session.add(tally)
+        tally.counts = exact_tally(questionnaire, answers)
+        tally.rho_spent = 0.0
+    db.session.flush()
+
+
+#: Before the shipped open version opened (2026-11-26): accounts, memberships and engagements of respondents.
+BEFORE_OPENING = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def create_respondent(db_session, create_user, add_member):
+    """Factory: a user who counts — account made before the opening, and for each organisation given a membership
+    approved before the opening and a mission sent by it (the engagement the eligibility rule asks for)."""
+    from tests.fixtures import worlds
+
+    def factory(*organisations, **user_kwargs):
+        user = create_user(**user_kwargs)
+        user.created_at = BEFORE_OPENING
+        for organisation in organisations:
+            membership = add_member(organisation, user, "volunteer")
+            membership.approved_at = BEFORE_OPENING
+            worlds.create_mission(user, title="Mission", sending_organisation_id=organisation.id)
+        db_session.flush()
+        return user
 
     return factory
 

@@ -133,7 +133,7 @@ def test_html_uses_the_reports_suppressed_cells_and_no_outside_resources(
 
     org, _admin = spanish_admin
     _responses(make_responses, questionnaire, [org])
-    report = build_report(questionnaire, ops.report_data(questionnaire, organisation=org).rows)
+    report = build_report(questionnaire, ops.report_data(questionnaire, organisation=org).tally)
     printed = PrintedReport(questionnaire, report, [], [], [questionnaire], org.name)
     with app.test_request_context():
         html = report_html(printed, language="en")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from app.extensions import db
-from app.survey.models import CommentState, SurveyParticipation, SurveyResponse
+from app.survey.models import CommentState, SurveyParticipation, SurveyPendingAnswer, SurveyResponse
 from tests.survey.conftest import form_data
 from tests.translated import in_template
 
@@ -28,8 +28,8 @@ def ngo_admin(create_user, create_org, add_member):
 # --- Answering ---
 
 
-def test_questionnaire_is_shown_in_the_users_language(client, login, create_user, questionnaire):
-    login(client, create_user(locale="es"))
+def test_questionnaire_is_shown_in_the_users_language(client, login, create_respondent, questionnaire):
+    login(client, create_respondent(locale="es"))
     page = client.get("/survey/impact/2").get_data(as_text=True)
     assert "Lo que la misión cambió para usted" in page
     assert "Tengo más confianza en mí mismo/a." in page
@@ -38,25 +38,28 @@ def test_questionnaire_is_shown_in_the_users_language(client, login, create_user
     assert "<script" not in page
 
 
-def test_answer_then_already_answered(client, login, create_user, create_org, add_member, questionnaire):
-    user, org = create_user(locale="en"), create_org("Returnee NGO")
-    add_member(org, user, "volunteer")
+def test_answer_then_already_answered(client, login, create_respondent, create_org, questionnaire):
+    org = create_org("Returnee NGO")
+    user = create_respondent(org, locale="en")
     login(client, user)
+    page = client.get("/survey/impact/2").get_data(as_text=True)
+    assert 'id="comment-privacy"' in page  # respondents are told not to identify themselves
     response = client.post("/survey/impact/2", data=form_data(questionnaire, organisations=[org], comment="Thanks"))
     assert response.status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPendingAnswer)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 0
     page = client.get("/survey/impact/2").get_data(as_text=True)
     assert "You have already answered this version" in page
     # A second POST (double click, back button) records nothing and says so.
     response = client.post("/survey/impact/2", data=form_data(questionnaire), follow_redirects=True)
     assert "already answered" in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPendingAnswer)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyParticipation)) == 1
     assert "You have answered version 2" in client.get("/survey/").get_data(as_text=True)
 
 
-def test_missing_consent_or_answers_are_reported_next_to_the_fields(client, login, create_user, questionnaire):
-    login(client, create_user(locale="en"))
+def test_missing_consent_or_answers_are_reported_next_to_the_fields(client, login, create_respondent, questionnaire):
+    login(client, create_respondent(locale="en"))
     data = form_data(questionnaire, consent=False)
     del data["item_confidence"]
     response = client.post("/survey/impact/2", data=data)
@@ -64,7 +67,7 @@ def test_missing_consent_or_answers_are_reported_next_to_the_fields(client, logi
     page = response.get_data(as_text=True)
     assert "Please give your consent" in page
     assert 'id="item_confidence-error"' in page
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPendingAnswer)) == 0
 
 
 def test_closed_or_unknown_questionnaire_is_404(client, login, create_user):
@@ -139,13 +142,11 @@ def test_other_ngos_answers_are_not_in_an_org_report(
     assert 'id="nothing-shown"' in page
 
 
-def test_no_page_shows_a_response_next_to_a_user(client, login, ngo_admin, make_responses, questionnaire, create_user):
+def test_no_page_shows_a_response_next_to_a_user(
+    client, login, ngo_admin, make_responses, questionnaire, create_user, create_respondent
+):
     org, admin = ngo_admin
-    respondent = create_user("respondent@example.org", name="Rosa Respondent")
-    from app.organisations.models import MembershipRole
-    from app.organisations.operations import add_member as add
-
-    add(org, respondent, MembershipRole.VOLUNTEER, actor=None)
+    respondent = create_respondent(org, email="respondent@example.org", name="Rosa Respondent")
     login(client, respondent)
     client.post("/survey/impact/2", data=form_data(questionnaire, organisations=[org], comment="Ma mission"))
     _spread(make_responses, questionnaire, org)
@@ -166,9 +167,9 @@ def test_no_page_shows_a_response_next_to_a_user(client, login, ngo_admin, make_
         text = page.get_data(as_text=True)
         assert "Rosa Respondent" not in text and "respondent@example.org" not in text
         assert not any(rid in text for rid in response_ids)
-    # The moderation queue shows the comment but no profile answers next to it.
+    # The moderation queue shows released comments only (this one waits for its batch), and no profile answers.
     queue = pages[3].get_data(as_text=True)
-    assert "Ma mission" in queue
+    assert "Ma mission" not in queue
     assert "Volontariat de solidarité internationale" not in queue and "VSI" not in queue
 
 
