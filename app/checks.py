@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.config import DEV_SECRET_KEY, SECRET_KEY_FILE, SECRET_KEY_MIN_LENGTH, resource_path
+from app.core.db import write_intent
 from app.documents.operations import documents_dir, render_mode
 from app.documents.worker import setting
 
@@ -156,7 +157,8 @@ def check_database(config) -> Iterator[str]:
         return
     engine = sa.create_engine(url, connect_args=connect_args)
     try:
-        with engine.connect() as connection:
+        # Only reads: begin as a SQLite reader, so a running app holding the write lock never blocks the check.
+        with write_intent(False), engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except sa.exc.SQLAlchemyError as exc:
         yield f"The database ({_without_password(url)}) cannot be reached: {getattr(exc, 'orig', None) or exc}"
