@@ -108,8 +108,10 @@ def _version_for(slug: str, version: str | None):
     framework = db.session.scalar(sa.select(Framework).where(Framework.slug == slug))
     if framework is None:
         raise click.UsageError(f"no framework {slug!r} (see `flask frameworks list`)")
-    chosen = framework.current_version if version is None else next(
-        (v for v in framework.versions if v.version == version), None
+    chosen = (
+        framework.current_version
+        if version is None
+        else next((v for v in framework.versions if v.version == version), None)
     )
     if chosen is None:
         raise click.UsageError(f"framework {slug!r} has no version {version!r}")

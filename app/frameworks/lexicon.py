@@ -81,6 +81,9 @@ def glossary(directory: Path = CUES_DIR) -> list[dict[str, list[str]]]:
         if len(parts) != 3:
             continue
         concepts.append(
-            {lang: [w.strip() for w in part.split(",") if w.strip()] for lang, part in zip(("en", "fr", "es"), parts)}
+            {
+                lang: [w.strip() for w in part.split(",") if w.strip()]
+                for lang, part in zip(("en", "fr", "es"), parts, strict=True)
+            }
         )
     return concepts

@@ -10,14 +10,18 @@ kept in memory (:mod:`app.frameworks.suggest_index`).
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
-from app.frameworks import lexicon
+from app.frameworks import lexicon, logger
 from app.frameworks.learning import learnt_model, term_key
 from app.frameworks.models import (
     CrosswalkLink,
@@ -37,6 +41,10 @@ MAX_TOP = 50
 #: How much learnt evidence weighs against the framework's own words.
 LEARNT_WEIGHT = 4.0
 EXPLANATION_ITEMS = 4
+#: Versions with at least this many nodes keep their index on disk (see :func:`_load_or_build`).
+DISK_CACHE_MIN_NODES = 2000
+#: Bump when the index's layout changes, so that indexes kept on disk are rebuilt.
+INDEX_FORMAT = 1
 
 MESSAGES = {
     "empty": _l("Write a few sentences about what you did: suggestions appear from your own words."),
@@ -172,9 +180,41 @@ def index_for(version: FrameworkVersion) -> SuggestionIndex:
         if index is None:
             for stale in [k for k in _indexes if k[:2] == key[:2]]:
                 del _indexes[stale]
-            index = build_index(version)
+            index = _load_or_build(version, key)
             _indexes[key] = index
         return index
+
+
+def _cache_path(version: FrameworkVersion, key: tuple) -> Path:
+    files = sorted(lexicon.CUES_DIR.glob("*")) if lexicon.CUES_DIR.is_dir() else []
+    digest = hashlib.sha256(repr((INDEX_FORMAT, key[1:], [(p.name, p.stat().st_mtime_ns) for p in files])).encode())
+    directory = Path(current_app.config["INSTANCE_DIR"]) / "suggest-index"
+    return directory / f"{version.id}-{digest.hexdigest()[:24]}.pickle"
+
+
+def _load_or_build(version: FrameworkVersion, key: tuple) -> SuggestionIndex:
+    """Large versions (ESCO) take seconds to index: the index is kept on disk in the instance directory, written
+    and read only by this process's code (never a user's file), so a restarted worker loads it in a moment."""
+    if (version.node_count or 0) < DISK_CACHE_MIN_NODES:
+        return build_index(version)
+    path = _cache_path(version, key)
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)  # noqa: S301 - our own file in the instance directory
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        pass
+    index = build_index(version)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(f"{version.id}-*.pickle"):
+            old.unlink(missing_ok=True)
+        temporary = path.with_suffix(".tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(path)
+    except OSError:
+        logger.warning("could not keep the suggestion index of version %s on disk", version.id)
+    return index
 
 
 def build_index(version: FrameworkVersion) -> SuggestionIndex:

@@ -16,6 +16,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from app.frameworks.lexicon import Cues
 from app.frameworks.search import normalise
@@ -26,6 +27,8 @@ FIELD_WEIGHTS = {"title": 3.0, "alt": 2.0, "cue": 1.6, "description": 1.0, "pare
 K1 = 1.2
 B = 0.4
 BIGRAM_BOOST = 1.5
+#: Fields whose adjacent words also count as a pair (descriptions are long sentences: their pairs add little).
+BIGRAM_FIELDS = frozenset({"title", "alt", "cue"})
 #: Weight of a query word reached through the glossary (another language), against 1 for the word itself.
 TRANSLATED_WEIGHT = 0.7
 #: Weight of the same stem in another language (cognates: "budget", "logistique"/"logistics") when the framework
@@ -49,7 +52,7 @@ class NodeText:
 def _terms(text: str, language: str) -> list[str]:
     """Unigram stems then bigrams of ``text``, tagged with their language (``"fr:budget"``, ``"fr:jardin potag"``)."""
     stems = [s for s, _w in content_terms(text, language)]
-    return [f"{language}:{s}" for s in stems] + [f"{language}:{a} {b}" for a, b in zip(stems, stems[1:])]
+    return [f"{language}:{s}" for s in stems] + [f"{language}:{a} {b}" for a, b in pairwise(stems)]
 
 
 def _phrases(node: NodeText, cues: Cues, language: str) -> list[tuple[str, str]]:
@@ -80,35 +83,38 @@ class SuggestionIndex:
     # -- building -----------------------------------------------------------------------------------------------
 
     def _build_postings(self, nodes: list[NodeText], cues: Cues) -> None:
-        weighted: dict[str, dict[int, float]] = defaultdict(dict)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         lengths = []
         for index, node in enumerate(nodes):
-            tf: Counter = Counter()
+            tf: dict[str, float] = defaultdict(float)
             for language in LANGUAGES:
                 for name, phrase in _phrases(node, cues, language):
                     weight = FIELD_WEIGHTS[name]
-                    for term in _terms(phrase, language):
-                        tf[term] += weight * (BIGRAM_BOOST if " " in term else 1.0)
+                    stems = [f"{language}:{s}" for s, _w in content_terms(phrase, language)]
+                    for term in stems:
+                        tf[term] += weight
+                    if name in BIGRAM_FIELDS:
+                        for first, second in pairwise(stems):
+                            tf[f"{first} {second.split(':', 1)[1]}"] += weight * BIGRAM_BOOST
             lengths.append(sum(tf.values()))
             for term, value in tf.items():
-                weighted[term][index] = value
+                postings[term].append((index, value))
         count = max(len(nodes), 1)
         average = (sum(lengths) / count) or 1.0
+        norms = [K1 * (1 - B + B * length / average) for length in lengths]
         self.postings: dict[str, tuple[array, array]] = {}
-        for term, docs in weighted.items():
-            idf = math.log(1 + (count - len(docs) + 0.5) / (len(docs) + 0.5))
-            ids, weights = array("i"), array("f")
-            for doc in sorted(docs):
-                tf = docs[doc]
-                norm = K1 * (1 - B + B * lengths[doc] / average)
-                ids.append(doc)
-                weights.append(idf * tf * (K1 + 1) / (tf + norm))
-            self.postings[term] = (ids, weights)
+        for term, docs in postings.items():
+            idf = math.log(1 + (count - len(docs) + 0.5) / (len(docs) + 0.5)) * (K1 + 1)
+            self.postings[term] = (
+                array("i", [doc for doc, _tf in docs]),
+                array("f", [idf * tf / (tf + norms[doc]) for doc, tf in docs]),
+            )
         self.vocabulary = frozenset(self.postings)
 
     def _build_glossary(self, glossary: list[dict[str, list[str]]]) -> None:
         """Stem → stems of the same concept in the other languages, kept only when the index knows them."""
         bridges: dict[str, set[str]] = defaultdict(set)
+        self.ambiguity: Counter = Counter()
         for concept in glossary:
             stems = {
                 lang: {f"{lang}:{s}" for word in concept.get(lang, []) for s, _w in content_terms(word, lang)}
@@ -117,6 +123,7 @@ class SuggestionIndex:
             every = set().union(*stems.values())
             for lang_stems in stems.values():
                 for stem in lang_stems:
+                    self.ambiguity[stem] += 1
                     bridges[stem] |= {s for s in every if s != stem and s in self.vocabulary}
         self.bridges = {stem: frozenset(targets) for stem, targets in bridges.items() if targets}
 
@@ -126,7 +133,7 @@ class SuggestionIndex:
         """Weighted index terms of a text's ``(stem, word)`` list in ``language``, and the user's word behind each."""
         counts: Counter = Counter()
         surface: dict[str, str] = {}
-        for (stem_, word), nxt in zip(terms, [*terms[1:], None]):
+        for (stem_, word), nxt in zip(terms, [*terms[1:], None], strict=True):
             term = f"{language}:{stem_}"
             counts[term] += 1
             surface.setdefault(term, word)
@@ -144,7 +151,9 @@ class SuggestionIndex:
             cognates = {f"{lang}:{stem_}" for lang in self.languages}
             for target in (*sorted(translated), *sorted(cognates - translated)):
                 if target in self.vocabulary and target not in weights:
-                    weights[target] = TRANSLATED_WEIGHT if target in translated else COGNATE_WEIGHT
+                    # A stem in several concepts ("équipe" and "équipement" share one) spreads its weight.
+                    share = TRANSLATED_WEIGHT / max(1, self.ambiguity[term]) if target in translated else 0
+                    weights[target] = max(share, COGNATE_WEIGHT if target in cognates else 0)
                     surface.setdefault(target, surface[term])
         return weights, surface
 
@@ -153,7 +162,7 @@ class SuggestionIndex:
         scores: dict[int, float] = defaultdict(float)
         for term, weight in weights.items():
             ids, values = self.postings[term]
-            for doc, value in zip(ids, values):
+            for doc, value in zip(ids, values, strict=True):
                 scores[doc] += weight * value
         return scores
 
@@ -173,7 +182,7 @@ class SuggestionIndex:
         order = [language, *(lang for lang in LANGUAGES if lang != language)]
         for lang in order:
             for name, phrase in _phrases(node, self.cues, lang):
-                if name != "parent" and term in _terms(phrase, lang):
+                if term in _terms(phrase, lang):
                     return phrase.strip(), lang
         return None
 
@@ -194,4 +203,6 @@ def _plain(text: str) -> str:
 
 def top(scores: dict[int, float], count: int) -> list[tuple[int, float]]:
     """The ``count`` best ``(doc, score)``, best first (ties: lower document index, i.e. framework order)."""
-    return heapq.nsmallest(count, ((doc, s) for doc, s in scores.items() if s > 0), key=lambda item: (-item[1], item[0]))
+    return heapq.nsmallest(
+        count, ((doc, s) for doc, s in scores.items() if s > 0), key=lambda item: (-item[1], item[0])
+    )

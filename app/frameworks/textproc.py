@@ -16,9 +16,10 @@ from app.frameworks.search import normalise
 
 LANGUAGES = ("fr", "en", "es")
 _STEMMER_NAMES = {"fr": "french", "en": "english", "es": "spanish"}
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_APOSTROPHES = "'\u2019"
+_WORD = re.compile(rf"[^\W\d_]+(?:[{_APOSTROPHES}][^\W\d_]+)?")
 #: Elided articles and pronouns stuck to a word ("l'équipe", "d'un", "qu'il").
-_ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]")
+_ELISION = re.compile(rf"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)[{_APOSTROPHES}]")
 
 _STOP = {
     "fr": """a ai aie aient ait as au aucun aussi autre aux avais avait avec avez avions avoir avons ayant bien c ca
@@ -72,21 +73,28 @@ def words(text: str) -> list[str]:
     """Lower-case words of ``text`` (accents kept, elisions removed, digits and punctuation dropped)."""
     found = []
     for match in _WORD.finditer((text or "").lower()):
-        word = _ELISION.sub("", match.group()).replace("’", "'").split("'")[-1]
+        word = _ELISION.sub("", match.group()).replace("\u2019", "'").split("'")[-1]
         if word:
             found.append(word)
     return found
 
 
+@lru_cache(maxsize=400_000)
+def _analyse(word: str, language: str) -> str:
+    """The stem of one lower-case word, or "" for a stop word or a one-letter word (cached)."""
+    plain = normalise(word)
+    if len(plain) < 2 or plain in STOP_WORDS.get(language, ALL_STOP_WORDS):
+        return ""
+    return stem(word, language)
+
+
 def content_terms(text: str, language: str) -> list[tuple[str, str]]:
     """``(stem, surface word)`` of the words of ``text`` that are not stop words, in order."""
-    stops = STOP_WORDS.get(language, ALL_STOP_WORDS)
     terms = []
     for word in words(text):
-        plain = normalise(word)
-        if len(plain) < 2 or plain in stops:
-            continue
-        terms.append((stem(word, language), word))
+        stem_ = _analyse(word, language)
+        if stem_:
+            terms.append((stem_, word))
     return terms
 
 
