@@ -181,7 +181,7 @@ class SuggestionIndex:
         node = self.nodes[doc]
         order = [language, *(lang for lang in LANGUAGES if lang != language)]
         for lang in order:
-            for name, phrase in _phrases(node, self.cues, lang):
+            for _field, phrase in _phrases(node, self.cues, lang):
                 if term in _terms(phrase, lang):
                     return phrase.strip(), lang
         return None
