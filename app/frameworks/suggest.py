@@ -106,13 +106,15 @@ def suggest(
     truncated = len(text) > MAX_TEXT
     text = text[:MAX_TEXT]
     language = language if language in LANGUAGES else guess_language(text)
+    # The index and the model are checked even for an empty text, so that a page runs as many statements
+    # whatever its texts say.
+    index = index_for(version)
+    model = learnt_model(version.framework_id)
     terms = content_terms(text, language)
     if not terms:
         return SuggestionResult(language=language, status="empty", truncated=truncated)
-    index = index_for(version)
     weights, surface = index.query_terms(terms, language)
     scores = index.score(weights)
-    model = learnt_model(version.framework_id)
     keys = {term_key(stem) for stem, _word in terms} if model.observations else set()
     codes = {node.code: position for position, node in enumerate(index.nodes)}
     learnt = model.scores(keys) if keys else {}

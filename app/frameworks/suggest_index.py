@@ -29,6 +29,8 @@ B = 0.4
 BIGRAM_BOOST = 1.5
 #: Fields whose adjacent words also count as a pair (descriptions are long sentences: their pairs add little).
 BIGRAM_FIELDS = frozenset({"title", "alt", "cue"})
+#: How much the words of a longer title, label or cue are damped: each counts weight / (number of words ** this).
+PHRASE_DAMPING = 0.5
 #: Weight of a query word reached through the glossary (another language), against 1 for the word itself.
 TRANSLATED_WEIGHT = 0.7
 #: Weight of the same stem in another language (cognates: "budget", "logistique"/"logistics") when the framework
@@ -77,6 +79,7 @@ class SuggestionIndex:
         self.nodes = nodes
         self.cues = cues
         self.languages = sorted({lang for n in nodes for lang in n.title} & set(LANGUAGES)) or ["en"]
+        self._phrase_cache: dict[tuple[int, str], list] = {}
         self._build_postings(nodes, cues)
         self._build_glossary(glossary)
 
@@ -91,8 +94,11 @@ class SuggestionIndex:
                 for name, phrase in _phrases(node, cues, language):
                     weight = FIELD_WEIGHTS[name]
                     stems = [f"{language}:{s}" for s, _w in content_terms(phrase, language)]
+                    # A word of a several-word cue ("soir" in "ne pas sortir le soir") is weak evidence on its
+                    # own: the phrase's pairs carry it.
+                    single = weight / len(stems) ** PHRASE_DAMPING if name in BIGRAM_FIELDS and stems else weight
                     for term in stems:
-                        tf[term] += weight
+                        tf[term] += single
                     if name in BIGRAM_FIELDS:
                         for first, second in pairwise(stems):
                             tf[f"{first} {second.split(':', 1)[1]}"] += weight * BIGRAM_BOOST
@@ -178,13 +184,24 @@ class SuggestionIndex:
 
     def phrase_for(self, doc: int, term: str, language: str) -> tuple[str, str] | None:
         """A phrase of the document containing ``term``, in ``language`` if it has one: ``(phrase, language)``."""
-        node = self.nodes[doc]
         order = [language, *(lang for lang in LANGUAGES if lang != language)]
         for lang in order:
-            for _field, phrase in _phrases(node, self.cues, lang):
-                if term in _terms(phrase, lang):
-                    return phrase.strip(), lang
+            for phrase, terms in self._phrase_terms(doc, lang):
+                if term in terms:
+                    return phrase, lang
         return None
+
+    def _phrase_terms(self, doc: int, language: str) -> list[tuple[str, frozenset[str]]]:
+        """The phrases of a document in one language with their terms (kept: explanations ask again and again)."""
+        key = (doc, language)
+        found = self._phrase_cache.get(key)
+        if found is None:
+            found = [
+                (phrase.strip(), frozenset(_terms(phrase, language)))
+                for _field, phrase in _phrases(self.nodes[doc], self.cues, language)
+            ]
+            self._phrase_cache[key] = found
+        return found
 
     def level_votes(self, text: str) -> dict[int, int]:
         """Level rank → number of the level cue phrases found in ``text`` (whole words, any language)."""

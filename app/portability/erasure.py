@@ -60,6 +60,7 @@ ERASURE_REGISTRY: dict[str, str] = {
     "imported_validations": "deleted (cascade)",
     "imported_confirmations": "deleted (cascade)",
     "erased_users": "the tombstone itself: only the former id",
+    "suggestion_observations": "deleted (cascade): the suggestion model is rebuilt without them",
 }
 
 

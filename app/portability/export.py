@@ -53,6 +53,7 @@ EXPORT_REGISTRY: dict[str, str] = {
     "imported_validations": "experiences[].claims[].validations (verified_by the instance that verified them)",
     "imported_confirmations": "experiences[].referent_confirmations (recorded_by the instance they were given to)",
     "erased_users": "- tombstones hold no person",
+    "suggestion_observations": "- hashed word stems that train the suggestions: no text to give back",
 }
 
 EXPERIENCE_FIELDS = (

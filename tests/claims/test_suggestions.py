@@ -46,7 +46,9 @@ def test_suggestions_page_shows_competences_with_explanations_and_claim_links(si
 
 def test_a_claim_started_from_a_suggestion_is_prefilled(signed_in, frameworks, busy_mission):
     node = frameworks.node("SI.4.5")
-    response = signed_in.get(f"/portfolio/experiences/{busy_mission.id}/claims/new?node={node.id}&level=3&from=suggestion")
+    response = signed_in.get(
+        f"/portfolio/experiences/{busy_mission.id}/claims/new?node={node.id}&level=3&from=suggestion"
+    )
     body = page(response)
     assert response.status_code == 200
     assert '<option selected value="3">' in body or '<option value="3" selected>' in body
@@ -61,7 +63,10 @@ def test_experience_without_activities_gets_a_clear_message(signed_in, framework
 def test_someone_elses_experience_gets_no_suggestions(client, login, create_user, frameworks, busy_mission):
     login(client, create_user())
     assert client.get(f"/portfolio/experiences/{busy_mission.id}/suggestions").status_code == 404
-    assert client.post(f"/portfolio/experiences/{busy_mission.id}/suggestions/preview", data={"actions": "x"}).status_code == 404
+    assert (
+        client.post(f"/portfolio/experiences/{busy_mission.id}/suggestions/preview", data={"actions": "x"}).status_code
+        == 404
+    )
 
 
 def test_live_preview_returns_suggestions_as_json(signed_in, frameworks, busy_mission):
@@ -75,7 +80,9 @@ def test_live_preview_returns_suggestions_as_json(signed_in, frameworks, busy_mi
     first = data["suggestions"][0]
     assert first["code"] == "SI.4.5" and first["current"] is True
     assert first["matched"] and all(isinstance(m, str) for m in first["matched"])
-    assert all(s["url"].startswith(f"/portfolio/experiences/{busy_mission.id}/claims/new?") for s in data["suggestions"])
+    assert all(
+        s["url"].startswith(f"/portfolio/experiences/{busy_mission.id}/claims/new?") for s in data["suggestions"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,7 +94,9 @@ def test_live_preview_returns_suggestions_as_json(signed_in, frameworks, busy_mi
         ("\u202eevil\u202c budget", None),
     ],
 )
-def test_live_preview_answers_empty_huge_and_hostile_text_without_error(signed_in, frameworks, busy_mission, text, expect):
+def test_live_preview_answers_empty_huge_and_hostile_text_without_error(
+    signed_in, frameworks, busy_mission, text, expect
+):
     response = signed_in.post(f"/portfolio/experiences/{busy_mission.id}/suggestions/preview", data={"actions": text})
     assert response.status_code in (200, 400)
     data = response.get_json()
@@ -102,7 +111,9 @@ def test_live_preview_answers_empty_huge_and_hostile_text_without_error(signed_i
 
 
 def test_live_preview_needs_the_csrf_token(signed_in, frameworks, busy_mission, csrf_enabled):
-    response = signed_in.post(f"/portfolio/experiences/{busy_mission.id}/suggestions/preview", data={"actions": "budget"})
+    response = signed_in.post(
+        f"/portfolio/experiences/{busy_mission.id}/suggestions/preview", data={"actions": "budget"}
+    )
     assert response.status_code == 400
 
 
@@ -134,6 +145,8 @@ def test_edit_form_button_suggests_too(signed_in, frameworks, busy_mission):
         busy_mission,
         ops.ClaimData(node_id=frameworks.node("SI.4.5").id, level_rank=2, actions="Je tenais la caisse."),
     )
-    response = signed_in.post(f"/portfolio/claims/{claim.id}/edit", data={"suggest": "1", "level_rank": "2", "actions": "caisse"})
+    response = signed_in.post(
+        f"/portfolio/claims/{claim.id}/edit", data={"suggest": "1", "level_rank": "2", "actions": "caisse"}
+    )
     assert response.status_code == 200
     assert "This claim’s competence" in page(response)

@@ -12,6 +12,7 @@ from app.frameworks.models import SuggestionObservation
 from app.validation import operations as ops
 from app.validation.models import ItemDecision
 from tests.fixtures.worlds import create_claims, submit_claims
+from tests.translated import translated
 
 COMPETENCIES = Path(__file__).resolve().parents[2] / "competencies"
 STORY = (
@@ -47,7 +48,7 @@ def test_reviewer_sees_competences_the_story_supports_but_were_not_claimed(own_w
     response = client.get(f"/validation/submissions/{own_world.si_submission.id}")
     body = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 200
-    panel = body.split("You may also validate…", 1)[1]
+    panel = body.split(translated("fr", "You may also validate…"), 1)[1]
     assert "SI.5.5" in panel and "radio" in panel  # supported by the story, not claimed
     assert "SI.4.5 —" not in panel.split("</section>", 1)[0]  # the claimed competence is not proposed again
 
@@ -56,7 +57,7 @@ def test_trainer_of_another_ngo_sees_nothing(own_world, client, login):
     login(client, own_world.other_trainer)
     response = client.get(f"/validation/submissions/{own_world.si_submission.id}")
     assert response.status_code == 404
-    assert "You may also validate" not in response.get_data(as_text=True)
+    assert translated("fr", "You may also validate…") not in html.unescape(response.get_data(as_text=True))
 
 
 def _observations():
