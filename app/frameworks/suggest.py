@@ -44,7 +44,7 @@ EXPLANATION_ITEMS = 4
 #: Versions with at least this many nodes keep their index on disk (see :func:`_load_or_build`).
 DISK_CACHE_MIN_NODES = 2000
 #: Bump when the index's layout changes, so that indexes kept on disk are rebuilt.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 MESSAGES = {
     "empty": _l("Write a few sentences about what you did: suggestions appear from your own words."),

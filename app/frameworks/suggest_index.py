@@ -108,13 +108,16 @@ class SuggestionIndex:
         count = max(len(nodes), 1)
         average = (sum(lengths) / count) or 1.0
         norms = [K1 * (1 - B + B * length / average) for length in lengths]
-        self.postings: dict[str, tuple[array, array]] = {}
+        # One flat array of document numbers and one of weights, a term owning the slice [start, end): a few
+        # large objects instead of a million small ones, so that a large index pickles and loads quickly.
+        self.postings: dict[str, tuple[int, int]] = {}
+        self._docs, self._weights = array("i"), array("f")
         for term, docs in postings.items():
             idf = math.log(1 + (count - len(docs) + 0.5) / (len(docs) + 0.5)) * (K1 + 1)
-            self.postings[term] = (
-                array("i", [doc for doc, _tf in docs]),
-                array("f", [idf * tf / (tf + norms[doc]) for doc, tf in docs]),
-            )
+            start = len(self._docs)
+            self._docs.extend(doc for doc, _tf in docs)
+            self._weights.extend(idf * tf / (tf + norms[doc]) for doc, tf in docs)
+            self.postings[term] = (start, len(self._docs))
         self.vocabulary = frozenset(self.postings)
 
     def _build_glossary(self, glossary: list[dict[str, list[str]]]) -> None:
@@ -167,8 +170,8 @@ class SuggestionIndex:
         """Document index → BM25F score of the query terms."""
         scores: dict[int, float] = defaultdict(float)
         for term, weight in weights.items():
-            ids, values = self.postings[term]
-            for doc, value in zip(ids, values, strict=True):
+            start, end = self.postings[term]
+            for doc, value in zip(self._docs[start:end], self._weights[start:end], strict=True):
                 scores[doc] += weight * value
         return scores
 
@@ -176,10 +179,10 @@ class SuggestionIndex:
         """``(part of the score, term)`` of one document, largest first."""
         found = []
         for term, weight in weights.items():
-            ids, values = self.postings[term]
-            position = bisect_left(ids, doc)
-            if position < len(ids) and ids[position] == doc:
-                found.append((weight * values[position], term))
+            start, end = self.postings[term]
+            position = bisect_left(self._docs, doc, start, end)
+            if position < end and self._docs[position] == doc:
+                found.append((weight * self._weights[position], term))
         return sorted(found, reverse=True)
 
     def phrase_for(self, doc: int, term: str, language: str) -> tuple[str, str] | None:
