@@ -149,4 +149,4 @@ def test_edit_form_button_suggests_too(signed_in, frameworks, busy_mission):
         f"/portfolio/claims/{claim.id}/edit", data={"suggest": "1", "level_rank": "2", "actions": "caisse"}
     )
     assert response.status_code == 200
-    assert "This claim’s competence" in page(response)
+    assert "This claim\u2019s competence" in page(response)

@@ -70,7 +70,7 @@ def test_volunteer_gets_suggestions_and_starts_a_claim_from_one(live_server, shi
         "I also interpreted between the nurses and the mothers, who only spoke Wolof, and checked they understood."
     )
     expect(live).to_contain_text("SI.7.4", timeout=10_000)
-    expect(live.locator("li.suggestion", has_text="SI.4.5")).to_contain_text("This claim’s competence")
+    expect(live.locator("li.suggestion", has_text="SI.4.5")).to_contain_text("This claim\u2019s competence")
     expect(live.locator("li.suggestion", has_text="SI.7.4").locator("q").first).not_to_be_empty()
     assert_accessible(page)
 
