@@ -6,6 +6,9 @@
    found in the first five, averaged), top-1 (the first suggestion is one of the labels) and the latency p50/p95 of
    ``app.frameworks.suggest.suggest`` — the product's path, database statements included — against plain BM25
    over competence titles and descriptions in the narrative's language (k1 1.2, b 0.75, no stemming, no stop list).
+   Two more sets were written apart: ``suggestions_fresh.tsv`` (30, written once the cues were first frozen; after
+   its first measurement it was used to add cues, so it is no longer held out) and ``suggestions_fresh2.tsv`` (30,
+   written last and never used to tune anything: the honest estimate of how the engine does on new narratives).
 2. An ESCO-size synthetic framework (13,939 skills x fr+en, generated like ``bench/frameworks_bench.py``): index
    build time and memory, and the latency of the same narratives (French and English) against it.
 
@@ -44,11 +47,11 @@ def load_eval() -> list[dict]:
             items.append(
                 {"lang": lang, "labels": labels.split(), "text": text, "half": "dev" if number % 2 == 0 else "test"}
             )
-    fresh = [line for line in (DATA / "suggestions_fresh.tsv").read_text(encoding="utf-8").splitlines()]
-    for line in fresh:
-        if line.strip() and not line.startswith("#"):
-            lang, labels, text = line.split("\t")
-            items.append({"lang": lang, "labels": labels.split(), "text": text, "half": "fresh"})
+    for half in ("fresh", "fresh2"):
+        for line in (DATA / f"suggestions_{half}.tsv").read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                lang, labels, text = line.split("\t")
+                items.append({"lang": lang, "labels": labels.split(), "text": text, "half": half})
     return items
 
 
@@ -141,7 +144,7 @@ def own_framework(instance: Path, items: list[dict]) -> bool:
         baselines = {lang: PlainBM25(nodes, lang) for lang in ("fr", "en", "es")}
         ok = True
         for language in ("fr", "en", "es"):
-            for half in ("dev", "test", "fresh", "all"):
+            for half in ("dev", "test", "fresh", "fresh2", "all"):
                 chosen = [i for i in items if i["lang"] == language and half in ("all", i["half"])]
                 ours = _measure(chosen, lambda i: [s.code for s in suggest(i["text"], version, i["lang"]).suggestions])
                 base = _measure(chosen, lambda i: baselines[i["lang"]].rank(i["text"]))
@@ -149,7 +152,7 @@ def own_framework(instance: Path, items: list[dict]) -> bool:
                 print(_line(f"{language} {half} plain BM25", base))
                 if half == "all":
                     ok &= ours["p95"] <= 50
-        for half in ("dev", "test", "fresh"):
+        for half in ("dev", "test", "fresh", "fresh2"):
             chosen = [i for i in items if i["half"] == half]
             print(
                 _line(
