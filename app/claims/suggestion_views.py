@@ -104,7 +104,7 @@ def _as_json(suggestion, experience_id: int, node) -> dict:
     }
 
 
-def claim_form_suggestions(form, node, experience):
+def claim_form_suggestions(form, node):
     """Suggestions for the story typed into a claim form (the no-script "Suggest" button)."""
     values = {part: form[part].data for part in NARRATIVE_PARTS}
     return sg.suggest_for(sg.narrative_text(values), node.version)

@@ -152,7 +152,7 @@ class RHNewClaim(RHExperienceClaimBase):
         if request.method == "GET":
             _prefill_from_suggestion(form, self.experience)
         if _wants_suggestions():
-            suggestions = suggestion_views.claim_form_suggestions(form, node, self.experience)
+            suggestions = suggestion_views.claim_form_suggestions(form, node)
             return _render_claim_form(form, node, self.experience, suggestions=suggestions)
         created = []
 
@@ -214,7 +214,7 @@ class RHEditClaim(RHClaimBase):
             form.level_rank.data = str(self.claim.level_rank or "")
             form.evidence_ids.data = [item.id for item in self.claim.evidence]
         if _wants_suggestions():
-            suggestions = suggestion_views.claim_form_suggestions(form, self.claim.node, self.claim.experience)
+            suggestions = suggestion_views.claim_form_suggestions(form, self.claim.node)
             return _render_claim_form(form, self.claim.node, self.claim.experience, self.claim, suggestions=suggestions)
         if form.validate_on_submit() and _save_claim(
             form, self.claim.node_id, lambda data: ops.update_claim(self.claim, data, actor=current_user)
