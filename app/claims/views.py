@@ -8,7 +8,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
-from app.claims import bp, coverage, records
+from app.claims import bp, coverage, records, suggestion_views
 from app.claims import operations as ops
 from app.claims.forms import ClaimForm, CompetenceChoiceForm, EvidenceForm
 from app.claims.models import NARRATIVE_PARTS
@@ -109,7 +109,7 @@ def _save_claim(form: ClaimForm, node_id: int, operation):
     return True
 
 
-def _render_claim_form(form, node, experience, claim=None, status=200):
+def _render_claim_form(form, node, experience, claim=None, status=200, suggestions=None):
     return render_template(
         "claims/form.html",
         form=form,
@@ -119,7 +119,22 @@ def _render_claim_form(form, node, experience, claim=None, status=200):
         narrative_parts=NARRATIVE_PARTS,
         # Saving changes to a validated claim makes a new version to validate again: the form says so.
         validations=records.current_validations_of_claim(claim) if claim is not None else [],
+        suggestions=suggestions,
     ), (422 if form.errors else status)
+
+
+def _wants_suggestions() -> bool:
+    """The claim form's "Suggest competences" button (without a script) was pressed: suggest, save nothing."""
+    return request.method == "POST" and "suggest" in request.form
+
+
+def _prefill_from_suggestion(form: ClaimForm, experience) -> None:
+    """A claim started from a suggestion: the level it guessed and the experience's activities as a first draft."""
+    level = request.args.get("level", "")
+    if level and level in {value for value, _label in form.level_rank.choices}:
+        form.level_rank.data = level
+    if request.args.get("from") == "suggestion":
+        form.actions.data = form.actions.data or (experience.activities or "")[:5000]
 
 
 class RHNewClaim(RHExperienceClaimBase):
@@ -134,6 +149,11 @@ class RHNewClaim(RHExperienceClaimBase):
             return self._chooser()
         form = ClaimForm()
         form.set_choices(node.version.levels or [], ops.evidence_of(current_user))
+        if request.method == "GET":
+            _prefill_from_suggestion(form, self.experience)
+        if _wants_suggestions():
+            suggestions = suggestion_views.claim_form_suggestions(form, node)
+            return _render_claim_form(form, node, self.experience, suggestions=suggestions)
         created = []
 
         def create(data):
@@ -193,6 +213,9 @@ class RHEditClaim(RHClaimBase):
         if request.method == "GET":
             form.level_rank.data = str(self.claim.level_rank or "")
             form.evidence_ids.data = [item.id for item in self.claim.evidence]
+        if _wants_suggestions():
+            suggestions = suggestion_views.claim_form_suggestions(form, self.claim.node)
+            return _render_claim_form(form, self.claim.node, self.claim.experience, self.claim, suggestions=suggestions)
         if form.validate_on_submit() and _save_claim(
             form, self.claim.node_id, lambda data: ops.update_claim(self.claim, data, actor=current_user)
         ):

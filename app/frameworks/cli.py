@@ -1,11 +1,13 @@
-"""``flask frameworks import|import-esco|import-rncp|list``."""
+"""``flask frameworks import|import-esco|import-rncp|list|suggest``."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.config import resource_path
@@ -15,8 +17,10 @@ from app.frameworks.importers import FrameworkImportError
 from app.frameworks.importers.esco_csv import esco_directory, parse_esco, version_from_name
 from app.frameworks.importers.rncp_csv import parse_rncp
 from app.frameworks.importers.yaml_format import parse_files
+from app.frameworks.models import Framework
+from app.frameworks.suggest import suggest
 
-frameworks_cli = AppGroup("frameworks", help="Import and list competency frameworks.")
+frameworks_cli = AppGroup("frameworks", help="Import, list and suggest competency frameworks.")
 
 
 def _run(build):
@@ -103,3 +107,61 @@ def list_command():
                 f"{framework.slug}\t{version.version}\t{framework.kind.value}\t{version.node_count} nodes\t"
                 f"{retired.get(version.id, 0)} retired\t{current}".rstrip()
             )
+
+
+def _version_for(slug: str, version: str | None):
+    framework = db.session.scalar(sa.select(Framework).where(Framework.slug == slug))
+    if framework is None:
+        raise click.UsageError(f"no framework {slug!r} (see `flask frameworks list`)")
+    chosen = (
+        framework.current_version
+        if version is None
+        else next((v for v in framework.versions if v.version == version), None)
+    )
+    if chosen is None:
+        raise click.UsageError(f"framework {slug!r} has no version {version!r}")
+    return chosen
+
+
+def _as_json(result) -> dict:
+    return {
+        "language": result.language,
+        "status": result.status,
+        "truncated": result.truncated,
+        "suggestions": [
+            {
+                "code": s.code,
+                "title": s.title,
+                "score": s.score,
+                "matched": list(s.matched),
+                "words": list(s.words),
+                "level": s.level,
+                "learnt": s.learnt,
+            }
+            for s in result.suggestions
+        ],
+    }
+
+
+@frameworks_cli.command("suggest")
+@click.option("--framework", "slug", required=True, help="Framework id (slug), e.g. solidarite-internationale.")
+@click.option("--version", "version", help="Framework version (default: the current one).")
+@click.option("--lang", "language", required=True, type=click.Choice(["fr", "en", "es"]), help="Language of the text.")
+@click.option("--top", "top_n", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--each-line", is_flag=True, help="Each input line is one text; one output line of codes per text.")
+@click.option("--json", "as_json", is_flag=True, help="Print scores and explanations as JSON.")
+def suggest_command(slug, version, language, top_n, each_line, as_json):
+    """Suggest competences for the text on standard input: one code per line, best first."""
+    chosen = _version_for(slug, version)
+    raw = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    texts = raw.splitlines() if each_line else [raw]
+    results = [suggest(text, chosen, language, top_n) for text in texts]
+    if as_json:
+        payload = [_as_json(r) for r in results] if each_line else _as_json(results[0])
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=None if each_line else 2))
+    elif each_line:
+        for result in results:
+            click.echo(" ".join(s.code for s in result.suggestions))
+    else:
+        for item in results[0].suggestions:
+            click.echo(item.code)

@@ -185,3 +185,29 @@ class CrosswalkLink(Base):
     target_node_id: Mapped[int | None] = mapped_column(sa.ForeignKey("framework_nodes.id"), index=True)
     target_uri: Mapped[str | None] = mapped_column(sa.String(300), index=True)
     relation: Mapped[Relation] = mapped_column(enum_column(Relation, 20))
+
+
+class SuggestionObservation(Base):
+    """One NGO decision on a claim, kept as training data for the framework's suggestions.
+
+    No text is kept: only keyed hashes of the word stems of the claim's narrative and experience (a bag without
+    order, unreadable without the instance's secret key), the competence code, the decision and the level. The row
+    belongs to the volunteer (``user_id``): erasing the account deletes it (``ON DELETE CASCADE``), and the cached
+    model notices the lower row count and is rebuilt without it.
+    """
+
+    __tablename__ = "suggestion_observations"
+    __table_args__ = (sa.UniqueConstraint("item_key", name="uq_suggestion_observations_item_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(sa.ForeignKey("frameworks.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(200))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: Identifies the decision (e.g. ``item:42``) so that recording it twice changes nothing.
+    item_key: Mapped[str] = mapped_column(sa.String(60))
+    #: +1 validated, -1 rejected.
+    polarity: Mapped[int] = mapped_column(sa.SmallInteger)
+    claimed_level: Mapped[int | None] = mapped_column()
+    level: Mapped[int | None] = mapped_column()
+    terms: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

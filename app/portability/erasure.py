@@ -70,6 +70,7 @@ ERASURE_REGISTRY: dict[str, str] = {
     "imported_confirmations": "deleted (cascade)",
     "erased_users": "the tombstone itself: only the former id",
     "audit_events": "kept, redacted: no actor id, label, IP address or object id of the person, no data naming them",
+    "suggestion_observations": "deleted (cascade): the suggestion model is rebuilt without them",
 }
 
 

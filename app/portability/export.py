@@ -56,6 +56,7 @@ EXPORT_REGISTRY: dict[str, str] = {
     "imported_confirmations": "experiences[].referent_confirmations (recorded_by the instance they were given to)",
     "erased_users": "- tombstones of erased accounts: they hold no living person",
     "audit_events": "records.audit_events",
+    "suggestion_observations": "- hashed word stems that train the suggestions: no text to give back",
 }
 
 #: Columns never exported: secrets (hashes of passwords, keys and tokens, second-factor seeds).

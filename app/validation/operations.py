@@ -32,6 +32,7 @@ from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion
 from app.organisations.models import Membership, MembershipRole, MembershipState, Organisation, OrganisationKind
+from app.validation import suggestions
 from app.validation.models import (
     FACTS_OPEN_STATES,
     ClaimValidation,
@@ -632,6 +633,9 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
         )
         audit_data.update(validation_id=validation.id, level=level)
     db.session.flush()
+    suggestions.learn_from_decision(
+        item, db.session.get(FrameworkVersion, audit_data["framework_version_id"]), data.decision, level
+    )
     log_event(
         f"item.{data.decision.value}",
         actor=actor,

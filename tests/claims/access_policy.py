@@ -64,4 +64,12 @@ POLICY = {
     "claims.delete": rule(OWNER_ONLY, url=lambda w: {"claim_id": w.claim.id}, methods=("GET", "POST")),
     "claims.evidence_file": rule(OWNER_ONLY, url=lambda w: {"evidence_id": w.evidence.id}),
     "claims.evidence_delete": rule(OWNER_ONLY, url=lambda w: {"evidence_id": w.evidence.id}, methods=("GET", "POST")),
+    # Competence suggestions: only for the volunteer's own experiences.
+    "claims.suggestions": rule(OWNER_ONLY, url=lambda w: {"experience_id": w.mission.id}),
+    "claims.suggest_preview": rule(
+        OWNER_ONLY,
+        url=lambda w: {"experience_id": w.mission.id},
+        methods=("POST",),
+        data=lambda w: {"actions": "I managed the budget", "node": str(w.claim_node.id)},
+    ),
 }
