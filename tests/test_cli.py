@@ -212,3 +212,14 @@ def test_demo_accounts_can_sign_in(runner, client, db_session):
     response = client.post("/auth/login", data={"email": "benevole@demo.acquis.example", "password": DEMO_PASSWORD})
     assert response.status_code == 302
     assert "Terre Solidaire" in client.get("/").get_data(as_text=True)
+
+
+def test_create_refuses_a_name_with_bidi_controls(runner, db_session, outbox):
+    """The command applies the forms' text rule: U+202E would print a reversed name on signed documents."""
+    result = runner.invoke(
+        args=["users", "create", "bidi@example.org", "--role", "adviser", "--name", "Camille \u202egnirt"]
+    )
+    assert result.exit_code != 0
+    assert "--name" in result.output
+    assert _user(db_session, "bidi@example.org") is None
+    assert outbox == []

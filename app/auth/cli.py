@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.auth import operations as ops
 from app.auth.models import User
 from app.auth.passwords import password_problems
+from app.core.forms import text_problem
 from app.extensions import db
 from app.organisations import operations as org_ops
 from app.organisations.models import Membership, MembershipRole
@@ -62,6 +63,10 @@ def create_user_command(email, roles, org_slug, display_name, password_file, pas
     if password_file is not None and password is not None:
         raise click.UsageError("use either --password-file or --password (ACQUIS_NEW_PASSWORD), not both.")
     organisation = _organisation_for(roles, org_slug)
+    # The same text rule as the forms: no control, bidi or invisible formatting characters in a name.
+    name_problem = text_problem(display_name, multiline=False) if display_name else None
+    if name_problem:
+        raise click.BadParameter(name_problem, param_hint="--name")
     if password_file is not None:
         if password_file.exists():
             raise click.BadParameter(f"{password_file} already exists; name a new file", param_hint="--password-file")
