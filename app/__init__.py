@@ -91,6 +91,7 @@ CLI_COMMANDS = (
     "app.frameworks.cli:frameworks_cli",
     "app.documents.cli:dossier_cli",
     "app.documents.cli:documents_cli",
+    "app.documents.cli:signing_cli",
     "app.portability.cli:portability_cli",
 )
 

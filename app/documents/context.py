@@ -46,7 +46,7 @@ from app.organisations.models import Organisation
 from app.validation.models import ClaimValidation, ReferentRequest, Submission
 
 #: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
-TEMPLATE_VERSION = "2026.11.3"
+TEMPLATE_VERSION = "2026.12.1"
 
 COVERING_RELATIONS = (Relation.EXACT, Relation.CLOSE)
 PARTIAL_RELATIONS = (Relation.BROADER, Relation.NARROWER, Relation.RELATED)

@@ -50,8 +50,9 @@ from app.documents.context import (
     build_portfolio,
     build_vae,
 )
+from app.documents.identities import organisation_trust, signer_for
 from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
-from app.documents.signing import check_signature, signing_config
+from app.documents.signing import check_signature, trust_roots
 from app.documents.worker import RenderFailed, RenderLimits, render_in_child, setting
 from app.extensions import db
 from app.organisations.models import Organisation
@@ -236,8 +237,9 @@ def render_html(kind: DocumentKind, language: str, snapshot: dict, *, code: str,
 
 
 def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
-    """The child process's input: HTML, the snapshot attachment, the signing key."""
-    signing = signing_config(current_app.config)
+    """The child process's input: HTML, the snapshot attachment, the signing key (the issuing NGO's for the
+    documents it issues: see :func:`app.documents.identities.signer_for`)."""
+    signing, signer_subject = signer_for(kind, snapshot["issuer"].get("organisation_id"))
     html = render_html(kind, language, snapshot, code=code, issued_at=issued_at)
     return {
         "html": html,
@@ -251,11 +253,19 @@ def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
                 "relationship": "Data",
             }
         ],
-        "signing": {"key_path": signing.key_path, "cert_path": signing.cert_path, "passphrase": signing.passphrase},
+        "signing": {
+            "key_path": signing.key_path,
+            "cert_path": signing.cert_path,
+            "passphrase": signing.passphrase,
+            "key_pem": signing.key_pem,
+            "cert_pem": signing.cert_pem,
+            "tsa_url": signing.tsa_url,
+        },
         "signature": {
             "reason": f"Acquis {kind.value} {codes.formatted(code)}",
             "location": current_app.config["BASE_URL"],
             "name": snapshot["issuer"]["name"],
+            "signer": signer_subject,
         },
     }
 
@@ -311,6 +321,7 @@ def run_job(job: RenderJob) -> Document:
         size=len(output.pdf),
         pages=output.pages,
         storage_key=storage_key,
+        signed_by=payload["signature"]["signer"],
     )
     db.session.add(document)
     db.session.flush()
@@ -580,7 +591,8 @@ def verify_upload(data: bytes) -> UploadVerdict:
     document = db.session.scalar(sa.select(Document).where(Document.sha256 == digest))
     if document is None:
         return UploadVerdict("unknown", sha256=digest)
-    check = check_signature(data, signing_config(current_app.config).cert_path)
+    roots = trust_roots(current_app.config) + organisation_trust(document.issuer_organisation_id)
+    check = check_signature(data, roots)
     return UploadVerdict("genuine", document=document, signature_ok=check.ok, sha256=digest)
 
 

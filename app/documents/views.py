@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core.hooks import hook
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
-from app.documents import bp, codes
+from app.documents import bp, codes, identities
 from app.documents import operations as ops
 from app.documents.context import ContextError, vae_frameworks
 from app.documents.forms import (
@@ -19,11 +20,14 @@ from app.documents.forms import (
     OpinionForm,
     PortfolioForm,
     PrintOpinionForm,
+    SigningResetForm,
+    SigningUploadForm,
     VaeForm,
     VerifyCodeForm,
     VerifyUploadForm,
 )
 from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for
+from app.documents.signing import PKCS12_MAX_BYTES, CertificateRefused, trust_root_fingerprints, trust_roots
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.frameworks.models import localized
@@ -378,6 +382,7 @@ class RHVerifyHome(RHPublic):
                 upload_form=upload_form,
                 verdict=verdict,
                 statuses=ops.entry_statuses(verdict.document) if verdict and verdict.document else None,
+                **_trust_context(),
             ),
             status,
         )
@@ -412,7 +417,90 @@ class RHVerify(RHPublic):
             document=self.document,
             code=codes.formatted(self.document.code),
             statuses=ops.entry_statuses(self.document),
+            **_trust_context(),
         )
+
+
+def _trust_context() -> dict:
+    """What the verification pages say about trusting signatures: the trust roots' fingerprints."""
+    from flask import current_app
+
+    return {"trust_roots": trust_root_fingerprints(current_app.config)}
+
+
+class RHTrustRoot(RHPublic):
+    """The instance's trust roots (PEM), for readers to import into their PDF reader."""
+
+    def _process(self):
+        from flask import current_app
+
+        response = make_response(b"".join(trust_roots(current_app.config)))
+        response.headers["Content-Type"] = "application/x-pem-file"
+        response.headers["Content-Disposition"] = 'attachment; filename="acquis-trust-root.pem"'
+        return response
+
+
+# --- An NGO's signing certificate --------------------------------------------------------------------------------
+
+
+PKCS12_ERRORS = {
+    "too_big": _l("This file is larger than the allowed size."),
+    "unreadable": _l(
+        "This file could not be opened: check that it is a PKCS#12 file and that the passphrase is right."
+    ),
+    "no_key": _l("This file holds no private key with its certificate."),
+    "not_rsa": _l("Only RSA keys of at least 2048 bits can sign archival PDF documents."),
+    "expired": _l("This certificate is not valid today."),
+    "usage": _l("This certificate is not meant for signing documents (its key usage lacks non-repudiation)."),
+}
+
+
+class RHSigning(RHAuthenticated):
+    """An NGO admin sees the certificate the NGO signs with, uploads its own, or goes back to the instance's."""
+
+    methods = ("GET", "POST")
+
+    def _load(self, organisation_id):
+        self.organisation = db.session.get(Organisation, organisation_id)
+        require(self.organisation is not None)
+
+    def _check_access(self):
+        require(self.organisation.can_manage(current_user))
+
+    def _process(self):
+        form = SigningUploadForm(prefix="upload")
+        if form.validate_on_submit():
+            data = form.file.data.read(PKCS12_MAX_BYTES + 1)
+            try:
+                identities.upload_pkcs12(current_user, self.organisation, data, form.passphrase.data or "")
+            except CertificateRefused as refusal:
+                form.file.errors = [str(PKCS12_ERRORS[refusal.code])]
+            else:
+                flash(_("The NGO now signs its documents with its own certificate."), "success")
+                return redirect(url_for("documents.signing", organisation_id=self.organisation.id))
+        return (
+            render_template(
+                "documents/signing.html",
+                organisation=self.organisation,
+                identity=identities.current_identity(self.organisation),
+                form=form,
+                reset_form=SigningResetForm(prefix="reset"),
+                **_trust_context(),
+            ),
+            422 if form.errors else 200,
+        )
+
+
+class RHSigningReset(RHSigning):
+    """Sign again with a certificate issued by the instance's root CA."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        if SigningResetForm(prefix="reset").validate_on_submit():
+            identities.use_instance_certificate(current_user, self.organisation)
+            flash(_("The NGO now signs its documents with a certificate issued by this instance."), "success")
+        return redirect(url_for("documents.signing", organisation_id=self.organisation.id))
 
 
 _ROUTES = [
@@ -425,7 +513,10 @@ _ROUTES = [
     ("/documents/opinions/<int:organisation_id>/<int:volunteer_id>", RHOpinionNew, "opinion_edit"),
     ("/documents/opinions/<int:opinion_id>/print", RHOpinionPrint, "opinion_print"),
     ("/documents/for/<int:organisation_id>/<int:volunteer_id>/print", RHPrintFor, "print_for"),
+    ("/documents/signing/<int:organisation_id>", RHSigning, "signing"),
+    ("/documents/signing/<int:organisation_id>/reset", RHSigningReset, "signing_reset"),
     ("/verify", RHVerifyHome, "verify_home"),
+    ("/verify/trust-root.pem", RHTrustRoot, "trust_root"),
     ("/verify/<code>", RHVerify, "verify"),
 ]
 for rule, handler, endpoint in _ROUTES:

@@ -1,0 +1,52 @@
+"""Trusted documents: NGOs sign in their own name (signing identities), documents record their signer
+
+Revision ID: 7a12e0c4d5b1
+Revises: dc3a0d012e9f
+Create Date: 2026-12-02 09:00:00
+
+Documents issued before keep verifying: their signer (the platform certificate) stays a trust root, and their
+``signed_by`` is empty.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.db
+
+
+# revision identifiers, used by Alembic.
+revision = '7a12e0c4d5b1'
+down_revision = 'dc3a0d012e9f'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'signing_identities',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('organisation_id', sa.Integer(), nullable=False),
+        sa.Column('source', sa.Enum('instance', 'uploaded', name='signingsource', native_enum=False, length=20), nullable=False),
+        sa.Column('certificate_pem', sa.Text(), nullable=False),
+        sa.Column('key_encrypted', sa.Text(), nullable=False),
+        sa.Column('subject', sa.String(length=400), nullable=False),
+        sa.Column('fingerprint', sa.String(length=100), nullable=False),
+        sa.Column('not_after', app.core.db.UTCDateTime(), nullable=False),
+        sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.Column('retired_at', app.core.db.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_signing_identities_created_by_id_users'), ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_signing_identities_organisation_id_organisations'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_signing_identities')),
+    )
+    with op.batch_alter_table('signing_identities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signing_identities_organisation_id'), ['organisation_id'], unique=False)
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('signed_by', sa.String(length=400), nullable=False, server_default=''))
+
+
+def downgrade():
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_column('signed_by')
+    with op.batch_alter_table('signing_identities', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signing_identities_organisation_id'))
+    op.drop_table('signing_identities')
