@@ -204,3 +204,32 @@ def test_trainer_prints_what_the_ngo_validated_and_can_reopen_it(app, client, lo
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     assert "Solidarité Monde" in page.get_data(as_text=True)
+
+
+def test_new_codes_are_letters_and_digits_with_an_iso7064_check():
+    import re
+
+    from app.documents import codes
+
+    for _ in range(300):
+        code = codes.new_code()
+        assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{12}", code), code
+        assert codes.iso7064_check(code[:-1]) == code[-1]
+        assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", codes.formatted(code))
+    # ISO/IEC 7064 MOD 37-36 reference value: "A12425GABC1234002" has the check character "M".
+    assert codes.iso7064_check("A12425GABC1234002") == "M"
+
+
+def test_codes_printed_before_keep_verifying(client, docworld):
+    """A document issued with an old code (Crockford check symbol, possibly * ~ $ = U) is still found."""
+    from app.documents import codes
+    from app.documents.models import DocumentKind
+    from tests.fixtures.worlds import store_document_stand_in
+
+    body = "0123456789AB"
+    old = body + codes.check_character(body)
+    store_document_stand_in(docworld.volunteer, docworld.ngo, kind=DocumentKind.ATTESTATION, code=old)
+    assert codes.normalise(codes.formatted(old)) == old
+    assert client.get(f"/verify/{codes.formatted(old)}").status_code == 200
+    # A typo in an old code is still caught by its own check symbol.
+    assert codes.normalise("1" + codes.formatted(old)[1:]) is None
