@@ -262,23 +262,36 @@ def _confirmations(experience_ids, language: str) -> dict[int, dict]:
         .where(ReferentRequest.experience_id.in_(list(experience_ids)), ReferentRequest.confirmed_at.is_not(None))
         .order_by(ReferentRequest.id)
     ):
-        claims = {c["claim_id"]: c for c in request.snapshot.get("claims", [])}
-        result[request.experience_id]["referents"].append(
-            {
-                "name": request.name,
-                "organisation": request.organisation_name,
-                "role": request.role,
-                "at": _iso(request.confirmed_at),
-                "facts_confirmed": bool(request.facts_confirmed),
-                "claims": [
-                    {"code": claims[i]["code"], "title": _label(claims[i].get("title"), language)}
-                    for i in request.confirmed_claim_ids or []
-                    if i in claims
-                ],
-                "comment": request.comment,
-            }
-        )
+        result[request.experience_id]["referents"].append(_referent_answer(request, language))
     return result
+
+
+def _referent_answer(request: ReferentRequest, language: str) -> dict:
+    """Who confirmed (name, role, organisation, country, date) and what: the facts, and each claim they were
+    asked about, confirmed or not."""
+    claims = {c["claim_id"]: c for c in request.snapshot.get("claims", [])}
+    confirmed = set(request.confirmed_claim_ids or [])
+    country = (request.snapshot.get("facts") or {}).get("host_country") or ""
+    return {
+        "name": request.name,
+        "organisation": request.organisation_name,
+        "role": request.role,
+        "country": country,
+        "country_name": country_name(country, language) if country else "",
+        "at": _iso(request.confirmed_at),
+        "facts_confirmed": bool(request.facts_confirmed),
+        "claims": [
+            {"code": claims[i]["code"], "title": _label(claims[i].get("title"), language)}
+            for i in request.confirmed_claim_ids or []
+            if i in claims
+        ],
+        "claims_not_confirmed": [
+            {"code": c["code"], "title": _label(c.get("title"), language)}
+            for i, c in claims.items()
+            if i not in confirmed
+        ],
+        "comment": request.comment,
+    }
 
 
 # --- Portfolio dossier ---------------------------------------------------------------------------------------
@@ -460,6 +473,7 @@ def build_attestation(holder: User, experience: Experience, language: str) -> di
         },
         "competences": validated,
         "entries": [c["validation"] for c in validated],
+        "referents": _confirmations([experience.id], language)[experience.id]["referents"],
     }
 
 
@@ -595,6 +609,7 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
     for bloc in blocs:
         for row in bloc["competences"]:
             counts[row["status"]] += 1
+    used = sorted({c.experience_id for c in claims}, key=lambda i: experiences[i].start_date)
     return {
         "kind": "vae",
         "language": language,
@@ -609,12 +624,17 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
         },
         "counts": dict(counts),
         "blocs": blocs,
-        "experiences": [
-            _facts(experiences[i], language)
-            for i in sorted({c.experience_id for c in claims}, key=lambda i: experiences[i].start_date)
-        ],
+        "experiences": _with_referents([_facts(experiences[i], language) for i in used], language),
         "entries": entries,
     }
+
+
+def _with_referents(facts: list[dict], language: str) -> list[dict]:
+    """``facts`` of experiences, each with the answers of its host referents (one statement for all)."""
+    confirmations = _confirmations([f["id"] for f in facts], language)
+    for item in facts:
+        item["referents"] = confirmations[item["id"]]["referents"] if item["id"] in confirmations else []
+    return facts
 
 
 # --- Association's opinion ---------------------------------------------------------------------------------------
@@ -653,7 +673,7 @@ def build_opinion(opinion, language: str) -> dict:
             "opinion": opinion.opinion,
             "written_at": _iso(opinion.updated_at),
         },
-        "experiences": [_facts(experiences[i], language) for i in experiences if i in used],
+        "experiences": _with_referents([_facts(experiences[i], language) for i in experiences if i in used], language),
         "competences": validated,
         "entries": [c["validation"] for c in validated],
     }

@@ -570,6 +570,14 @@ def entry_statuses(document: Document) -> list[EntryStatus]:
     return result
 
 
+def printed_referents(snapshot: dict) -> list[dict]:
+    """The host referents' answers a document printed (attestation; each experience of a dossier or opinion)."""
+    found = list(snapshot.get("referents") or [])
+    for experience in snapshot.get("experiences") or []:
+        found += experience.get("referents") or (experience.get("confirmations") or {}).get("referents") or []
+    return [{**r, "at": datetime.fromisoformat(r["at"]) if r.get("at") else None} for r in found]
+
+
 @dataclass(frozen=True)
 class UploadVerdict:
     outcome: str  # genuine | unknown | not_pdf | too_big | empty

@@ -417,6 +417,7 @@ class RHVerify(RHPublic):
             document=self.document,
             code=codes.formatted(self.document.code),
             statuses=ops.entry_statuses(self.document),
+            referents=ops.printed_referents(self.document.snapshot),
             **_trust_context(),
         )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.documents.conftest import pdf_text, print_document
+from tests.translated import printed
 
 
 def _download(client, document) -> bytes:
@@ -137,7 +138,10 @@ def test_an_uploaded_pkcs12_signs_the_ngos_documents(app, client, login, docworl
         data={"upload-file": (io.BytesIO(data), "ngo.p12"), "upload-passphrase": "wrong"},
         content_type="multipart/form-data",
     )
-    assert wrong.status_code == 422 and "passphrase is right" in wrong.get_data(as_text=True)
+    refusal = printed(
+        "fr", "This file could not be opened: check that it is a PKCS#12 file and that the passphrase is right."
+    )
+    assert wrong.status_code == 422 and refusal in wrong.get_data(as_text=True)
     response = client.post(
         f"/documents/signing/{docworld.ngo.id}",
         data={"upload-file": (io.BytesIO(data), "ngo.p12"), "upload-passphrase": "s3cret passphrase"},
@@ -294,7 +298,9 @@ def test_verify_pages_link_to_the_trust_root_with_its_fingerprint(app, client, l
     pem = client.get("/verify/trust-root.pem")
     assert pem.status_code == 200 and pem.data.count(b"BEGIN CERTIFICATE") == 2
     root = x509.load_pem_x509_certificate(pem.data)
-    page = client.get(f"/verify/{codes.formatted(document.code)}").get_data(as_text=True)
+    page = client.get(f"/verify/{codes.formatted(document.code)}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
     assert fingerprint(root) in page and "/verify/trust-root.pem" in page
     assert "Signed in the name of" in page and "Solidarité Monde" in page
 
