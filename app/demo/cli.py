@@ -237,7 +237,8 @@ def seed_validation(volunteer, organisation, trainer, org_admin) -> None:
     if not claims:
         return
     submission = validation_ops.submit_experience(volunteer, mission, organisation, [c.id for c in claims])
-    validation_ops.confirm_facts(submission, trainer, FactsDecision.CONFIRMED)
+    # Two years of VSI across a leap day are 731 days, one more than the status's bound: the trainer acknowledges it.
+    validation_ops.confirm_facts(submission, trainer, FactsDecision.CONFIRMED, acknowledged=True)
     for item in list(submission.current_items):
         validation_ops.decide_item(item, trainer, validation_ops.Decision(ItemDecision.VALIDATED))
     request, _token = validation_ops.request_referent(

@@ -31,6 +31,7 @@ from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.core.countries import country_name
 from app.experiences.models import Experience, ExperienceKind
+from app.experiences.rules import union_days
 from app.extensions import db
 from app.frameworks.models import (
     CrosswalkLink,
@@ -66,6 +67,10 @@ class ContextError(Exception):
 def _label(language_map: dict | None, language: str) -> dict:
     text, fallback = localized(language_map, language)
     return {"text": text, "fallback": fallback}
+
+
+def _date(value: str) -> date:
+    return date.fromisoformat(value)
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -405,7 +410,10 @@ def build_portfolio(
         "summary": {
             "experiences": len(experience_data),
             "missions": len(missions),
-            "mission_days": sum(e["duration_days"] or 0 for e in missions),
+            # Days on the union of the missions' periods: days two missions share count once.
+            "mission_days": union_days(
+                (_date(e["start_date"]), _date(e["end_date"])) for e in missions if e["end_date"]
+            ),
             "claims": sum(len(e["claims"]) for e in experience_data),
             "validated": len(entries),
             "evidence": len(evidence_index),
@@ -470,6 +478,8 @@ def build_attestation(holder: User, experience: Experience, language: str) -> di
             "at": _iso(submission.facts_confirmed_at),
             "decision": submission.facts_decision.value,
             "comment": submission.facts_comment,
+            # What the trainer acknowledged (overlaps, an unusual duration): printed as a short note.
+            "warnings": list(submission.facts_warnings or []),
         },
         "competences": validated,
         "entries": [c["validation"] for c in validated],

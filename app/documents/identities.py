@@ -80,7 +80,6 @@ def _store(organisation: Organisation, source: SigningSource, issued: IssuedCert
         fingerprint=issued.fingerprint,
         not_after=issued.not_after,
         created_at=now,
-        created_by_id=actor.id if actor is not None else None,
     )
     db.session.add(identity)
     db.session.flush()

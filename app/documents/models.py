@@ -108,7 +108,8 @@ class SigningSource(LabelledEnum):
 class SigningIdentity(Base):
     """A certificate and key an NGO signs its documents with. One is current per NGO; replaced ones are kept
     (``retired_at``) so that documents they signed keep verifying. The key is encrypted with the store key
-    (:func:`app.documents.signing.store_cipher`) and never shown back."""
+    (:func:`app.documents.signing.store_cipher`) and never shown back. Who uploaded or replaced it is in the audit
+    log (``signing.identity_created``), not here: the row names no person."""
 
     __tablename__ = "signing_identities"
 
@@ -122,7 +123,6 @@ class SigningIdentity(Base):
     fingerprint: Mapped[str] = mapped_column(sa.String(100))
     not_after: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     retired_at: Mapped[datetime | None]
 
     organisation = relationship(Organisation)

@@ -1,4 +1,5 @@
-"""Trusted documents: NGOs sign in their own name (signing identities), documents record their signer
+"""Trusted documents: NGOs sign in their own name (signing identities), documents record their signer; the
+warnings a trainer acknowledged when confirming a mission's facts
 
 Revision ID: 7a12e0c4d5b1
 Revises: dc3a0d012e9f
@@ -32,9 +33,7 @@ def upgrade():
         sa.Column('fingerprint', sa.String(length=100), nullable=False),
         sa.Column('not_after', app.core.db.UTCDateTime(), nullable=False),
         sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
-        sa.Column('created_by_id', sa.Integer(), nullable=True),
         sa.Column('retired_at', app.core.db.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_signing_identities_created_by_id_users'), ondelete='SET NULL'),
         sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_signing_identities_organisation_id_organisations'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_signing_identities')),
     )
@@ -42,9 +41,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_signing_identities_organisation_id'), ['organisation_id'], unique=False)
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('signed_by', sa.String(length=400), nullable=False, server_default=''))
+    with op.batch_alter_table('submissions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('facts_warnings', sa.JSON(), nullable=False, server_default='[]'))
 
 
 def downgrade():
+    with op.batch_alter_table('submissions', schema=None) as batch_op:
+        batch_op.drop_column('facts_warnings')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_column('signed_by')
     with op.batch_alter_table('signing_identities', schema=None) as batch_op:
