@@ -108,6 +108,7 @@ def seed_demo() -> list[tuple[str, str]]:
                 org_ops.add_member(organisation, user, role, actor=None)
         roles = sorted(user_roles) + [f"{role.value}@{slug}" for slug, role in memberships]
         accounts.append((email, ", ".join(roles)))
+    seed_identity(organisations["terre-solidaire"], auth_ops.get_user_by_email("admin-ong@demo.acquis.example"))
     seed_portfolio(auth_ops.get_user_by_email("benevole@demo.acquis.example"), organisations["terre-solidaire"])
     seed_validation(
         auth_ops.get_user_by_email("benevole@demo.acquis.example"),
@@ -116,6 +117,27 @@ def seed_demo() -> list[tuple[str, str]]:
         auth_ops.get_user_by_email("admin-ong@demo.acquis.example"),
     )
     return accounts
+
+
+#: The demo NGO's identity on its documents (fictitious registration number).
+DEMO_PROFILE = {
+    "legal_name": "Association Terre Solidaire",
+    "address": "12 rue des Volontaires\n69007 Lyon, France",
+    "registration_number": "RNA W691234567",
+    "website": "https://terre-solidaire.demo.acquis.example",
+}
+
+
+def seed_identity(organisation, org_admin) -> None:
+    """The demo NGO's letterhead, and its admin as the person who signs its documents (once)."""
+    from app.organisations import profile
+
+    if organisation.legal_name or org_admin is None:
+        return
+    profile.update_profile(organisation, profile.ProfileData(**DEMO_PROFILE), actor=org_admin)
+    membership = organisation.membership_of(org_admin)
+    if membership is not None:
+        profile.agree_to_sign(membership, "Directeur")
 
 
 DEMO_MISSION = {

@@ -21,7 +21,7 @@ decision.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -44,6 +44,7 @@ from app.frameworks.models import (
     localized,
 )
 from app.organisations.models import Organisation
+from app.organisations.profile import letterhead
 from app.validation.models import ClaimValidation, ReferentRequest, Submission
 
 #: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
@@ -433,6 +434,25 @@ def build_portfolio(
 # --- Mission attestation ---------------------------------------------------------------------------------------
 
 
+def _issuer(organisation: Organisation) -> dict:
+    """The issuing NGO with its letterhead (legal name, address, registration, website, logo, stamp) and the
+    member who signs its documents."""
+    return {
+        "name": organisation.legal_name or organisation.name,
+        "organisation_id": organisation.id,
+        "country": organisation.country,
+        "letterhead": letterhead(organisation),
+    }
+
+
+def _vae_issuer(validations: list[ClaimValidation]) -> dict:
+    """A VAE dossier is issued by the NGO that validated most of its entries (the volunteer's sending NGO, in
+    practice); the platform when none is known."""
+    counts = Counter(v.organisation_id for v in validations if v.organisation_id)
+    organisation = db.session.get(Organisation, counts.most_common(1)[0][0]) if counts else None
+    return _issuer(organisation) if organisation is not None else {"name": "Acquis", "organisation_id": None}
+
+
 def attestation_issuer(experience: Experience) -> Submission | None:
     """The latest submission of ``experience`` whose facts an NGO confirmed (the NGO then issues the attestation)."""
     return db.session.scalar(
@@ -470,7 +490,7 @@ def build_attestation(holder: User, experience: Experience, language: str) -> di
         "kind": "attestation",
         "language": language,
         "holder": _holder(holder),
-        "issuer": {"name": organisation.name, "organisation_id": organisation.id, "country": organisation.country},
+        "issuer": _issuer(organisation),
         "vsi": facts.get("status_code") == "VSI",
         "mission": facts,
         "confirmed": {
@@ -624,7 +644,7 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
         "kind": "vae",
         "language": language,
         "holder": _holder(holder),
-        "issuer": {"name": "Acquis", "organisation_id": None},
+        "issuer": _vae_issuer([validations[c.id] for c in claims]),
         "framework": {
             "slug": framework.slug,
             "version": version.version,
@@ -671,7 +691,7 @@ def build_opinion(opinion, language: str) -> dict:
         "kind": "opinion",
         "language": language,
         "holder": _holder(volunteer),
-        "issuer": {"name": organisation.name, "organisation_id": organisation.id, "country": organisation.country},
+        "issuer": _issuer(organisation),
         "opinion": {
             "id": opinion.id,
             "author": opinion.author_name,

@@ -1,5 +1,6 @@
 """Trusted documents: NGOs sign in their own name (signing identities), documents record their signer; the
-warnings a trainer acknowledged when confirming a mission's facts
+warnings a trainer acknowledged when confirming a mission's facts; the NGO's profile (letterhead) and the members
+who agreed to sign its documents
 
 Revision ID: 7a12e0c4d5b1
 Revises: dc3a0d012e9f
@@ -43,9 +44,25 @@ def upgrade():
         batch_op.add_column(sa.Column('signed_by', sa.String(length=400), nullable=False, server_default=''))
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('facts_warnings', sa.JSON(), nullable=False, server_default='[]'))
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('legal_name', sa.String(length=200), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('address', sa.Text(), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('registration_number', sa.String(length=40), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('website', sa.String(length=200), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('logo_png', sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column('stamp_png', sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('signatory_role', sa.String(length=120), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('signs_since', app.core.db.UTCDateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.drop_column('signs_since')
+        batch_op.drop_column('signatory_role')
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        for column in ('stamp_png', 'logo_png', 'website', 'registration_number', 'address', 'legal_name'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.drop_column('facts_warnings')
     with op.batch_alter_table('documents', schema=None) as batch_op:

@@ -158,3 +158,21 @@ def test_an_edited_validated_claim_prints_as_it_was_validated(client, login, db_
     text = pdf_text(client.get(f"/documents/{document.id}/download").data)
     assert "Draft text nobody validated" not in text
     assert validated_situation in text
+
+
+def test_demo_attestation_names_the_ngo_its_signatory_and_the_host_referent(app, demo_runner, tmp_path):
+    """``flask dossier render`` on the demo data: issued and signed by the NGO, not by the platform."""
+    from app.documents.signing import check_signature, trust_roots
+
+    out = tmp_path / "attestation.pdf"
+    result = demo_runner.invoke(
+        args=["dossier", "render", "--user", DEMO_VOLUNTEER, "--kind", "attestation", "--lang", "fr", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    text = " ".join(pdf_text(data).split())
+    assert "Association Terre Solidaire" in text and "RNA W691234567" in text
+    assert "Hugo Bernard" in text and "Directeur" in text  # the signatory and their role
+    assert "Rosa Quispe" in text and "Asociación Manos Unidas Lima" in text  # the host referent
+    check = check_signature(data, trust_roots(app.config))
+    assert check.ok and check.organisation == "Association Terre Solidaire"
