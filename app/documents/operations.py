@@ -53,6 +53,7 @@ from app.documents.context import (
 from app.documents.identities import organisation_trust, signer_for
 from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
 from app.documents.signing import check_signature, trust_roots
+from app.documents.typography import french_typography
 from app.documents.worker import RenderFailed, RenderLimits, render_in_child, setting
 from app.extensions import db
 from app.organisations.models import Organisation
@@ -181,7 +182,7 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
 def _formatters(language: str) -> dict:
     timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
 
-    def fmt_date(value, fmt="long"):
+    def fmt_date(value, fmt="medium"):  # "1 févr. 2024", "Feb 1, 2024": short, never ISO
         if not value:
             return ""
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -222,7 +223,7 @@ def render_html(kind: DocumentKind, language: str, snapshot: dict, *, code: str,
 
     url = verify_url(code)
     with force_locale(language):
-        return render_template(
+        html = render_template(
             TEMPLATES[kind],
             doc=snapshot,
             language=language,
@@ -234,6 +235,7 @@ def render_html(kind: DocumentKind, language: str, snapshot: dict, *, code: str,
             asset=asset_url,
             **_formatters(language),
         )
+    return french_typography(html) if language == "fr" else html
 
 
 def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:

@@ -233,3 +233,28 @@ def test_codes_printed_before_keep_verifying(client, docworld):
     assert client.get(f"/verify/{codes.formatted(old)}").status_code == 200
     # A typo in an old code is still caught by its own check symbol.
     assert codes.normalise("1" + codes.formatted(old)[1:]) is None
+
+
+def test_french_documents_use_french_typography_and_short_dates(client, login, docworld):
+    """A narrow no-break space before : ; ! ? (never a colon glued to a word), dates like "1 janv. 2024"."""
+    import re
+
+    login(client, docworld.volunteer)
+    document, _ = print_document(client, "attestation", language="fr", experience_id=str(docworld.mission.id))
+    data = _download(client, document)
+    text = pdf_text(data)
+    from pypdf import PdfReader  # pdftotext turns U+202F into a plain space; pypdf keeps it
+
+    assert "\u202f:" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert not re.search(r"[^\s\u202f\u00a0/\d]:\s", text), re.findall(r".{20}[^\s\u202f\u00a0/\d]:\s", text)[:3]
+    assert "1 janv. 2024" in text and "31 déc. 2024" in text
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text)
+
+
+def test_french_typography_leaves_markup_urls_and_entities_alone():
+    from app.documents.typography import french_typography
+
+    html = '<p class="a:b">Pays: Pérou ; A &amp; B? https://x.org/v 10:30</p><style>a:hover{}</style>'
+    assert french_typography(html) == (
+        '<p class="a:b">Pays\u202f: Pérou\u202f; A &amp; B\u202f? https://x.org/v 10:30</p><style>a:hover{}</style>'
+    )
