@@ -684,7 +684,7 @@ def build_opinion(opinion, language: str) -> dict:
         )
     }
     claims = _claims_of(volunteer, list(experiences))
-    validations = current_validations([c.id for c in claims], organisation.id)
+    validations = _opinion_validations(opinion, [c.id for c in claims])
     validated = [_claim(c, validations[c.id], language) for c in claims if c.id in validations]
     used = {c["experience_id"] for c in validated}
     return {
@@ -702,11 +702,25 @@ def build_opinion(opinion, language: str) -> dict:
             "competences": opinion.competences,
             "opinion": opinion.opinion,
             "written_at": _iso(opinion.updated_at),
+            "version": opinion.version,
         },
         "experiences": _with_referents([_facts(experiences[i], language) for i in experiences if i in used], language),
         "competences": validated,
         "entries": [c["validation"] for c in validated],
     }
+
+
+def _opinion_validations(opinion, claim_ids) -> dict[int, ClaimValidation]:
+    """The validations an opinion was frozen on (claim id → validation); the NGO's current ones for an opinion
+    written before opinions were frozen."""
+    if not opinion.validation_ids:
+        return current_validations(claim_ids, opinion.organisation_id)
+    frozen = db.session.scalars(
+        sa.select(ClaimValidation)
+        .where(ClaimValidation.id.in_(opinion.validation_ids))
+        .options(selectinload(ClaimValidation.organisation))
+    )
+    return {v.claim_id: v for v in frozen if v.claim_id in set(claim_ids)}
 
 
 def claim_states() -> tuple[str, ...]:

@@ -177,6 +177,12 @@ class Opinion(Base):
     opinion: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: The NGO's validations the opinion was written from, frozen: a later validation needs a new version
+    #: (empty for opinions written before versions: they show the NGO's current validations).
+    validation_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    version: Mapped[int] = mapped_column(default=1)
+    #: A newer version replaced this one; documents printed from it keep verifying, marked superseded.
+    superseded_at: Mapped[datetime | None]
 
     organisation = relationship(Organisation)
     volunteer = relationship(User, foreign_keys=[volunteer_id])

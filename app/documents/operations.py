@@ -622,14 +622,27 @@ class OpinionData:
 def save_opinion(
     actor: User, organisation: Organisation, volunteer: User, data: OpinionData, opinion: Opinion | None = None
 ) -> Opinion:
-    """Create or update the NGO's opinion about ``volunteer`` (trainers and admins of the NGO)."""
-    created = opinion is None
-    if opinion is None:
+    """Create or update the NGO's opinion about ``volunteer`` (trainers and admins of the NGO).
+
+    An opinion is frozen on the NGO's validations current when it is written: while they are unchanged its text
+    may be edited; once the NGO validated (or revoked) something since, saving writes a new version, and the old
+    one is marked superseded (documents printed from it keep verifying and say so).
+    """
+    validation_ids = current_validation_ids(organisation, volunteer)
+    created = opinion is None or opinion_is_stale(opinion, validation_ids)
+    if created:
+        previous = opinion
         opinion = Opinion(organisation=organisation, volunteer=volunteer, organisation_id=organisation.id)
         opinion.volunteer_id = volunteer.id
+        opinion.version = previous.version + 1 if previous is not None else 1
+        if not opinion.can_edit(actor):
+            raise PermissionError("not allowed")
+        if previous is not None:
+            previous.superseded_at = utcnow()
         db.session.add(opinion)
     if not opinion.can_edit(actor):
         raise PermissionError("not allowed")
+    opinion.validation_ids = validation_ids
     opinion.author_id = actor.id
     opinion.author_name = actor.display_name
     for name, value in data.__dict__.items():
@@ -640,9 +653,57 @@ def save_opinion(
         actor=actor,
         obj=opinion,
         organisation_id=organisation.id,
-        data={"volunteer_id": volunteer.id},
+        data={"volunteer_id": volunteer.id, "version": opinion.version},
     )
     return opinion
+
+
+def current_validation_ids(organisation: Organisation, volunteer: User) -> list[int]:
+    """The ids of the NGO's current validations of ``volunteer``'s claims, sorted."""
+    from app.claims.models import Claim
+
+    return sorted(
+        db.session.scalars(
+            sa.select(ClaimValidation.id)
+            .join(Claim, Claim.id == ClaimValidation.claim_id)
+            .where(
+                Claim.owner_id == volunteer.id,
+                ClaimValidation.organisation_id == organisation.id,
+                ClaimValidation.revoked_at.is_(None),
+                ClaimValidation.superseded_at.is_(None),
+            )
+        )
+    )
+
+
+def opinion_is_stale(opinion: Opinion, validation_ids: list[int] | None = None) -> bool:
+    """Whether the NGO validated or revoked something since ``opinion`` was written (a new version is needed)."""
+    if validation_ids is None:
+        validation_ids = current_validation_ids(opinion.organisation, opinion.volunteer)
+    return bool(opinion.validation_ids) and sorted(opinion.validation_ids) != validation_ids
+
+
+def superseded_opinion(document: Document) -> Opinion | None:
+    """For an opinion document: its opinion when a newer version replaced it (the verify page says so)."""
+    if document.kind != DocumentKind.OPINION:
+        return None
+    opinion_id = (document.snapshot.get("opinion") or {}).get("id")
+    opinion = db.session.get(Opinion, opinion_id) if opinion_id else None
+    return opinion if opinion is not None and opinion.superseded_at is not None else None
+
+
+def current_opinion(organisation_id: int, volunteer_id: int) -> Opinion | None:
+    """The NGO's latest (not superseded) opinion about the volunteer."""
+    return db.session.scalar(
+        sa.select(Opinion)
+        .where(
+            Opinion.organisation_id == organisation_id,
+            Opinion.volunteer_id == volunteer_id,
+            Opinion.superseded_at.is_(None),
+        )
+        .order_by(Opinion.id.desc())
+        .limit(1)
+    )
 
 
 def opinions_about(volunteer: User) -> list[Opinion]:
@@ -662,7 +723,7 @@ def opinions_of_organisations(organisation_ids: list[int]) -> list[Opinion]:
     return list(
         db.session.scalars(
             sa.select(Opinion)
-            .where(Opinion.organisation_id.in_(organisation_ids))
+            .where(Opinion.organisation_id.in_(organisation_ids), Opinion.superseded_at.is_(None))
             .options(selectinload(Opinion.organisation), selectinload(Opinion.volunteer))
             .order_by(Opinion.updated_at.desc())
         )

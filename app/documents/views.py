@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -250,9 +249,7 @@ class RHOpinionNew(RHAuthenticated):
         self.organisation = db.session.get(Organisation, organisation_id)
         self.volunteer = db.session.get(User, volunteer_id)
         require(self.organisation is not None and self.volunteer is not None)
-        self.opinion = db.session.scalar(
-            sa.select(Opinion).where(Opinion.organisation_id == organisation_id, Opinion.volunteer_id == volunteer_id)
-        )
+        self.opinion = ops.current_opinion(organisation_id, volunteer_id)
 
     def _check_access(self):
         require(
@@ -282,6 +279,7 @@ class RHOpinionNew(RHAuthenticated):
             organisation=self.organisation,
             volunteer=self.volunteer,
             opinion=self.opinion,
+            stale=self.opinion is not None and ops.opinion_is_stale(self.opinion),
         )
 
 
@@ -418,6 +416,7 @@ class RHVerify(RHPublic):
             code=codes.formatted(self.document.code),
             statuses=ops.entry_statuses(self.document),
             referents=ops.printed_referents(self.document.snapshot),
+            superseded_opinion=ops.superseded_opinion(self.document),
             **_trust_context(),
         )
 

@@ -1,6 +1,6 @@
 """Trusted documents: NGOs sign in their own name (signing identities), documents record their signer; the
 warnings a trainer acknowledged when confirming a mission's facts; the NGO's profile (letterhead) and the members
-who agreed to sign its documents
+who agreed to sign its documents; opinions frozen on the validations they were written from, in versions
 
 Revision ID: 7a12e0c4d5b1
 Revises: dc3a0d012e9f
@@ -51,12 +51,19 @@ def upgrade():
         batch_op.add_column(sa.Column('website', sa.String(length=200), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('logo_png', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('stamp_png', sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table('document_opinions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('validation_ids', sa.JSON(), nullable=False, server_default='[]'))
+        batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
+        batch_op.add_column(sa.Column('superseded_at', app.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.add_column(sa.Column('signatory_role', sa.String(length=120), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('signs_since', app.core.db.UTCDateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('document_opinions', schema=None) as batch_op:
+        for column in ('superseded_at', 'version', 'validation_ids'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_column('signs_since')
         batch_op.drop_column('signatory_role')
