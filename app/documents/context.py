@@ -445,6 +445,27 @@ def _issuer(organisation: Organisation) -> dict:
     }
 
 
+#: The level of its own framework's scale a competence must reach to cover a requirement, unless the référentiel
+#: says otherwise (``certification.required_level``, or per bloc ``certification.required_levels``).
+DEFAULT_REQUIRED_LEVEL = 3
+
+
+def required_level(certification: dict | None, bloc_code: str) -> int:
+    """The rank a bloc of an RNCP référentiel asks for (per bloc, else per framework, else 3)."""
+    certification = certification or {}
+    per_bloc = certification.get("required_levels") or {}
+    return int(per_bloc.get(bloc_code) or certification.get("required_level") or DEFAULT_REQUIRED_LEVEL)
+
+
+def _meets_level(claim: Claim, validation: ClaimValidation, required: int) -> bool:
+    """A validated level at or above ``required``; a claim on a framework without a scale (EU key competences)
+    carries no level, so the rule cannot apply to it."""
+    if not claim.node.version.levels:
+        return True
+    level = validation.level or claim.level_rank or 0
+    return level >= required
+
+
 def _vae_issuer(validations: list[ClaimValidation]) -> dict:
     """A VAE dossier is issued by the NGO that validated most of its entries (the volunteer's sending NGO, in
     practice); the platform when none is known."""
@@ -576,19 +597,25 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
         if claim.node.version.framework_id == framework.id:
             claims_by_code[claim.node.code].append(claim)
 
-    def support(node: FrameworkNode) -> tuple[str, list[dict]]:
+    def support(node: FrameworkNode, required: int) -> tuple[str, list[dict]]:
         found: list[dict] = []
         status = "not_covered"
+
+        def count(claim, covering: bool) -> None:
+            # Covering needs the level the référentiel asks for: below it, the requirement is partly covered.
+            nonlocal status
+            if covering and _meets_level(claim, validations[claim.id], required):
+                status = "covered"
+            elif status == "not_covered":
+                status = "partly"
+
         for claim in claims_by_code.get(node.code, []):
             found.append({"relation": "same", **_claim(claim, validations[claim.id], language)})
-            status = "covered"
+            count(claim, True)
         for claim_node_id, relation in relations.get(node.id, []):
             for claim in claims_by_node.get(claim_node_id, []):
                 found.append({"relation": relation.value, **_claim(claim, validations[claim.id], language)})
-                if relation in COVERING_RELATIONS:
-                    status = "covered"
-                elif status == "not_covered":
-                    status = "partly"
+                count(claim, relation in COVERING_RELATIONS)
         for item in found:
             experience = experiences.get(item["experience_id"])
             item["experience"] = experience.title if experience else ""
@@ -603,8 +630,9 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
             [root] if root.kind != NodeKind.BLOC else []
         )
         rows = []
+        required = required_level(version.certification, root.code)
         for competence in competences:
-            status, found = support(competence)
+            status, found = support(competence, required)
             rows.append(
                 {
                     "code": competence.code,
@@ -625,6 +653,7 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
                 "title": _label(root.title, language),
                 "description": _label(root.description, language),
                 "status": bloc_status,
+                "required_level": required,
                 "competences": rows,
             }
         )
