@@ -543,7 +543,7 @@ def vae_frameworks() -> list[Framework]:
     )
 
 
-def build_vae(holder: User, framework_slug: str, language: str) -> dict:
+def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidence: bool = False) -> dict:
     """The VAE dossier of ``holder`` for the current version of an RNCP framework: blocs → competences → coverage,
     with the validated claims (narratives, evidence) supporting each, in the order of the référentiel (livret 2).
 
@@ -685,7 +685,37 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
         "blocs": blocs,
         "experiences": _with_referents([_facts(experiences[i], language) for i in used], language),
         "entries": entries,
+        "annexes": _annexes(blocs) if annex_evidence else [],
     }
+
+
+_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def _annexes(blocs: list[dict]) -> list[dict]:
+    """The evidence index of a VAE dossier: each evidence file supporting a listed claim once, with a safe file
+    name and the claims (codes) it supports."""
+    annexes: dict[int, dict] = {}
+    for bloc in blocs:
+        for row in bloc["competences"]:
+            for item in row["support"]:
+                for evidence in item.get("evidence") or []:
+                    annex = annexes.setdefault(
+                        evidence["id"],
+                        {
+                            "id": evidence["id"],
+                            "name": f"evidence-{len(annexes) + 1:02d}-{evidence['sha256'][:8]}."
+                            f"{_EXTENSIONS.get(evidence['mime'], 'bin')}",
+                            "title": evidence["title"],
+                            "mime": evidence["mime"],
+                            "sha256": evidence["sha256"],
+                            "size": evidence["size"],
+                            "claims": [],
+                        },
+                    )
+                    if item["code"] not in annex["claims"]:
+                        annex["claims"].append(item["code"])
+    return list(annexes.values())
 
 
 def _with_referents(facts: list[dict], language: str) -> list[dict]:

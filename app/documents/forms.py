@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms.fields import HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 
 from app.claims.forms import MultiCheckboxField
 from app.core.forms import NoMarkup, SafeForm, max_length, required
@@ -43,6 +43,9 @@ class VaeForm(SafeForm):
     kind = HiddenField(default="vae")
     language = _language_field()
     framework = SelectField(_l("Target certification"), validate_choice=False)
+    annex_evidence = BooleanField(
+        _l("Annex my evidence files to the PDF (each listed with the competences it supports)")
+    )
 
 
 class PrintOpinionForm(SafeForm):

@@ -113,6 +113,8 @@ class PrintRequest:
     opinion: Opinion | None = None
     #: For trainers: print only what this NGO validated.
     organisation: Organisation | None = None
+    #: VAE dossier: embed the evidence files as PDF/A-3 associated files.
+    annex_evidence: bool = False
 
 
 def build_snapshot(request: PrintRequest) -> dict:
@@ -134,7 +136,7 @@ def build_snapshot(request: PrintRequest) -> dict:
             raise ContextError("not_mission")
         return build_attestation(holder, experience, language)
     if kind == DocumentKind.VAE:
-        return build_vae(holder, request.framework_slug, language)
+        return build_vae(holder, request.framework_slug, language, annex_evidence=request.annex_evidence)
     if request.opinion is None:
         raise ContextError("no_experience")
     return build_opinion(request.opinion, language)
@@ -253,7 +255,8 @@ def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
                 "mime": "application/json",
                 "description": "Acquis data snapshot",
                 "relationship": "Data",
-            }
+            },
+            *annex_attachments(snapshot),
         ],
         "signing": {
             "key_path": signing.key_path,
@@ -270,6 +273,38 @@ def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
             "signer": signer_subject,
         },
     }
+
+
+def annex_attachments(snapshot: dict) -> list[dict]:
+    """The evidence files a VAE dossier annexes, as associated files (relationship Supplement, with their MIME
+    type); each file is read from storage and must still have the SHA-256 the snapshot records."""
+    from app.claims.models import Evidence
+    from app.core import storage
+
+    annexes = snapshot.get("annexes") or []
+    if not annexes:
+        return []
+    files = {
+        e.id: e for e in db.session.scalars(sa.select(Evidence).where(Evidence.id.in_([a["id"] for a in annexes])))
+    }
+    attachments = []
+    for annex in annexes:
+        evidence = files.get(annex["id"])
+        if evidence is None:
+            continue
+        data = storage.path_for(evidence.storage_key).read_bytes()
+        if hashlib.sha256(data).hexdigest() != annex["sha256"]:
+            continue  # the file changed since the snapshot: never annex something else than what is listed
+        attachments.append(
+            {
+                "name": annex["name"],
+                "data_b64": base64.b64encode(data).decode(),
+                "mime": annex["mime"],
+                "description": annex["title"],
+                "relationship": "Supplement",
+            }
+        )
+    return attachments
 
 
 def documents_dir() -> Path:

@@ -123,7 +123,11 @@ class RHPrint(RHAuthenticated):
             )
         else:
             print_request = ops.PrintRequest(
-                DocumentKind.VAE, form.language.data, current_user, framework_slug=form.framework.data or ""
+                DocumentKind.VAE,
+                form.language.data,
+                current_user,
+                framework_slug=form.framework.data or "",
+                annex_evidence=bool(form.annex_evidence.data),
             )
         try:
             result = ops.request_document(current_user, print_request)
