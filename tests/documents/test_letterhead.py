@@ -33,3 +33,21 @@ def test_attestation_prints_the_letterhead_and_the_signatory(app, client, login,
     assert "Acquis is only the verification service" in text
     assert document.issuer_name == "Association Solidarité Monde"
     assert "O=Association Solidarité Monde" in document.signed_by
+
+
+def test_first_page_carries_the_summary(client, login, docworld):
+    """Holder, NGO, period and the profile of validated competences on the first page, not white space."""
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.documents.conftest import print_document
+
+    login(client, docworld.volunteer)
+    document, _ = print_document(client, "attestation", language="en", experience_id=str(docworld.mission.id))
+    data = client.get(f"/documents/{document.id}/download").data
+    first = " ".join(PdfReader(io.BytesIO(data)).pages[0].extract_text().split())
+    assert "Valentine Doc" in first and "Solidarité Monde" in first
+    assert "Period" in first and "Jan 1, 2024" in first and "Dec 31, 2024" in first
+    assert "Profile of the validated competences" in first
+    assert all(claim.node.code in first for claim in docworld.claims)
