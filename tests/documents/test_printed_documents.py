@@ -176,3 +176,24 @@ def test_demo_attestation_names_the_ngo_its_signatory_and_the_host_referent(app,
     assert "Rosa Quispe" in text and "Asociación Manos Unidas Lima" in text  # the host referent
     check = check_signature(data, trust_roots(app.config))
     assert check.ok and check.organisation == "Association Terre Solidaire"
+
+
+def test_demo_vae_first_page_summary_and_notice_once(app, demo_runner, tmp_path):
+    """The VAE dossier's first page carries the profile of validated competences; the fictional-example notice
+    is printed once per document."""
+    import io
+
+    from pypdf import PdfReader
+
+    out = tmp_path / "vae.pdf"
+    result = demo_runner.invoke(
+        args=["dossier", "render", "--user", DEMO_VOLUNTEER, "--kind", "vae", "--lang", "en", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    first = " ".join(PdfReader(io.BytesIO(data)).pages[0].extract_text().split())
+    assert "Profile of the validated competences" in first and "SI.2.1" in first
+    text = " ".join(pdf_text(data).split())
+    with app.app_context():
+        notice = translated("en", "This certification is a fictional example used for demonstration.")
+    assert text.count(notice) == 1
