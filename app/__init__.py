@@ -93,6 +93,7 @@ CLI_COMMANDS = (
     "app.frameworks.cli:frameworks_cli",
     "app.documents.cli:dossier_cli",
     "app.documents.cli:documents_cli",
+    "app.documents.cli:signing_cli",
     "app.portability.cli:portability_cli",
     "app.core.backup_cli:backup_cli",
     "app.survey.cli:survey_cli",

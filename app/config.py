@@ -89,6 +89,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "SURVEY_COMMENT_DELAY_DAYS": _env_int("SURVEY_COMMENT_DELAY_DAYS", 30),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "CHROMIUM_PATH": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        # Document signatures: an RFC 3161 timestamp authority (PAdES B-T), and the key that encrypts the NGOs'
+        # signing keys and the root CA's key (unset: derived from SECRET_KEY).
+        "TSA_URL": os.environ.get("TSA_URL", ""),
+        "SIGNING_STORE_KEY": os.environ.get("SIGNING_STORE_KEY", ""),
         # Sessions and cookies
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

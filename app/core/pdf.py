@@ -143,6 +143,17 @@ class PdfAttachment:
     relationship: str = "Data"
 
 
+def _unique_associated_files(_document, pdf) -> None:
+    """List each attachment once in the catalog's AF array: WeasyPrint adds every file specification twice (from
+    the EmbeddedFiles name tree and from the object list), which PDF/A-3 validators flag."""
+    import pydyf
+
+    entries = pdf.catalog.get("AF")
+    if entries:
+        seen: set[str] = set()
+        pdf.catalog["AF"] = pydyf.Array([e for e in entries if not (str(e) in seen or seen.add(str(e)))])
+
+
 @dataclass
 class RenderResult:
     pdf: bytes
@@ -189,7 +200,7 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
         for item in attachments
     ]
     output = io.BytesIO()
-    document.write_pdf(output, attachments=embedded, **options)
+    document.write_pdf(output, attachments=embedded, finisher=_unique_associated_files, **options)
     return RenderResult(pdf=output.getvalue(), pages=len(document.pages), denied=list(fetcher.denied))
 
 

@@ -116,6 +116,7 @@ def seed_demo() -> list[tuple[str, str]]:
                 membership.approved_at = DEMO_JOINED_AT
         roles = sorted(user_roles) + [f"{role.value}@{slug}" for slug, role in memberships]
         accounts.append((email, ", ".join(roles)))
+    seed_identity(organisations["terre-solidaire"], auth_ops.get_user_by_email("admin-ong@demo.acquis.example"))
     seed_portfolio(auth_ops.get_user_by_email("benevole@demo.acquis.example"), organisations["terre-solidaire"])
     seed_validation(
         auth_ops.get_user_by_email("benevole@demo.acquis.example"),
@@ -124,6 +125,27 @@ def seed_demo() -> list[tuple[str, str]]:
         auth_ops.get_user_by_email("admin-ong@demo.acquis.example"),
     )
     return accounts
+
+
+#: The demo NGO's identity on its documents (fictitious registration number).
+DEMO_PROFILE = {
+    "legal_name": "Association Terre Solidaire",
+    "address": "12 rue des Volontaires\n69007 Lyon, France",
+    "registration_number": "RNA W691234567",
+    "website": "https://terre-solidaire.demo.acquis.example",
+}
+
+
+def seed_identity(organisation, org_admin) -> None:
+    """The demo NGO's letterhead, and its admin as the person who signs its documents (once)."""
+    from app.organisations import profile
+
+    if organisation.legal_name or org_admin is None:
+        return
+    profile.update_profile(organisation, profile.ProfileData(**DEMO_PROFILE), actor=org_admin)
+    membership = organisation.membership_of(org_admin)
+    if membership is not None:
+        profile.agree_to_sign(membership, "Directeur")
 
 
 DEMO_MISSION = {
@@ -245,7 +267,8 @@ def seed_validation(volunteer, organisation, trainer, org_admin) -> None:
     if not claims:
         return
     submission = validation_ops.submit_experience(volunteer, mission, organisation, [c.id for c in claims])
-    validation_ops.confirm_facts(submission, trainer, FactsDecision.CONFIRMED)
+    # Two years of VSI across a leap day are 731 days, one more than the status's bound: the trainer acknowledges it.
+    validation_ops.confirm_facts(submission, trainer, FactsDecision.CONFIRMED, acknowledged=True)
     for item in list(submission.current_items):
         validation_ops.decide_item(item, trainer, validation_ops.Decision(ItemDecision.VALIDATED))
     request, _token = validation_ops.request_referent(

@@ -113,3 +113,18 @@ def worker_command(burst):
 
     queue = ops.render_queue(current_app)
     Worker([queue], connection=queue.connection).work(burst=burst)
+
+
+signing_cli = AppGroup("signing", help="Document signing: the instance's trust roots.")
+
+
+@signing_cli.command("trust-root")
+@click.option("--out", "output", required=True, type=click.Path(dir_okay=False, writable=True))
+def trust_root_command(output):
+    """Write the instance's root certificate(s) in PEM to OUT (creates the root CA on first use)."""
+    from app.documents.signing import trust_root_fingerprints, trust_roots
+
+    with open(output, "wb") as handle:
+        handle.write(b"".join(trust_roots(current_app.config)))
+    for subject, fingerprint in trust_root_fingerprints(current_app.config):
+        click.echo(f"{subject}  SHA-256 {fingerprint}")

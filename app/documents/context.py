@@ -21,7 +21,7 @@ decision.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.core.countries import country_name
 from app.experiences.models import Experience, ExperienceKind
+from app.experiences.rules import union_days
 from app.extensions import db
 from app.frameworks.models import (
     CrosswalkLink,
@@ -43,10 +44,11 @@ from app.frameworks.models import (
     localized,
 )
 from app.organisations.models import Organisation
+from app.organisations.profile import letterhead
 from app.validation.models import ClaimValidation, ReferentRequest, Submission
 
 #: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
-TEMPLATE_VERSION = "2026.11.3"
+TEMPLATE_VERSION = "2026.12.1"
 
 COVERING_RELATIONS = (Relation.EXACT, Relation.CLOSE)
 PARTIAL_RELATIONS = (Relation.BROADER, Relation.NARROWER, Relation.RELATED)
@@ -66,6 +68,10 @@ class ContextError(Exception):
 def _label(language_map: dict | None, language: str) -> dict:
     text, fallback = localized(language_map, language)
     return {"text": text, "fallback": fallback}
+
+
+def _date(value: str) -> date:
+    return date.fromisoformat(value)
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -278,23 +284,36 @@ def _confirmations(experience_ids, language: str) -> dict[int, dict]:
         .where(ReferentRequest.experience_id.in_(list(experience_ids)), ReferentRequest.confirmed_at.is_not(None))
         .order_by(ReferentRequest.id)
     ):
-        claims = {c["claim_id"]: c for c in request.snapshot.get("claims", [])}
-        result[request.experience_id]["referents"].append(
-            {
-                "name": request.name,
-                "organisation": request.organisation_name,
-                "role": request.role,
-                "at": _iso(request.confirmed_at),
-                "facts_confirmed": bool(request.facts_confirmed),
-                "claims": [
-                    {"code": claims[i]["code"], "title": _label(claims[i].get("title"), language)}
-                    for i in request.confirmed_claim_ids or []
-                    if i in claims
-                ],
-                "comment": request.comment,
-            }
-        )
+        result[request.experience_id]["referents"].append(_referent_answer(request, language))
     return result
+
+
+def _referent_answer(request: ReferentRequest, language: str) -> dict:
+    """Who confirmed (name, role, organisation, country, date) and what: the facts, and each claim they were
+    asked about, confirmed or not."""
+    claims = {c["claim_id"]: c for c in request.snapshot.get("claims", [])}
+    confirmed = set(request.confirmed_claim_ids or [])
+    country = (request.snapshot.get("facts") or {}).get("host_country") or ""
+    return {
+        "name": request.name,
+        "organisation": request.organisation_name,
+        "role": request.role,
+        "country": country,
+        "country_name": country_name(country, language) if country else "",
+        "at": _iso(request.confirmed_at),
+        "facts_confirmed": bool(request.facts_confirmed),
+        "claims": [
+            {"code": claims[i]["code"], "title": _label(claims[i].get("title"), language)}
+            for i in request.confirmed_claim_ids or []
+            if i in claims
+        ],
+        "claims_not_confirmed": [
+            {"code": c["code"], "title": _label(c.get("title"), language)}
+            for i, c in claims.items()
+            if i not in confirmed
+        ],
+        "comment": request.comment,
+    }
 
 
 # --- Portfolio dossier ---------------------------------------------------------------------------------------
@@ -408,7 +427,10 @@ def build_portfolio(
         "summary": {
             "experiences": len(experience_data),
             "missions": len(missions),
-            "mission_days": sum(e["duration_days"] or 0 for e in missions),
+            # Days on the union of the missions' periods: days two missions share count once.
+            "mission_days": union_days(
+                (_date(e["start_date"]), _date(e["end_date"])) for e in missions if e["end_date"]
+            ),
             "claims": sum(len(e["claims"]) for e in experience_data),
             "validated": len(entries),
             "evidence": len(evidence_index),
@@ -426,6 +448,46 @@ def build_portfolio(
 
 
 # --- Mission attestation ---------------------------------------------------------------------------------------
+
+
+def _issuer(organisation: Organisation) -> dict:
+    """The issuing NGO with its letterhead (legal name, address, registration, website, logo, stamp) and the
+    member who signs its documents."""
+    return {
+        "name": organisation.legal_name or organisation.name,
+        "organisation_id": organisation.id,
+        "country": organisation.country,
+        "letterhead": letterhead(organisation),
+    }
+
+
+#: The level of its own framework's scale a competence must reach to cover a requirement, unless the référentiel
+#: says otherwise (``certification.required_level``, or per bloc ``certification.required_levels``).
+DEFAULT_REQUIRED_LEVEL = 3
+
+
+def required_level(certification: dict | None, bloc_code: str) -> int:
+    """The rank a bloc of an RNCP référentiel asks for (per bloc, else per framework, else 3)."""
+    certification = certification or {}
+    per_bloc = certification.get("required_levels") or {}
+    return int(per_bloc.get(bloc_code) or certification.get("required_level") or DEFAULT_REQUIRED_LEVEL)
+
+
+def _meets_level(claim: Claim, validation: ClaimValidation, required: int) -> bool:
+    """A validated level at or above ``required``; a claim on a framework without a scale (EU key competences)
+    carries no level, so the rule cannot apply to it."""
+    if not claim.node.version.levels:
+        return True
+    level = validation.level or claim.level_rank or 0
+    return level >= required
+
+
+def _vae_issuer(validations: list[ClaimValidation]) -> dict:
+    """A VAE dossier is issued by the NGO that validated most of its entries (the volunteer's sending NGO, in
+    practice); the platform when none is known."""
+    counts = Counter(v.organisation_id for v in validations if v.organisation_id)
+    organisation = db.session.get(Organisation, counts.most_common(1)[0][0]) if counts else None
+    return _issuer(organisation) if organisation is not None else {"name": "Acquis", "organisation_id": None}
 
 
 def attestation_issuer(experience: Experience) -> Submission | None:
@@ -465,7 +527,7 @@ def build_attestation(holder: User, experience: Experience, language: str) -> di
         "kind": "attestation",
         "language": language,
         "holder": _holder(holder),
-        "issuer": {"name": organisation.name, "organisation_id": organisation.id, "country": organisation.country},
+        "issuer": _issuer(organisation),
         "vsi": facts.get("status_code") == "VSI",
         "mission": facts,
         "confirmed": {
@@ -473,9 +535,12 @@ def build_attestation(holder: User, experience: Experience, language: str) -> di
             "at": _iso(submission.facts_confirmed_at),
             "decision": submission.facts_decision.value,
             "comment": submission.facts_comment,
+            # What the trainer acknowledged (overlaps, an unusual duration): printed as a short note.
+            "warnings": list(submission.facts_warnings or []),
         },
         "competences": validated,
         "entries": [c["validation"] for c in validated],
+        "referents": _confirmations([experience.id], language)[experience.id]["referents"],
     }
 
 
@@ -495,7 +560,7 @@ def vae_frameworks() -> list[Framework]:
     )
 
 
-def build_vae(holder: User, framework_slug: str, language: str) -> dict:
+def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidence: bool = False) -> dict:
     """The VAE dossier of ``holder`` for the current version of an RNCP framework: blocs → competences → coverage,
     with the validated claims (narratives, evidence) supporting each, in the order of the référentiel (livret 2).
 
@@ -549,19 +614,25 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
         if claim.node.version.framework_id == framework.id:
             claims_by_code[claim.node.code].append(claim)
 
-    def support(node: FrameworkNode) -> tuple[str, list[dict]]:
+    def support(node: FrameworkNode, required: int) -> tuple[str, list[dict]]:
         found: list[dict] = []
         status = "not_covered"
+
+        def count(claim, covering: bool) -> None:
+            # Covering needs the level the référentiel asks for: below it, the requirement is partly covered.
+            nonlocal status
+            if covering and _meets_level(claim, validations[claim.id], required):
+                status = "covered"
+            elif status == "not_covered":
+                status = "partly"
+
         for claim in claims_by_code.get(node.code, []):
             found.append({"relation": "same", **_claim(claim, validations[claim.id], language)})
-            status = "covered"
+            count(claim, True)
         for claim_node_id, relation in relations.get(node.id, []):
             for claim in claims_by_node.get(claim_node_id, []):
                 found.append({"relation": relation.value, **_claim(claim, validations[claim.id], language)})
-                if relation in COVERING_RELATIONS:
-                    status = "covered"
-                elif status == "not_covered":
-                    status = "partly"
+                count(claim, relation in COVERING_RELATIONS)
         for item in found:
             experience = experiences.get(item["experience_id"])
             item["experience"] = experience.title if experience else ""
@@ -576,8 +647,9 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
             [root] if root.kind != NodeKind.BLOC else []
         )
         rows = []
+        required = required_level(version.certification, root.code)
         for competence in competences:
-            status, found = support(competence)
+            status, found = support(competence, required)
             rows.append(
                 {
                     "code": competence.code,
@@ -598,6 +670,7 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
                 "title": _label(root.title, language),
                 "description": _label(root.description, language),
                 "status": bloc_status,
+                "required_level": required,
                 "competences": rows,
             }
         )
@@ -612,11 +685,12 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
     for bloc in blocs:
         for row in bloc["competences"]:
             counts[row["status"]] += 1
+    used = sorted({c.experience_id for c in claims}, key=lambda i: experiences[i].start_date)
     return {
         "kind": "vae",
         "language": language,
         "holder": _holder(holder),
-        "issuer": {"name": "Acquis", "organisation_id": None},
+        "issuer": _vae_issuer([validations[c.id] for c in claims]),
         "framework": {
             "slug": framework.slug,
             "version": version.version,
@@ -626,12 +700,47 @@ def build_vae(holder: User, framework_slug: str, language: str) -> dict:
         },
         "counts": dict(counts),
         "blocs": blocs,
-        "experiences": [
-            _facts(experiences[i], language)
-            for i in sorted({c.experience_id for c in claims}, key=lambda i: experiences[i].start_date)
-        ],
+        "experiences": _with_referents([_facts(experiences[i], language) for i in used], language),
         "entries": entries,
+        "annexes": _annexes(blocs) if annex_evidence else [],
     }
+
+
+_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def _annexes(blocs: list[dict]) -> list[dict]:
+    """The evidence index of a VAE dossier: each evidence file supporting a listed claim once, with a safe file
+    name and the claims (codes) it supports."""
+    annexes: dict[int, dict] = {}
+    for bloc in blocs:
+        for row in bloc["competences"]:
+            for item in row["support"]:
+                for evidence in item.get("evidence") or []:
+                    annex = annexes.setdefault(
+                        evidence["id"],
+                        {
+                            "id": evidence["id"],
+                            "name": f"evidence-{len(annexes) + 1:02d}-{evidence['sha256'][:8]}."
+                            f"{_EXTENSIONS.get(evidence['mime'], 'bin')}",
+                            "title": evidence["title"],
+                            "mime": evidence["mime"],
+                            "sha256": evidence["sha256"],
+                            "size": evidence["size"],
+                            "claims": [],
+                        },
+                    )
+                    if item["code"] not in annex["claims"]:
+                        annex["claims"].append(item["code"])
+    return list(annexes.values())
+
+
+def _with_referents(facts: list[dict], language: str) -> list[dict]:
+    """``facts`` of experiences, each with the answers of its host referents (one statement for all)."""
+    confirmations = _confirmations([f["id"] for f in facts], language)
+    for item in facts:
+        item["referents"] = confirmations[item["id"]]["referents"] if item["id"] in confirmations else []
+    return facts
 
 
 # --- Association's opinion ---------------------------------------------------------------------------------------
@@ -651,14 +760,14 @@ def build_opinion(opinion, language: str) -> dict:
         )
     }
     claims = _claims_of(volunteer, list(experiences))
-    validations = current_validations([c.id for c in claims], organisation.id)
+    validations = _opinion_validations(opinion, [c.id for c in claims])
     validated = [_claim(c, validations[c.id], language) for c in claims if c.id in validations]
     used = {c["experience_id"] for c in validated}
     return {
         "kind": "opinion",
         "language": language,
         "holder": _holder(volunteer),
-        "issuer": {"name": organisation.name, "organisation_id": organisation.id, "country": organisation.country},
+        "issuer": _issuer(organisation),
         "opinion": {
             "id": opinion.id,
             "author": opinion.author_name,
@@ -669,11 +778,25 @@ def build_opinion(opinion, language: str) -> dict:
             "competences": opinion.competences,
             "opinion": opinion.opinion,
             "written_at": _iso(opinion.updated_at),
+            "version": opinion.version,
         },
-        "experiences": [_facts(experiences[i], language) for i in experiences if i in used],
+        "experiences": _with_referents([_facts(experiences[i], language) for i in experiences if i in used], language),
         "competences": validated,
         "entries": [c["validation"] for c in validated],
     }
+
+
+def _opinion_validations(opinion, claim_ids) -> dict[int, ClaimValidation]:
+    """The validations an opinion was frozen on (claim id → validation); the NGO's current ones for an opinion
+    written before opinions were frozen."""
+    if not opinion.validation_ids:
+        return current_validations(claim_ids, opinion.organisation_id)
+    frozen = db.session.scalars(
+        sa.select(ClaimValidation)
+        .where(ClaimValidation.id.in_(opinion.validation_ids))
+        .options(selectinload(ClaimValidation.organisation))
+    )
+    return {v.claim_id: v for v in frozen if v.claim_id in set(claim_ids)}
 
 
 def claim_states() -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms.fields import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 
 from app.claims.forms import MultiCheckboxField
 from app.core.forms import NoMarkup, SafeForm, max_length, required
@@ -43,6 +43,9 @@ class VaeForm(SafeForm):
     kind = HiddenField(default="vae")
     language = _language_field()
     framework = SelectField(_l("Target certification"), validate_choice=False)
+    annex_evidence = BooleanField(
+        _l("Annex my evidence files to the PDF (each listed with the competences it supports)")
+    )
 
 
 class PrintOpinionForm(SafeForm):
@@ -75,3 +78,21 @@ class VerifyCodeForm(SafeForm):
 
 class VerifyUploadForm(SafeForm):
     file = FileField(_l("PDF document"), validators=[required(_l("Please choose a PDF file."))])
+
+
+class SigningUploadForm(SafeForm):
+    """An NGO admin's own certificate and key (PKCS#12) with its passphrase."""
+
+    file = FileField(
+        _l("Certificate and key (PKCS#12: .p12 or .pfx)"),
+        validators=[required(_l("Please choose a PKCS#12 file."))],
+    )
+    passphrase = PasswordField(
+        _l("Passphrase of the file"),
+        validators=[max_length(200)],
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class SigningResetForm(SafeForm):
+    """Go back to a certificate the instance issues (no field: the CSRF token only)."""

@@ -68,6 +68,9 @@ class Document(Base):
     pages: Mapped[int] = mapped_column(default=0)
     #: File name under INSTANCE_DIR/documents/ (random, never chosen by a user).
     storage_key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    #: The signer certificate's subject (RFC 4514); empty for documents the platform key signed before NGOs
+    #: signed in their own name.
+    signed_by: Mapped[str] = mapped_column(sa.String(400), default="")
 
     holder = relationship(User, foreign_keys=[holder_id])
     issuer_organisation = relationship(Organisation)
@@ -95,6 +98,38 @@ class Document(Base):
         shape (a stand-in, an older template). Callers treat ``None`` as "all of the portfolio".
         """
         return snapshot_experience_ids(self.kind, self.snapshot)
+
+
+class SigningSource(LabelledEnum):
+    INSTANCE = "instance", _l("Certificate issued by this instance's root")
+    UPLOADED = "uploaded", _l("The NGO's own certificate")
+
+
+class SigningIdentity(Base):
+    """A certificate and key an NGO signs its documents with. One is current per NGO; replaced ones are kept
+    (``retired_at``) so that documents they signed keep verifying. The key is encrypted with the store key
+    (:func:`app.documents.signing.store_cipher`) and never shown back. Who uploaded or replaced it is in the audit
+    log (``signing.identity_created``), not here: the row names no person."""
+
+    __tablename__ = "signing_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    source: Mapped[SigningSource] = mapped_column(_enum_column(SigningSource, 20))
+    #: PEM, the signer's certificate first, then the rest of its chain.
+    certificate_pem: Mapped[str] = mapped_column(sa.Text)
+    key_encrypted: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(sa.String(400))
+    fingerprint: Mapped[str] = mapped_column(sa.String(100))
+    not_after: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+    organisation = relationship(Organisation)
+
+    @property
+    def is_current(self) -> bool:
+        return self.retired_at is None and self.not_after > utcnow()
 
 
 class RenderJob(Base):
@@ -160,6 +195,12 @@ class Opinion(Base):
     opinion: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: The NGO's validations the opinion was written from, frozen: a later validation needs a new version
+    #: (empty for opinions written before versions: they show the NGO's current validations).
+    validation_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    version: Mapped[int] = mapped_column(default=1)
+    #: A newer version replaced this one; documents printed from it keep verifying, marked superseded.
+    superseded_at: Mapped[datetime | None]
 
     organisation = relationship(Organisation)
     volunteer = relationship(User, foreign_keys=[volunteer_id])

@@ -51,8 +51,10 @@ from app.documents.context import (
     build_portfolio,
     build_vae,
 )
+from app.documents.identities import organisation_trust, signer_for
 from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
-from app.documents.signing import check_signature, signing_config
+from app.documents.signing import check_signature, trust_roots
+from app.documents.typography import french_typography
 from app.documents.worker import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
 from app.extensions import db
 from app.organisations.models import Organisation
@@ -113,6 +115,8 @@ class PrintRequest:
     opinion: Opinion | None = None
     #: For trainers: print only what this NGO validated.
     organisation: Organisation | None = None
+    #: VAE dossier: embed the evidence files as PDF/A-3 associated files.
+    annex_evidence: bool = False
 
 
 def build_snapshot(request: PrintRequest) -> dict:
@@ -134,7 +138,7 @@ def build_snapshot(request: PrintRequest) -> dict:
             raise ContextError("not_mission")
         return build_attestation(holder, experience, language)
     if kind == DocumentKind.VAE:
-        return build_vae(holder, request.framework_slug, language)
+        return build_vae(holder, request.framework_slug, language, annex_evidence=request.annex_evidence)
     if request.opinion is None:
         raise ContextError("no_experience")
     return build_opinion(request.opinion, language)
@@ -210,7 +214,7 @@ def retry_job(actor: User, job: RenderJob) -> Document | RenderJob:
 def _formatters(language: str) -> dict:
     timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
 
-    def fmt_date(value, fmt="long"):
+    def fmt_date(value, fmt="medium"):  # "1 févr. 2024", "Feb 1, 2024": short, never ISO
         if not value:
             return ""
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -253,7 +257,7 @@ def render_html(kind: DocumentKind, language: str, snapshot: dict, *, code: str,
 
     url = verify_url(code)
     with force_locale(language):
-        return render_template(
+        html = render_template(
             TEMPLATES[kind],
             doc=snapshot,
             language=language,
@@ -265,11 +269,13 @@ def render_html(kind: DocumentKind, language: str, snapshot: dict, *, code: str,
             asset=asset_url,
             **_formatters(language),
         )
+    return french_typography(html) if language == "fr" else html
 
 
 def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
-    """The child process's input: HTML, the snapshot attachment, the signing key."""
-    signing = signing_config(current_app.config)
+    """The child process's input: HTML, the snapshot attachment, the signing key (the issuing NGO's for the
+    documents it issues: see :func:`app.documents.identities.signer_for`)."""
+    signing, signer_subject = signer_for(kind, snapshot["issuer"].get("organisation_id"))
     html = render_html(kind, language, snapshot, code=code, issued_at=issued_at)
     return {
         "html": html,
@@ -281,15 +287,56 @@ def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
                 "mime": "application/json",
                 "description": "Acquis data snapshot",
                 "relationship": "Data",
-            }
+            },
+            *annex_attachments(snapshot),
         ],
-        "signing": {"key_path": signing.key_path, "cert_path": signing.cert_path, "passphrase": signing.passphrase},
+        "signing": {
+            "key_path": signing.key_path,
+            "cert_path": signing.cert_path,
+            "passphrase": signing.passphrase,
+            "key_pem": signing.key_pem,
+            "cert_pem": signing.cert_pem,
+            "tsa_url": signing.tsa_url,
+        },
         "signature": {
             "reason": f"Acquis {kind.value} {codes.formatted(code)}",
             "location": current_app.config["BASE_URL"],
             "name": snapshot["issuer"]["name"],
+            "signer": signer_subject,
         },
     }
+
+
+def annex_attachments(snapshot: dict) -> list[dict]:
+    """The evidence files a VAE dossier annexes, as associated files (relationship Supplement, with their MIME
+    type); each file is read from storage and must still have the SHA-256 the snapshot records."""
+    from app.claims.models import Evidence
+    from app.core import storage
+
+    annexes = snapshot.get("annexes") or []
+    if not annexes:
+        return []
+    files = {
+        e.id: e for e in db.session.scalars(sa.select(Evidence).where(Evidence.id.in_([a["id"] for a in annexes])))
+    }
+    attachments = []
+    for annex in annexes:
+        evidence = files.get(annex["id"])
+        if evidence is None:
+            continue
+        data = storage.path_for(evidence.storage_key).read_bytes()
+        if hashlib.sha256(data).hexdigest() != annex["sha256"]:
+            continue  # the file changed since the snapshot: never annex something else than what is listed
+        attachments.append(
+            {
+                "name": annex["name"],
+                "data_b64": base64.b64encode(data).decode(),
+                "mime": annex["mime"],
+                "description": annex["title"],
+                "relationship": "Supplement",
+            }
+        )
+    return attachments
 
 
 def documents_dir() -> Path:
@@ -372,6 +419,7 @@ def store_render(job: RenderJob, prepared: PreparedRender, output: RenderOutput)
         size=len(output.pdf),
         pages=output.pages,
         storage_key=storage_key,
+        signed_by=prepared.payload["signature"]["signer"],
     )
     db.session.add(document)
     db.session.flush()
@@ -678,6 +726,14 @@ def entry_statuses(document: Document) -> list[EntryStatus]:
     return result
 
 
+def printed_referents(snapshot: dict) -> list[dict]:
+    """The host referents' answers a document printed (attestation; each experience of a dossier or opinion)."""
+    found = list(snapshot.get("referents") or [])
+    for experience in snapshot.get("experiences") or []:
+        found += experience.get("referents") or (experience.get("confirmations") or {}).get("referents") or []
+    return [{**r, "at": datetime.fromisoformat(r["at"]) if r.get("at") else None} for r in found]
+
+
 @dataclass(frozen=True)
 class UploadVerdict:
     outcome: str  # genuine | unknown | not_pdf | too_big | empty
@@ -699,7 +755,8 @@ def verify_upload(data: bytes) -> UploadVerdict:
     document = db.session.scalar(sa.select(Document).where(Document.sha256 == digest))
     if document is None:
         return UploadVerdict("unknown", sha256=digest)
-    check = check_signature(data, signing_config(current_app.config).cert_path)
+    roots = trust_roots(current_app.config) + organisation_trust(document.issuer_organisation_id)
+    check = check_signature(data, roots)
     return UploadVerdict("genuine", document=document, signature_ok=check.ok, sha256=digest)
 
 
@@ -719,14 +776,27 @@ class OpinionData:
 def save_opinion(
     actor: User, organisation: Organisation, volunteer: User, data: OpinionData, opinion: Opinion | None = None
 ) -> Opinion:
-    """Create or update the NGO's opinion about ``volunteer`` (trainers and admins of the NGO)."""
-    created = opinion is None
-    if opinion is None:
+    """Create or update the NGO's opinion about ``volunteer`` (trainers and admins of the NGO).
+
+    An opinion is frozen on the NGO's validations current when it is written: while they are unchanged its text
+    may be edited; once the NGO validated (or revoked) something since, saving writes a new version, and the old
+    one is marked superseded (documents printed from it keep verifying and say so).
+    """
+    validation_ids = current_validation_ids(organisation, volunteer)
+    created = opinion is None or opinion_is_stale(opinion, validation_ids)
+    if created:
+        previous = opinion
         opinion = Opinion(organisation=organisation, volunteer=volunteer, organisation_id=organisation.id)
         opinion.volunteer_id = volunteer.id
+        opinion.version = previous.version + 1 if previous is not None else 1
+        if not opinion.can_edit(actor):
+            raise PermissionError("not allowed")
+        if previous is not None:
+            previous.superseded_at = utcnow()
         db.session.add(opinion)
     if not opinion.can_edit(actor):
         raise PermissionError("not allowed")
+    opinion.validation_ids = validation_ids
     opinion.author_id = actor.id
     opinion.author_name = actor.display_name
     for name, value in data.__dict__.items():
@@ -737,9 +807,57 @@ def save_opinion(
         actor=actor,
         obj=opinion,
         organisation_id=organisation.id,
-        data={"volunteer_id": volunteer.id},
+        data={"volunteer_id": volunteer.id, "version": opinion.version},
     )
     return opinion
+
+
+def current_validation_ids(organisation: Organisation, volunteer: User) -> list[int]:
+    """The ids of the NGO's current validations of ``volunteer``'s claims, sorted."""
+    from app.claims.models import Claim
+
+    return sorted(
+        db.session.scalars(
+            sa.select(ClaimValidation.id)
+            .join(Claim, Claim.id == ClaimValidation.claim_id)
+            .where(
+                Claim.owner_id == volunteer.id,
+                ClaimValidation.organisation_id == organisation.id,
+                ClaimValidation.revoked_at.is_(None),
+                ClaimValidation.superseded_at.is_(None),
+            )
+        )
+    )
+
+
+def opinion_is_stale(opinion: Opinion, validation_ids: list[int] | None = None) -> bool:
+    """Whether the NGO validated or revoked something since ``opinion`` was written (a new version is needed)."""
+    if validation_ids is None:
+        validation_ids = current_validation_ids(opinion.organisation, opinion.volunteer)
+    return bool(opinion.validation_ids) and sorted(opinion.validation_ids) != validation_ids
+
+
+def superseded_opinion(document: Document) -> Opinion | None:
+    """For an opinion document: its opinion when a newer version replaced it (the verify page says so)."""
+    if document.kind != DocumentKind.OPINION:
+        return None
+    opinion_id = (document.snapshot.get("opinion") or {}).get("id")
+    opinion = db.session.get(Opinion, opinion_id) if opinion_id else None
+    return opinion if opinion is not None and opinion.superseded_at is not None else None
+
+
+def current_opinion(organisation_id: int, volunteer_id: int) -> Opinion | None:
+    """The NGO's latest (not superseded) opinion about the volunteer."""
+    return db.session.scalar(
+        sa.select(Opinion)
+        .where(
+            Opinion.organisation_id == organisation_id,
+            Opinion.volunteer_id == volunteer_id,
+            Opinion.superseded_at.is_(None),
+        )
+        .order_by(Opinion.id.desc())
+        .limit(1)
+    )
 
 
 def opinions_about(volunteer: User) -> list[Opinion]:
@@ -759,7 +877,7 @@ def opinions_of_organisations(organisation_ids: list[int]) -> list[Opinion]:
     return list(
         db.session.scalars(
             sa.select(Opinion)
-            .where(Opinion.organisation_id.in_(organisation_ids))
+            .where(Opinion.organisation_id.in_(organisation_ids), Opinion.superseded_at.is_(None))
             .options(selectinload(Opinion.organisation), selectinload(Opinion.volunteer))
             .order_by(Opinion.updated_at.desc())
         )

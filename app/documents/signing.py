@@ -6,11 +6,23 @@ By default each instance generates, on first use, a self-signed RSA-3072 certifi
 
 RSA, not ECDSA P-256: pyHanko declares the ISO 32002 extension (PDF 2.0) for ECDSA signatures, which a PDF/A-3 file
 must not carry. The signature field is invisible, so no appearance font has to be embedded and PDF/A stays intact.
+
+That key signs what the platform itself vouches for (the volunteer's portfolio, survey reports), and it signed every
+document issued before NGOs had identities of their own, so it stays a trust root. Documents an NGO issues
+(attestation, VAE dossier, opinion) are signed in the NGO's name: by a certificate the NGO uploaded (PKCS#12), or by
+one the instance's own **root CA** issues it (O = the NGO's legal name). The root CA is created on first use under
+``INSTANCE_DIR/signing/root-ca/``; its key file is encrypted with the store key (``SIGNING_STORE_KEY``, or derived
+from ``SECRET_KEY`` when unset), which also encrypts the NGOs' keys in the database. ``flask signing trust-root``
+writes the trust roots (the root CA and the platform certificate) for readers to import.
+
+With ``TSA_URL`` set, each signature carries an RFC 3161 timestamp from that authority (PAdES B-T); otherwise it is
+PAdES B-B.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import fcntl
 import io
@@ -20,13 +32,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 SIGNATURE_FIELD = "AcquisSignature"
+ROOT_CA_DIR = "root-ca"
+#: Validity of a certificate the root CA issues to an NGO.
+ORGANISATION_CERTIFICATE_DAYS = 365 * 5
+#: Largest PKCS#12 file an NGO admin may upload.
+PKCS12_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class SigningConfig:
-    key_path: str
-    cert_path: str
+    """A signing key and certificate: files (the platform's key), or PEM data (an NGO's key, decrypted for one
+    render and handed to the sandboxed child through its standard input only)."""
+
+    key_path: str = ""
+    cert_path: str = ""
     passphrase: str = ""
+    key_pem: str = ""
+    #: The signer's certificate first, then the rest of its chain.
+    cert_pem: str = ""
+    tsa_url: str = ""
 
 
 def signing_config(config) -> SigningConfig:
@@ -90,31 +114,31 @@ def _generate_instance_key(directory: Path, key_file: Path, cert_file: Path, bas
             )
             .sign(key, hashes.SHA256())
         )
-        for path, data in (
-            (
-                key_file,
-                key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                ),
+        _write_private(
+            key_file,
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             ),
-            (cert_file, certificate.public_bytes(serialization.Encoding.PEM)),
-        ):
-            temporary = path.with_suffix(".part")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
+        )
+        _write_private(cert_file, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by its owner only."""
+    temporary = path.with_suffix(".part")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
 
 
 def sign_pdf(pdf: bytes, signing: SigningConfig, *, reason: str = "", location: str = "", name: str = "") -> bytes:
-    """A PAdES B-B signature over ``pdf`` (incremental update, invisible field)."""
+    """A PAdES signature over ``pdf`` (incremental update, invisible field): B-T with a timestamp from
+    ``signing.tsa_url``, B-B without one."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    passphrase = signing.passphrase.encode() if signing.passphrase else None
-    signer = signers.SimpleSigner.load(signing.key_path, signing.cert_path, key_passphrase=passphrase)
-    if signer is None:
-        raise RuntimeError("could not load the signing key or certificate")
+    signer = _load_signer(signing)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
@@ -124,13 +148,41 @@ def sign_pdf(pdf: bytes, signing: SigningConfig, *, reason: str = "", location: 
         location=location or None,
         name=name or None,
     )
+    timestamper = None
+    if signing.tsa_url:
+        from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
+
+        timestamper = HTTPTimeStamper(signing.tsa_url, timeout=20)
     output = io.BytesIO()
     _run_async(
         lambda: signers.async_sign_pdf(
-            writer, metadata, signer=signer, new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD), output=output
+            writer,
+            metadata,
+            signer=signer,
+            timestamper=timestamper,
+            new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD),
+            output=output,
         )
     )
     return output.getvalue()
+
+
+def _load_signer(signing: SigningConfig):
+    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    passphrase = signing.passphrase.encode() if signing.passphrase else None
+    if signing.key_pem:
+        chain = list(load_certs_from_pemder_data(signing.cert_pem.encode()))
+        key = load_private_key_from_pemder_data(signing.key_pem.encode(), passphrase=None)
+        return signers.SimpleSigner(
+            signing_cert=chain[0], signing_key=key, cert_registry=SimpleCertificateStore.from_certs(chain)
+        )
+    signer = signers.SimpleSigner.load(signing.key_path, signing.cert_path, key_passphrase=passphrase)
+    if signer is None:
+        raise RuntimeError("could not load the signing key or certificate")
+    return signer
 
 
 def _run_async(make_coroutine):
@@ -155,15 +207,20 @@ class SignatureCheck:
     trusted: bool
     covers_whole_file: bool
     signer: str = ""
+    #: The signer certificate's O (organisation) attribute: the NGO that signed.
+    organisation: str = ""
+    #: The signature carries an RFC 3161 timestamp (PAdES B-T).
+    timestamped: bool = False
 
     @property
     def ok(self) -> bool:
         return self.present and self.intact and self.valid and self.trusted and self.covers_whole_file
 
 
-def check_signature(pdf: bytes, cert_path: str) -> SignatureCheck:
-    """Validate the (last) signature of ``pdf`` against the instance certificate as trust root."""
-    from pyhanko.keys import load_cert_from_pemder
+def check_signature(pdf: bytes, roots) -> SignatureCheck:
+    """Validate the (last) signature of ``pdf`` against ``roots``: a certificate file's path (the platform
+    certificate, as before), or a list of PEM certificates (see :func:`trust_roots`)."""
+    from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder_data
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
@@ -175,8 +232,11 @@ def check_signature(pdf: bytes, cert_path: str) -> SignatureCheck:
         return SignatureCheck(False, False, False, False, False)
     if not signatures:
         return SignatureCheck(False, False, False, False, False)
-    root = load_cert_from_pemder(cert_path)
-    context = ValidationContext(trust_roots=[root])
+    if isinstance(roots, (str, Path)):
+        certificates = [load_cert_from_pemder(str(roots))]
+    else:
+        certificates = [cert for pem in roots for cert in load_certs_from_pemder_data(pem)]
+    context = ValidationContext(trust_roots=certificates)
     status = _run_async(lambda: async_validate_pdf_signature(signatures[-1], context))
     return SignatureCheck(
         present=True,
@@ -185,4 +245,253 @@ def check_signature(pdf: bytes, cert_path: str) -> SignatureCheck:
         trusted=bool(status.trusted),
         covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
         signer=status.signing_cert.subject.human_friendly if status.signing_cert else "",
+        organisation=_organisation_of(status.signing_cert),
+        timestamped=status.timestamp_validity is not None,
     )
+
+
+def _organisation_of(certificate) -> str:
+    if certificate is None:
+        return ""
+    return str(certificate.subject.native.get("organization_name", "") or "")
+
+
+# --- Trust roots, the instance's root CA and the NGOs' certificates --------------------------------------------
+
+
+def _derive(config, purpose: bytes) -> bytes:
+    """32 bytes for ``purpose`` from ``SIGNING_STORE_KEY``, else from ``SECRET_KEY`` (HKDF: the session key itself
+    never encrypts anything, and each purpose gets an unrelated key)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    material = config.get("SIGNING_STORE_KEY") or os.environ.get("SIGNING_STORE_KEY") or config["SECRET_KEY"]
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(material.encode())
+
+
+def store_cipher(config):
+    """The Fernet cipher that protects the NGOs' private keys in the database."""
+    from cryptography.fernet import Fernet
+
+    return Fernet(base64.urlsafe_b64encode(_derive(config, b"acquis signing store")))
+
+
+def _root_passphrase(config) -> bytes:
+    """The root CA key file's passphrase: derived, never written anywhere."""
+    return base64.urlsafe_b64encode(_derive(config, b"acquis root ca"))
+
+
+def instance_root(config):
+    """The instance's root CA: (certificate, private key), created on first use (RSA-3072, 20 years, key file
+    encrypted, directory 0700, files 0600)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    directory = Path(config["INSTANCE_DIR"]) / "signing" / ROOT_CA_DIR
+    key_file, cert_file = directory / "key.pem", directory / "cert.pem"
+    if not (key_file.exists() and cert_file.exists()):
+        _generate_root(config, directory, key_file, cert_file)
+    certificate = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=_root_passphrase(config))
+    return certificate, key
+
+
+def _generate_root(config, directory: Path, key_file: Path, cert_file: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # several workers may start at once: one generates, the others wait
+        if key_file.exists() and cert_file.exists():
+            return
+        key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, f"Acquis root CA ({_host(config)})"[:64]),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acquis"),
+            ]
+        )
+        now = datetime.now(UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365 * 20))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(_key_usage(cert_sign=True), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        encryption = serialization.BestAvailableEncryption(_root_passphrase(config))
+        _write_private(
+            key_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        )
+        _write_private(cert_file, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _host(config) -> str:
+    return config.get("BASE_URL", "").split("://", 1)[-1].split("/", 1)[0] or "localhost"
+
+
+def _key_usage(*, cert_sign: bool):
+    from cryptography import x509
+
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate and its key for an NGO: PEM chain (signer first), the key in PEM (PKCS#8, unencrypted: the
+    caller encrypts it with :func:`store_cipher` before storing it)."""
+
+    chain_pem: str
+    key_pem: str
+    subject: str
+    fingerprint: str
+    not_after: datetime
+
+
+def issue_organisation_certificate(config, legal_name: str, country: str = "") -> IssuedCertificate:
+    """A signing certificate for an NGO from the instance's root CA (O = ``legal_name``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    root_cert, root_key = instance_root(config)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    attributes = []
+    if len(country) == 2 and country.isalpha():
+        attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country.upper()))
+    attributes += [
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, legal_name[:64]),
+        x509.NameAttribute(NameOID.COMMON_NAME, legal_name[:64]),
+    ]
+    now = datetime.now(UTC)
+    not_after = min(now + timedelta(days=ORGANISATION_CERTIFICATE_DAYS), root_cert.not_valid_after_utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(attributes))
+        .issuer_name(root_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    chain = certificate.public_bytes(serialization.Encoding.PEM) + root_cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return IssuedCertificate(
+        chain.decode(), key_pem.decode(), certificate.subject.rfc4514_string(), fingerprint(certificate), not_after
+    )
+
+
+class CertificateRefused(ValueError):
+    """An uploaded PKCS#12 that cannot sign; ``code`` names the reason."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def read_pkcs12(data: bytes, passphrase: str) -> IssuedCertificate:
+    """The key and certificate chain inside a PKCS#12 file.
+
+    :raises CertificateRefused: ``too_big``, ``unreadable`` (not PKCS#12, or a wrong passphrase), ``no_key``,
+        ``not_rsa`` (an ECDSA signature would break PDF/A-3, see the module's docstring), ``expired``, ``usage``
+        (the certificate is not meant for signatures that commit its holder: no non-repudiation key usage, which
+        readers and pyHanko's validation require of a document signature).
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    if len(data) > PKCS12_MAX_BYTES:
+        raise CertificateRefused("too_big")
+    try:
+        key, certificate, others = pkcs12.load_key_and_certificates(data, passphrase.encode() or None)
+    except (ValueError, TypeError):
+        raise CertificateRefused("unreadable") from None
+    if key is None or certificate is None:
+        raise CertificateRefused("no_key")
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 2048:
+        raise CertificateRefused("not_rsa")
+    now = datetime.now(UTC)
+    if not (certificate.not_valid_before_utc <= now < certificate.not_valid_after_utc):
+        raise CertificateRefused("expired")
+    if not _commits(certificate):
+        raise CertificateRefused("usage")
+    chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [certificate, *(others or [])])
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return IssuedCertificate(
+        chain.decode(),
+        key_pem.decode(),
+        certificate.subject.rfc4514_string(),
+        fingerprint(certificate),
+        certificate.not_valid_after_utc,
+    )
+
+
+def _commits(certificate) -> bool:
+    from cryptography import x509
+
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return usage.content_commitment
+
+
+def fingerprint(certificate) -> str:
+    """The SHA-256 fingerprint of a certificate, as hex pairs separated by colons."""
+    from cryptography.hazmat.primitives import hashes
+
+    return certificate.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def trust_roots(config) -> list[bytes]:
+    """The instance's trust roots in PEM: its root CA, then the platform's signing certificate."""
+    from cryptography.hazmat.primitives import serialization
+
+    root_cert, _key = instance_root(config)
+    platform = Path(signing_config(config).cert_path).read_bytes()
+    return [root_cert.public_bytes(serialization.Encoding.PEM), platform]
+
+
+def trust_root_fingerprints(config) -> list[tuple[str, str]]:
+    """(subject, SHA-256 fingerprint) of each trust root, as the /verify pages print them."""
+    from cryptography import x509
+
+    result = []
+    for pem in trust_roots(config):
+        certificate = x509.load_pem_x509_certificate(pem)
+        result.append((certificate.subject.rfc4514_string(), fingerprint(certificate)))
+    return result

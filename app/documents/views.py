@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import flash, jsonify, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
@@ -12,7 +12,7 @@ from app.core.hooks import hook
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
-from app.documents import bp, codes
+from app.documents import bp, codes, identities
 from app.documents import operations as ops
 from app.documents.context import ContextError, vae_frameworks
 from app.documents.forms import (
@@ -20,11 +20,14 @@ from app.documents.forms import (
     OpinionForm,
     PortfolioForm,
     PrintOpinionForm,
+    SigningResetForm,
+    SigningUploadForm,
     VaeForm,
     VerifyCodeForm,
     VerifyUploadForm,
 )
 from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for
+from app.documents.signing import PKCS12_MAX_BYTES, CertificateRefused, trust_root_fingerprints, trust_roots
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.frameworks.models import localized
@@ -121,7 +124,11 @@ class RHPrint(RHAuthenticated):
             )
         else:
             print_request = ops.PrintRequest(
-                DocumentKind.VAE, form.language.data, current_user, framework_slug=form.framework.data or ""
+                DocumentKind.VAE,
+                form.language.data,
+                current_user,
+                framework_slug=form.framework.data or "",
+                annex_evidence=bool(form.annex_evidence.data),
             )
         try:
             result = ops.request_document(current_user, print_request)
@@ -301,9 +308,7 @@ class RHOpinionNew(RHAuthenticated):
         self.organisation = db.session.get(Organisation, organisation_id)
         self.volunteer = db.session.get(User, volunteer_id)
         require(self.organisation is not None and self.volunteer is not None)
-        self.opinion = db.session.scalar(
-            sa.select(Opinion).where(Opinion.organisation_id == organisation_id, Opinion.volunteer_id == volunteer_id)
-        )
+        self.opinion = ops.current_opinion(organisation_id, volunteer_id)
 
     def _check_access(self):
         require(
@@ -333,6 +338,7 @@ class RHOpinionNew(RHAuthenticated):
             organisation=self.organisation,
             volunteer=self.volunteer,
             opinion=self.opinion,
+            stale=self.opinion is not None and ops.opinion_is_stale(self.opinion),
         )
 
 
@@ -433,6 +439,7 @@ class RHVerifyHome(RHPublic):
                 upload_form=upload_form,
                 verdict=verdict,
                 statuses=ops.entry_statuses(verdict.document) if verdict and verdict.document else None,
+                **_trust_context(),
             ),
             status,
         )
@@ -467,7 +474,92 @@ class RHVerify(RHPublic):
             document=self.document,
             code=codes.formatted(self.document.code),
             statuses=ops.entry_statuses(self.document),
+            referents=ops.printed_referents(self.document.snapshot),
+            superseded_opinion=ops.superseded_opinion(self.document),
+            **_trust_context(),
         )
+
+
+def _trust_context() -> dict:
+    """What the verification pages say about trusting signatures: the trust roots' fingerprints."""
+    from flask import current_app
+
+    return {"trust_roots": trust_root_fingerprints(current_app.config)}
+
+
+class RHTrustRoot(RHPublic):
+    """The instance's trust roots (PEM), for readers to import into their PDF reader."""
+
+    def _process(self):
+        from flask import current_app
+
+        response = make_response(b"".join(trust_roots(current_app.config)))
+        response.headers["Content-Type"] = "application/x-pem-file"
+        response.headers["Content-Disposition"] = 'attachment; filename="acquis-trust-root.pem"'
+        return response
+
+
+# --- An NGO's signing certificate --------------------------------------------------------------------------------
+
+
+PKCS12_ERRORS = {
+    "too_big": _l("This file is larger than the allowed size."),
+    "unreadable": _l(
+        "This file could not be opened: check that it is a PKCS#12 file and that the passphrase is right."
+    ),
+    "no_key": _l("This file holds no private key with its certificate."),
+    "not_rsa": _l("Only RSA keys of at least 2048 bits can sign archival PDF documents."),
+    "expired": _l("This certificate is not valid today."),
+    "usage": _l("This certificate is not meant for signing documents (its key usage lacks non-repudiation)."),
+}
+
+
+class RHSigning(RHAuthenticated):
+    """An NGO admin sees the certificate the NGO signs with, uploads its own, or goes back to the instance's."""
+
+    methods = ("GET", "POST")
+
+    def _load(self, organisation_id):
+        self.organisation = db.session.get(Organisation, organisation_id)
+        require(self.organisation is not None)
+
+    def _check_access(self):
+        require(self.organisation.can_manage(current_user))
+
+    def _process(self):
+        form = SigningUploadForm(prefix="upload")
+        if form.validate_on_submit():
+            data = form.file.data.read(PKCS12_MAX_BYTES + 1)
+            try:
+                identities.upload_pkcs12(current_user, self.organisation, data, form.passphrase.data or "")
+            except CertificateRefused as refusal:
+                form.file.errors = [str(PKCS12_ERRORS[refusal.code])]
+            else:
+                flash(_("The NGO now signs its documents with its own certificate."), "success")
+                return redirect(url_for("documents.signing", organisation_id=self.organisation.id))
+        return (
+            render_template(
+                "documents/signing.html",
+                organisation=self.organisation,
+                identity=identities.current_identity(self.organisation),
+                form=form,
+                reset_form=SigningResetForm(prefix="reset"),
+                **_trust_context(),
+            ),
+            422 if form.errors else 200,
+        )
+
+
+class RHSigningReset(RHSigning):
+    """Sign again with a certificate issued by the instance's root CA."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        if SigningResetForm(prefix="reset").validate_on_submit():
+            identities.use_instance_certificate(current_user, self.organisation)
+            flash(_("The NGO now signs its documents with a certificate issued by this instance."), "success")
+        return redirect(url_for("documents.signing", organisation_id=self.organisation.id))
 
 
 _ROUTES = [
@@ -482,7 +574,10 @@ _ROUTES = [
     ("/documents/opinions/<int:organisation_id>/<int:volunteer_id>", RHOpinionNew, "opinion_edit"),
     ("/documents/opinions/<int:opinion_id>/print", RHOpinionPrint, "opinion_print"),
     ("/documents/for/<int:organisation_id>/<int:volunteer_id>/print", RHPrintFor, "print_for"),
+    ("/documents/signing/<int:organisation_id>", RHSigning, "signing"),
+    ("/documents/signing/<int:organisation_id>/reset", RHSigningReset, "signing_reset"),
     ("/verify", RHVerifyHome, "verify_home"),
+    ("/verify/trust-root.pem", RHTrustRoot, "trust_root"),
     ("/verify/<code>", RHVerify, "verify"),
 ]
 for rule, handler, endpoint in _ROUTES:

@@ -119,6 +119,7 @@ def _load_libraries_then_cap_memory() -> None:  # pragma: no cover - runs in the
     """
     import pyhanko.sign.signers  # noqa: F401
     import weasyprint  # noqa: F401
+    from pyhanko.sign.timestamps import aiohttp_client  # noqa: F401 - used when TSA_URL is set
 
     limit = int(os.environ.get(MEMORY_LIMIT_ENV, "0"))
     if limit:
@@ -192,7 +193,14 @@ def run(job: dict) -> tuple[dict, bytes]:
         meta = job.get("signature", {})
         pdf = sign_pdf(
             pdf,
-            SigningConfig(signing["key_path"], signing["cert_path"], signing.get("passphrase", "")),
+            SigningConfig(
+                signing.get("key_path", ""),
+                signing.get("cert_path", ""),
+                signing.get("passphrase", ""),
+                key_pem=signing.get("key_pem", ""),
+                cert_pem=signing.get("cert_pem", ""),
+                tsa_url=signing.get("tsa_url", ""),
+            ),
             reason=meta.get("reason", ""),
             location=meta.get("location", ""),
             name=meta.get("name", ""),

@@ -121,6 +121,13 @@ def get_owned_experience(experience_id: int, owner: User) -> Experience | None:
     )
 
 
+def overlap_warning(experience: Experience) -> str | None:
+    """A note when ``experience`` overlaps another full-time engagement of its owner (never blocks)."""
+    from app.experiences.rules import overlap_warning as warning
+
+    return warning(experience, experiences_of(experience.owner))
+
+
 def engagement_statuses() -> list[EngagementStatus]:
     return list(db.session.scalars(sa.select(EngagementStatus).order_by(EngagementStatus.position)))
 

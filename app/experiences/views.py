@@ -50,9 +50,9 @@ class RHNewExperience(RHAuthenticated):
         ):
             experience = created[0]
             flash(_("“%(title)s” has been saved.", title=experience.title), "success")
-            warning = experience.duration_warning()
-            if warning:
-                flash(warning, "warning")
+            for warning in (experience.duration_warning(), ops.overlap_warning(experience)):
+                if warning:
+                    flash(warning, "warning")
             return redirect(url_for("experiences.detail", experience_id=experience.id))
         return render_template("experiences/form.html", form=form, kind=self.kind, experience=None), (
             422 if form.errors else 200
@@ -73,7 +73,10 @@ class RHExperienceBase(RHAuthenticated):
 class RHExperience(RHExperienceBase):
     def _process(self):
         return render_template(
-            "experiences/detail.html", experience=self.experience, warning=self.experience.duration_warning()
+            "experiences/detail.html",
+            experience=self.experience,
+            warning=self.experience.duration_warning(),
+            overlap=ops.overlap_warning(self.experience),
         )
 
 
@@ -89,9 +92,9 @@ class RHEditExperience(RHExperienceBase):
             form, lambda data: ops.update_experience(self.experience, data, actor=current_user)
         ):
             flash(_("Your changes have been saved."), "success")
-            warning = self.experience.duration_warning()
-            if warning:
-                flash(warning, "warning")
+            for warning in (self.experience.duration_warning(), ops.overlap_warning(self.experience)):
+                if warning:
+                    flash(warning, "warning")
             return redirect(url_for("experiences.detail", experience_id=self.experience.id))
         return render_template(
             "experiences/form.html", form=form, kind=self.experience.kind, experience=self.experience

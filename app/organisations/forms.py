@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms.fields import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
@@ -49,3 +50,34 @@ class InviteForm(SafeForm):
 
 class RoleForm(SafeForm):
     role = SelectField(_l("Role"), choices=MembershipRole.choices())
+
+
+class ProfileForm(SafeForm):
+    """The NGO's identity as its documents print it (letterhead)."""
+
+    legal_name = StringField(
+        _l("Legal name"),
+        description=_l("As registered, e.g. “Association Solidarité Monde”: printed on documents and in signatures."),
+        validators=[max_length(200), NoMarkup(), PrintableName()],
+    )
+    address = TextAreaField(_l("Postal address"), validators=[max_length(500)])
+    registration_number = StringField(_l("Registration number (RNA or SIRET)"), validators=[max_length(40), NoMarkup()])
+    website = StringField(_l("Website"), validators=[max_length(200), NoMarkup()])
+    logo = FileField(_l("Logo (PNG or JPEG)"))
+    remove_logo = BooleanField(_l("Remove the logo"))
+    stamp = FileField(_l("Stamp (optional, PNG or JPEG)"))
+    remove_stamp = BooleanField(_l("Remove the stamp"))
+
+    def validate_website(self, field):
+        if field.data and not field.data.startswith(("https://", "http://")):
+            raise ValidationError(_l("Please enter a web address starting with https://."))
+
+
+class SignatoryForm(SafeForm):
+    """A trainer or admin agrees to sign the NGO's documents."""
+
+    signatory_role = StringField(
+        _l("Your role, as printed under your name"),
+        description=_l("For example: “Directrice” or “Responsable des volontaires”."),
+        validators=[required(_l("Please enter your role.")), max_length(120), NoMarkup(), PrintableName()],
+    )

@@ -49,6 +49,15 @@ class Organisation(TimestampMixin, Base):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     #: Whether people may ask to join from the directory (org admins approve each request).
     accepts_join_requests: Mapped[bool] = mapped_column(default=True)
+    # The NGO's identity on the documents it issues (letterhead): see app.organisations.operations.update_profile.
+    legal_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    address: Mapped[str] = mapped_column(sa.Text, default="")
+    #: RNA (W + 9 digits) or SIRET (14 digits), as printed.
+    registration_number: Mapped[str] = mapped_column(sa.String(40), default="")
+    website: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: PNG re-encoded from the upload (never the uploaded bytes), small enough for a letterhead.
+    logo_png: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    stamp_png: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
     memberships = relationship("Membership", back_populates="organisation", cascade="all, delete-orphan")
 
@@ -71,6 +80,14 @@ class Organisation(TimestampMixin, Base):
     def can_view_members(self, user) -> bool:
         """Active members see the member list; managers too."""
         return self.can_manage(user) or self.has_role(user)
+
+    @property
+    def signatories(self) -> list[Membership]:
+        """Active trainers and admins who agreed to sign the NGO's documents, earliest first."""
+        return sorted(
+            (m for m in self.memberships if m.is_signatory),
+            key=lambda m: (m.signs_since, m.id),
+        )
 
     def can_request_to_join(self, user) -> bool:
         return (
@@ -98,6 +115,9 @@ class Membership(TimestampMixin, Base):
     state: Mapped[MembershipState] = mapped_column(enum_column(MembershipState), default=MembershipState.ACTIVE)
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: The member agreed to sign the NGO's documents, with this role (e.g. "Directrice"), since this time.
+    signatory_role: Mapped[str] = mapped_column(sa.String(120), default="")
+    signs_since: Mapped[datetime | None]
 
     user = relationship(User, back_populates="memberships", foreign_keys=[user_id])
     organisation = relationship(Organisation, back_populates="memberships")
@@ -105,6 +125,15 @@ class Membership(TimestampMixin, Base):
     @property
     def is_active(self) -> bool:
         return self.state == MembershipState.ACTIVE
+
+    @property
+    def is_signatory(self) -> bool:
+        """An active trainer or admin who agreed to sign (and still may)."""
+        return (
+            self.is_active
+            and self.signs_since is not None
+            and self.role in (MembershipRole.TRAINER, MembershipRole.ADMIN)
+        )
 
 
 class Invitation(TimestampMixin, Base):

@@ -9,9 +9,9 @@ from flask_login import current_user
 from app.auth.forms import EmptyForm
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
-from app.organisations import bp
+from app.organisations import bp, profile
 from app.organisations import operations as ops
-from app.organisations.forms import InviteForm, RoleForm
+from app.organisations.forms import InviteForm, ProfileForm, RoleForm, SignatoryForm
 from app.organisations.models import MembershipRole, MembershipState
 
 
@@ -39,7 +39,82 @@ class RHOrganisation(RHOrganisationBase):
             organisation=self.organisation,
             membership=self.organisation.membership_of(current_user),
             form=EmptyForm(),
+            signatory_form=SignatoryForm(prefix="sign"),
         )
+
+
+#: Largest logo or stamp upload read (it is re-encoded and scaled down anyway).
+LETTERHEAD_MAX_BYTES = 5 * 1024 * 1024
+
+
+class RHProfile(RHOrganisationBase):
+    """An NGO admin edits the NGO's identity on its documents: legal name, address, registration, logo, stamp."""
+
+    methods = ("GET", "POST")
+
+    def _check_access(self):
+        require(self.organisation.can_manage(current_user))
+
+    def _process(self):
+        form = ProfileForm(obj=self.organisation if request.method == "GET" else None)
+        if form.validate_on_submit():
+            data = profile.ProfileData(
+                legal_name=form.legal_name.data or "",
+                address=form.address.data or "",
+                registration_number=form.registration_number.data or "",
+                website=form.website.data or "",
+            )
+            try:
+                profile.update_profile(
+                    self.organisation,
+                    data,
+                    actor=current_user,
+                    logo=_read(form.logo.data),
+                    stamp=_read(form.stamp.data),
+                    remove_logo=form.remove_logo.data,
+                    remove_stamp=form.remove_stamp.data,
+                )
+            except profile.ProfileRefused as refusal:
+                form[refusal.field].errors = [str(refusal.message)]
+            else:
+                flash(_("The profile has been saved."), "success")
+                return redirect(url_for("organisations.detail", slug=self.organisation.slug))
+        return render_template("organisations/profile.html", organisation=self.organisation, form=form), (
+            422 if form.errors else 200
+        )
+
+
+def _read(upload) -> bytes | None:
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    return upload.read(LETTERHEAD_MAX_BYTES + 1) or None
+
+
+class RHSignatory(RHOrganisationBase):
+    """An active trainer or admin agrees to sign the NGO's documents (with their role), or stops."""
+
+    methods = ("POST",)
+
+    def _check_access(self):
+        self.membership = self.organisation.membership_of(current_user)
+        require(
+            self.membership is not None
+            and self.organisation.has_role(current_user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+        )
+
+    def _process(self):
+        if request.form.get("stop"):
+            if EmptyForm().validate_on_submit():
+                profile.stop_signing(self.membership)
+                flash(_("You no longer sign this NGO's documents."), "success")
+            return redirect(url_for("organisations.detail", slug=self.organisation.slug))
+        form = SignatoryForm(prefix="sign")
+        if form.validate_on_submit():
+            profile.agree_to_sign(self.membership, form.signatory_role.data)
+            flash(_("You now sign this NGO's documents."), "success")
+        else:
+            flash(_("Please enter your role."), "error")
+        return redirect(url_for("organisations.detail", slug=self.organisation.slug))
 
 
 class RHRequestToJoin(RHOrganisationBase):
@@ -212,6 +287,8 @@ _ROUTES = [
     ("/", RHDirectory, "directory"),
     ("/<slug>", RHOrganisation, "detail"),
     ("/<slug>/join", RHRequestToJoin, "request_join"),
+    ("/<slug>/profile", RHProfile, "profile"),
+    ("/<slug>/signatory", RHSignatory, "signatory"),
     ("/<slug>/members", RHMembers, "members"),
     ("/<slug>/members/<int:membership_id>/approve", RHApproveRequest, "approve_request"),
     ("/<slug>/members/<int:membership_id>/decline", RHDeclineRequest, "decline_request"),

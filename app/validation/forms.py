@@ -64,6 +64,8 @@ class FactsForm(SafeForm):
         validators=[required(_l("Please choose an answer."))],
     )
     facts_comment = TextAreaField(_l("Correction"), validators=[max_length(COMMENT_LIMIT)])
+    #: Required (by the operation) only when the facts raise warnings: overlapping engagements, an unusual duration.
+    facts_acknowledged = BooleanField(_l("I have checked these warnings and confirm the facts all the same"))
 
 
 class RevokeForm(SafeForm):

@@ -81,6 +81,9 @@ class Submission(Base):
     facts_confirmed_at: Mapped[datetime | None]
     #: The facts hash the decision applies to (a later round with other facts needs a new confirmation).
     facts_confirmed_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    #: What the trainer acknowledged when confirming the facts: overlapping full-time engagements, a duration outside
+    #: the status's legal bounds (see :func:`app.validation.operations.facts_warnings`); printed on the attestation.
+    facts_warnings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
     experience = relationship(Experience)
     volunteer = relationship(User, foreign_keys=[volunteer_id])

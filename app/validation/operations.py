@@ -862,8 +862,54 @@ def facts_unchanged(submission: Submission) -> bool:
     return content_hash(facts_snapshot(submission.experience)) == submission.facts_hash
 
 
-def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, comment: str = "") -> None:
+def facts_warnings(experience: Experience) -> list[dict]:
+    """What a trainer must acknowledge before confirming the facts of ``experience``: other full-time engagements of
+    the volunteer that overlap it in time, and a duration outside its status's legal bounds (plain data, printed
+    on the attestation in its language)."""
+    from app.experiences.operations import experiences_of
+    from app.experiences.rules import overlapping
+
+    warnings = []
+    others = overlapping(experience, experiences_of(experience.owner))
+    if others:
+        warnings.append(
+            {
+                "kind": "overlap",
+                "with": [
+                    {
+                        "title": o.title,
+                        "start_date": o.start_date.isoformat(),
+                        "end_date": o.end_date.isoformat() if o.end_date else None,
+                    }
+                    for o in others
+                ],
+            }
+        )
+    status, days = experience.status, experience.duration_days
+    if status is not None and days is not None:
+        too_long = status.max_days is not None and days > status.max_days
+        too_short = status.min_days is not None and days < status.min_days
+        if too_long or too_short:
+            warnings.append(
+                {
+                    "kind": "duration",
+                    "days": days,
+                    "min": status.min_days,
+                    "max": status.max_days,
+                    "status": status.code,
+                    "legal_basis": status.legal_basis,
+                }
+            )
+    return warnings
+
+
+def confirm_facts(
+    submission: Submission, actor: User, decision: FactsDecision, comment: str = "", *, acknowledged: bool = False
+) -> None:
     """A trainer confirms the facts of the experience (dates, role, status), possibly with a correction.
+
+    When the facts raise warnings (:func:`facts_warnings`), the trainer must acknowledge them (``acknowledged``);
+    they are recorded with the confirmation and printed on the attestation.
 
     The facts may be answered during the review or after its last claim was decided (a closed round), as long as
     the volunteer has not edited them since they were submitted; the facts confirmation is what a mission
@@ -882,6 +928,11 @@ def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, 
         raise ValidationError("facts_comment", _l("Please describe the correction."))
     if submission.facts_decision is None and not facts_unchanged(submission):
         raise FactsChanged()
+    warnings = facts_warnings(submission.experience)
+    if warnings and not acknowledged:
+        raise ValidationError(
+            "facts_acknowledged", _l("Please confirm that you checked the warnings about these facts.")
+        )
     submission_id, actor_id, facts_hash, round_ = submission.id, actor.id, submission.facts_hash, submission.round
 
     def attempt():
@@ -902,6 +953,7 @@ def confirm_facts(submission: Submission, actor: User, decision: FactsDecision, 
                 facts_confirmed_by_id=actor_id,
                 facts_confirmed_at=now,
                 facts_confirmed_hash=facts_hash,
+                facts_warnings=warnings,
             )
             .execution_options(synchronize_session=False)
         )

@@ -239,6 +239,7 @@ class RHSubmissionBase(RHAuthenticated):
             facts_form = FactsForm(formdata=None)
         if facts_changed:
             facts_form = None
+        warnings = ops.facts_warnings(submission.experience) if facts_form is not None else []
         validations = ops.validations_for_claims({item.claim_id for item in submission.items})
         return render_template(
             "validation/submission.html",
@@ -247,6 +248,7 @@ class RHSubmissionBase(RHAuthenticated):
             versions=versions,
             forms=forms,
             facts_form=facts_form,
+            facts_warnings=warnings,
             previous=previous,
             diffs=diffs,
             validations=validations,
@@ -320,7 +322,13 @@ class RHFacts(RHSubmissionBase):
             return self._render(facts_form=form, status=422)
         try:
             decision = FactsDecision(form.facts_decision.data or FactsDecision.CONFIRMED.value)
-            ops.confirm_facts(self.submission, current_user, decision, form.facts_comment.data or "")
+            ops.confirm_facts(
+                self.submission,
+                current_user,
+                decision,
+                form.facts_comment.data or "",
+                acknowledged=bool(form.facts_acknowledged.data),
+            )
         except ops.FactsChanged:
             db.session.expire_all()
             self.submission = ops.get_submission(self.submission.id)

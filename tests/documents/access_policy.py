@@ -8,7 +8,7 @@ written by trainers and admins of the NGO that validated the volunteer's entries
 opinion about them. Verification is public.
 """
 
-from tests.access import PUBLIC, USER, expect, rule
+from tests.access import ORG_ADMIN, PUBLIC, USER, expect, rule
 
 HOLDER_AND_NGO = expect(404, guest="login", volunteer="ok", trainer="ok", org_admin="ok")
 #: ... and an adviser with whom the holder shared their documents (never to print in the NGO's name).
@@ -80,7 +80,20 @@ POLICY = {
         methods=("POST",),
         notes="no language: nothing rendered",
     ),
+    "documents.signing": rule(
+        ORG_ADMIN,
+        url=lambda w: {"organisation_id": w.ngo.id},
+        methods=("GET", "POST"),
+        notes="empty upload: 422 redisplay, nothing stored",
+    ),
+    "documents.signing_reset": rule(
+        ORG_ADMIN,
+        url=lambda w: {"organisation_id": w.ngo.id},
+        methods=("POST",),
+        notes="issues a certificate from the instance root CA, redirect",
+    ),
     "documents.verify_home": rule(PUBLIC, methods=("GET", "POST")),
+    "documents.trust_root": rule(PUBLIC),
     "documents.verify": rule(PUBLIC, url=lambda w: {"code": codes_of(w)}),
 }
 

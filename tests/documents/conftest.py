@@ -38,7 +38,8 @@ def make_rncp(db_session, si_nodes):
         version="1",
         title={"fr": "Titre RNCP de test", "en": "Test RNCP title", "es": "Título RNCP de prueba"},
         content_hash="2" * 64,
-        certification={"code": "RNCP99999"},
+        # This référentiel asks for level 2 of the competences' scale (the default is 3: see test_coverage_rule).
+        certification={"code": "RNCP99999", "required_level": 2},
     )
     db_session.add_all([framework, version])
     db_session.flush()

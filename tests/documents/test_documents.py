@@ -204,3 +204,57 @@ def test_trainer_prints_what_the_ngo_validated_and_can_reopen_it(app, client, lo
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     assert "Solidarité Monde" in page.get_data(as_text=True)
+
+
+def test_new_codes_are_letters_and_digits_with_an_iso7064_check():
+    import re
+
+    from app.documents import codes
+
+    for _ in range(300):
+        code = codes.new_code()
+        assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{12}", code), code
+        assert codes.iso7064_check(code[:-1]) == code[-1]
+        assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", codes.formatted(code))
+    # ISO/IEC 7064 MOD 37-36 reference value: "A12425GABC1234002" has the check character "M".
+    assert codes.iso7064_check("A12425GABC1234002") == "M"
+
+
+def test_codes_printed_before_keep_verifying(client, docworld):
+    """A document issued with an old code (Crockford check symbol, possibly * ~ $ = U) is still found."""
+    from app.documents import codes
+    from app.documents.models import DocumentKind
+    from tests.fixtures.worlds import store_document_stand_in
+
+    body = "0123456789AB"
+    old = body + codes.check_character(body)
+    store_document_stand_in(docworld.volunteer, docworld.ngo, kind=DocumentKind.ATTESTATION, code=old)
+    assert codes.normalise(codes.formatted(old)) == old
+    assert client.get(f"/verify/{codes.formatted(old)}").status_code == 200
+    # A typo in an old code is still caught by its own check symbol.
+    assert codes.normalise("1" + codes.formatted(old)[1:]) is None
+
+
+def test_french_documents_use_french_typography_and_short_dates(client, login, docworld):
+    """A narrow no-break space before : ; ! ? (never a colon glued to a word), dates like "1 janv. 2024"."""
+    import re
+
+    login(client, docworld.volunteer)
+    document, _ = print_document(client, "attestation", language="fr", experience_id=str(docworld.mission.id))
+    data = _download(client, document)
+    text = pdf_text(data)
+    from pypdf import PdfReader  # pdftotext turns U+202F into a plain space; pypdf keeps it
+
+    assert "\u202f:" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert not re.search(r"[^\s\u202f\u00a0/\d]:\s", text), re.findall(r".{20}[^\s\u202f\u00a0/\d]:\s", text)[:3]
+    assert "1 janv. 2024" in text and "31 déc. 2024" in text
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text)
+
+
+def test_french_typography_leaves_markup_urls_and_entities_alone():
+    from app.documents.typography import french_typography
+
+    html = '<p class="a:b">Pays: Pérou ; A &amp; B? https://x.org/v 10:30</p><style>a:hover{}</style>'
+    assert french_typography(html) == (
+        '<p class="a:b">Pays\u202f: Pérou\u202f; A &amp; B\u202f? https://x.org/v 10:30</p><style>a:hover{}</style>'
+    )

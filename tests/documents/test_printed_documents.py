@@ -60,7 +60,7 @@ def demo_runner(app, db_session):
 
 @pytest.mark.parametrize(("kind", "language", "title"), KINDS, ids=[kind for kind, *_ in KINDS])
 def test_dossier_render_prints_each_kind_from_the_demo_data(app, demo_runner, tmp_path, kind, language, title):
-    from app.documents.signing import check_signature, signing_config
+    from app.documents.signing import check_signature, trust_roots
 
     out = tmp_path / f"{kind}.pdf"
     result = demo_runner.invoke(
@@ -75,7 +75,8 @@ def test_dossier_render_prints_each_kind_from_the_demo_data(app, demo_runner, tm
     assert code in text
     assert set(decoded_qr_codes(data)) == {f"{app.config['BASE_URL']}/verify/{code}"}
     assert_tagged(data)
-    assert check_signature(data, signing_config(app.config).cert_path).ok
+    # Attestations and opinions are signed in the NGO's name, the portfolio by the platform: both are trust roots.
+    assert check_signature(data, trust_roots(app.config)).ok
 
 
 def test_dossier_render_explains_what_is_missing(demo_runner, tmp_path):
@@ -157,3 +158,42 @@ def test_an_edited_validated_claim_prints_as_it_was_validated(client, login, db_
     text = pdf_text(client.get(f"/documents/{document.id}/download").data)
     assert "Draft text nobody validated" not in text
     assert validated_situation in text
+
+
+def test_demo_attestation_names_the_ngo_its_signatory_and_the_host_referent(app, demo_runner, tmp_path):
+    """``flask dossier render`` on the demo data: issued and signed by the NGO, not by the platform."""
+    from app.documents.signing import check_signature, trust_roots
+
+    out = tmp_path / "attestation.pdf"
+    result = demo_runner.invoke(
+        args=["dossier", "render", "--user", DEMO_VOLUNTEER, "--kind", "attestation", "--lang", "fr", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    text = " ".join(pdf_text(data).split())
+    assert "Association Terre Solidaire" in text and "RNA W691234567" in text
+    assert "Hugo Bernard" in text and "Directeur" in text  # the signatory and their role
+    assert "Rosa Quispe" in text and "Asociación Manos Unidas Lima" in text  # the host referent
+    check = check_signature(data, trust_roots(app.config))
+    assert check.ok and check.organisation == "Association Terre Solidaire"
+
+
+def test_demo_vae_first_page_summary_and_notice_once(app, demo_runner, tmp_path):
+    """The VAE dossier's first page carries the profile of validated competences; the fictional-example notice
+    is printed once per document."""
+    import io
+
+    from pypdf import PdfReader
+
+    out = tmp_path / "vae.pdf"
+    result = demo_runner.invoke(
+        args=["dossier", "render", "--user", DEMO_VOLUNTEER, "--kind", "vae", "--lang", "en", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    first = " ".join(PdfReader(io.BytesIO(data)).pages[0].extract_text().split())
+    assert "Profile of the validated competences" in first and "SI.2.1" in first
+    text = " ".join(pdf_text(data).split())
+    with app.app_context():
+        notice = translated("en", "This certification is a fictional example used for demonstration.")
+    assert text.count(notice) == 1

@@ -4,7 +4,10 @@ Member management belongs to the admins of world.ngo (and platform admins); ever
 same NGO included, gets 404 so that nothing reveals what exists.
 """
 
-from tests.access import ORG_ADMIN, PUBLIC, USER, rule
+from tests.access import ORG_ADMIN, PUBLIC, USER, expect, rule
+
+#: Active trainers and admins of world.ngo (they may agree to sign its documents).
+NGO_STAFF = expect(404, guest="login", trainer="ok", org_admin="ok")
 
 
 def build(world):
@@ -57,6 +60,10 @@ POLICY = {
         USER, url=_org, methods=("POST",), notes="members are told they cannot ask again; still not a refusal"
     ),
     "organisations.members": rule(ORG_ADMIN, url=_org, methods=("GET", "POST")),
+    "organisations.profile": rule(
+        ORG_ADMIN, url=_org, methods=("GET", "POST"), notes="empty form: the profile is saved blank"
+    ),
+    "organisations.signatory": rule(NGO_STAFF, url=_org, methods=("POST",), notes="no role: refused with a message"),
     "organisations.approve_request": rule(ORG_ADMIN, url=_pending, methods=("POST",)),
     "organisations.decline_request": rule(ORG_ADMIN, url=_pending, methods=("POST",)),
     "organisations.change_role": rule(ORG_ADMIN, url=_volunteer, methods=("POST",), data=lambda w: {"role": "trainer"}),
