@@ -35,7 +35,11 @@ class RHAdminIndex(RHPlatformAdmin):
 
 class RHAdminOrganisations(RHPlatformAdmin):
     def _process(self):
-        return render_template("admin/organisations.html", organisations=org_ops.list_organisations())
+        return render_template(
+            "admin/organisations.html",
+            organisations=org_ops.list_organisations(),
+            member_counts=org_ops.active_member_counts(),
+        )
 
 
 def _organisation_data(form: OrganisationForm) -> org_ops.OrganisationData:

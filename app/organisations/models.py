@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, object_session, relationship
 
 from app.auth.models import User
 from app.core.db import Base, TimestampMixin, enum_column, utcnow
@@ -59,13 +59,20 @@ class Organisation(TimestampMixin, Base):
     logo_png: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     stamp_png: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
+    # Grows with the NGO (thousands of members): never load it to answer an access question. Rules look the
+    # organisation up in the *user's* memberships instead (see membership_of); lists query with a limit.
     memberships = relationship("Membership", back_populates="organisation", cascade="all, delete-orphan")
 
     def membership_of(self, user) -> Membership | None:
-        """The user's membership (active or pending), looked up in the loaded memberships."""
+        """The user's membership (active or pending), found among the user's own memberships.
+
+        A user has a handful of memberships, loaded by one indexed query (memberships.user_id) the first time a
+        request asks and then kept by the session for the rest of the request, so every rule of the request costs
+        at most that one statement, whatever the size of the NGO.
+        """
         if user is None or not user.is_authenticated:
             return None
-        return next((m for m in self.memberships if m.user_id == user.id), None)
+        return next((m for m in user.memberships if m.organisation_id == self.id), None)
 
     def has_role(self, user, *roles: MembershipRole) -> bool:
         membership = self.membership_of(user)
@@ -83,10 +90,20 @@ class Organisation(TimestampMixin, Base):
 
     @property
     def signatories(self) -> list[Membership]:
-        """Active trainers and admins who agreed to sign the NGO's documents, earliest first."""
-        return sorted(
-            (m for m in self.memberships if m.is_signatory),
-            key=lambda m: (m.signs_since, m.id),
+        """Active trainers and admins who agreed to sign the NGO's documents, earliest first (queried, with their
+        users, rather than picked out of every membership of the NGO)."""
+        return list(
+            object_session(self).scalars(
+                sa.select(Membership)
+                .where(
+                    Membership.organisation_id == self.id,
+                    Membership.state == MembershipState.ACTIVE,
+                    Membership.signs_since.is_not(None),
+                    Membership.role.in_((MembershipRole.TRAINER, MembershipRole.ADMIN)),
+                )
+                .options(joinedload(Membership.user))
+                .order_by(Membership.signs_since, Membership.id)
+            )
         )
 
     def can_request_to_join(self, user) -> bool:
@@ -106,7 +123,11 @@ class Membership(TimestampMixin, Base):
     """A user's role in an organisation, active or awaiting approval."""
 
     __tablename__ = "memberships"
-    __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id", name="uq_memberships_user_org"),)
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "organisation_id", name="uq_memberships_user_org"),
+        # Members of an NGO by state (members page, admins to notify, member counts) without reading the others.
+        sa.Index("ix_memberships_org_state", "organisation_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)

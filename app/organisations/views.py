@@ -157,12 +157,15 @@ class RHMembers(RHManageBase):
             else:
                 flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
                 return redirect(url_for("organisations.members", slug=self.organisation.slug))
-        memberships = sorted(self.organisation.memberships, key=lambda m: m.user.display_name.lower())
+        after = request.args.get("after", type=int)
+        active = ops.members_page(self.organisation, MembershipState.ACTIVE, after=after)
         return render_template(
             "organisations/members.html",
             organisation=self.organisation,
-            active=[m for m in memberships if m.state == MembershipState.ACTIVE],
-            pending=[m for m in memberships if m.state == MembershipState.PENDING],
+            active=active.members,
+            next_after=active.next_after,
+            paged=after is not None,
+            pending=ops.members_page(self.organisation, MembershipState.PENDING).members,
             invitations=ops.open_invitations(self.organisation),
             form=form,
             role_choices=MembershipRole.choices(),
@@ -177,7 +180,7 @@ class RHMembershipBase(RHManageBase):
 
     def _load(self, slug, membership_id):
         super()._load(slug)
-        self.membership = next((m for m in self.organisation.memberships if m.id == membership_id), None)
+        self.membership = ops.get_membership(self.organisation, membership_id)
         require(self.membership is not None)
 
     def _back(self):

@@ -223,11 +223,17 @@ def invite_returnees(organisation: Organisation, questionnaire: Questionnaire, *
     Everyone is invited, whether they already answered or not: the number sent must not tell the admin how many
     members took part. Returns the number of invitations.
     """
-    members = [
-        m.user
-        for m in organisation.memberships
-        if m.is_active and m.role == MembershipRole.VOLUNTEER and m.user.disabled_at is None
-    ]
+    members = db.session.scalars(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organisation_id == organisation.id,
+            Membership.state == MembershipState.ACTIVE,
+            Membership.role == MembershipRole.VOLUNTEER,
+            User.disabled_at.is_(None),
+        )
+        .order_by(User.id)
+    ).all()
     url = canonical_url("survey.answer", questionnaire_id=questionnaire.id, version=questionnaire.version)
     for user in members:
         queue_email(

@@ -61,7 +61,11 @@ class Submission(Base):
     """One experience submitted to one sending NGO; rounds follow each other after changes are requested."""
 
     __tablename__ = "submissions"
-    __table_args__ = (sa.UniqueConstraint("experience_id", "organisation_id", name="uq_submissions_experience_org"),)
+    __table_args__ = (
+        sa.UniqueConstraint("experience_id", "organisation_id", name="uq_submissions_experience_org"),
+        # The trainers' queue: counts by state and pages by submission time, within the NGO (index-only counts).
+        sa.Index("ix_submissions_org_state_submitted", "organisation_id", "state", "submitted_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     experience_id: Mapped[int] = mapped_column(sa.ForeignKey("experiences.id", ondelete="CASCADE"), index=True)
@@ -153,6 +157,8 @@ class SubmissionItem(Base):
     __tablename__ = "submission_items"
     __table_args__ = (
         sa.UniqueConstraint("submission_id", "round", "claim_id", name="uq_submission_items_round_claim"),
+        # The queue statistics read the latest decisions only (app.validation.operations.organisation_stats).
+        sa.Index("ix_submission_items_decided_at", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
