@@ -205,12 +205,11 @@ def audit_page(
     """
     stmt = _statement(organisation_id, flt)
     if after is not None:
-        stmt = stmt.where(
-            sa.or_(
-                AuditEvent.created_at < after.created_at,
-                sa.and_(AuditEvent.created_at == after.created_at, AuditEvent.id < after.id),
-            )
+        # A row-value comparison, which PostgreSQL turns into an index condition on (created_at, id).
+        key = sa.tuple_(
+            sa.literal(after.created_at, AuditEvent.created_at.type), sa.literal(after.id, AuditEvent.id.type)
         )
+        stmt = stmt.where(sa.tuple_(AuditEvent.created_at, AuditEvent.id) < key)
     rows = db.session.execute(stmt.limit(size + 1)).all()
     lines = [_line(*row) for row in rows[:size]]
     more = len(rows) > size
