@@ -161,10 +161,15 @@ def _statement(organisation_id: int | None, flt: AuditFilter) -> sa.Select:
 
 
 def _actor(event: AuditEvent, current_name: str | None) -> str:
+    """The name to show: the recorded one, else (older rows) the current one, else "a former member".
+
+    Redaction leaves no actor id, and legacy labels are exactly ``user#<actor_id>``: a person who chose "erased" or
+    "user#…" as their name is still shown by that name.
+    """
     label = event.actor_label or ""
-    if label == REDACTED_LABEL:
+    if event.actor_id is None and label == REDACTED_LABEL:
         return _("a former member")
-    if label.startswith(LEGACY_LABEL_PREFIX):
+    if event.actor_id is not None and label == f"{LEGACY_LABEL_PREFIX}{event.actor_id}":
         return current_name or _("a former member")
     if not label:
         return _("no signed-in user")

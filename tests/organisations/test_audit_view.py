@@ -120,6 +120,9 @@ def test_the_actor_is_named_as_at_the_time(client, login, db_session, ngo, admin
         db_session, "item.validated", organisation=ngo, label="user#999999", actor_id=999999, at=T0 - timedelta(days=1)
     )
     _event(db_session, "validation.revoked", organisation=ngo, label="erased", at=T0 - timedelta(days=2))
+    # Someone who calls themselves "erased" keeps that name: redaction also removes the actor's id.
+    odd = create_user("odd@example.org", name="erased")
+    _event(db_session, "invitation.sent", actor=odd, organisation=ngo, at=T0 - timedelta(days=3))
     db_session.flush()
 
     login(client, admin)
@@ -129,6 +132,7 @@ def test_the_actor_is_named_as_at_the_time(client, login, db_session, ngo, admin
     assert actors["item.rejected"] == "Tina Trainer"  # an older event: the current name
     assert actors["item.validated"] == "a former member"  # an older event whose account is gone
     assert actors["validation.revoked"] == "a former member"  # an erased actor
+    assert actors["invitation.sent"] == "erased"
     assert "Hugo Renamed" not in {row[1] for row in rows[1:]}
 
 
