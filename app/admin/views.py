@@ -19,6 +19,7 @@ from app.extensions import db
 from app.organisations import operations as org_ops
 from app.organisations.forms import OrganisationForm
 from app.organisations.models import Membership, Organisation
+from app.organisations.views import AuditViewMixin
 
 USERS_PER_PAGE = 50
 
@@ -31,6 +32,29 @@ class RHAdminIndex(RHPlatformAdmin):
             "disabled": db.session.scalar(sa.select(sa.func.count(User.id)).where(User.disabled_at.is_not(None))),
         }
         return render_template("admin/index.html", counts=counts)
+
+
+class RHAdminAuditBase(AuditViewMixin, RHPlatformAdmin):
+    """Every NGO's events at once (each NGO's own view is open to platform admins too)."""
+
+    page_endpoint, csv_endpoint = "admin.audit", "admin.audit_csv"
+
+    def _scope(self):
+        return None
+
+
+class RHAdminAudit(RHAdminAuditBase):
+    """The audit trail of every NGO, filterable by action and period, newest first."""
+
+    def _process(self):
+        return self._render_audit(organisation=None)
+
+
+class RHAdminAuditCsv(RHAdminAuditBase):
+    """Every NGO's events matching the filters, as CSV."""
+
+    def _process(self):
+        return self._csv("audit-all-organisations")
 
 
 class RHAdminOrganisations(RHPlatformAdmin):
@@ -157,6 +181,8 @@ class RHAdminUserEnable(RHAdminUserDisable):
 _ROUTES = [
     ("/", RHAdminIndex, "index"),
     ("/organisations", RHAdminOrganisations, "organisations"),
+    ("/audit", RHAdminAudit, "audit"),
+    ("/audit.csv", RHAdminAuditCsv, "audit_csv"),
     ("/organisations/new", RHAdminOrganisationNew, "organisation_new"),
     ("/organisations/<int:organisation_id>/edit", RHAdminOrganisationEdit, "organisation_edit"),
     ("/users", RHAdminUsers, "users"),

@@ -46,7 +46,11 @@ class AuditEvent(Base):
     ip_address: Mapped[str | None] = mapped_column(sa.String(64))
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
-    __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_object", "object_type", "object_id"),
+        # The NGO audit view: one organisation's events, newest first, paged by (created_at, id).
+        sa.Index("ix_audit_events_organisation_time", "organisation_id", "created_at", "id"),
+    )
 
 
 def log_event(
@@ -66,8 +70,9 @@ def log_event(
     event_row = AuditEvent(
         action=action,
         actor_id=getattr(actor, "id", None),
-        # Only the id, never the e-mail: rows are append-only and must not keep a person after erasure.
-        actor_label=f"user#{actor.id}" if getattr(actor, "id", None) else "",
+        # The actor's name as it was when they acted (the audit view shows it), never the e-mail address;
+        # erasure redacts it (redact_person), so the row does not keep the person after their account is gone.
+        actor_label=actor_name(actor),
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "id", "") or "") if obj is not None else "",
         organisation_id=organisation_id,
@@ -76,6 +81,17 @@ def log_event(
     )
     db.session.add(event_row)
     return event_row
+
+
+#: ``actor_label`` of events written before it held a name (``user#ID``): shown with the actor's current name.
+LEGACY_LABEL_PREFIX = "user#"
+
+
+def actor_name(actor) -> str:
+    """What ``actor_label`` records for ``actor``: their display name at the time, or ``""`` for the system."""
+    if not getattr(actor, "id", None):
+        return ""
+    return (getattr(actor, "display_name", "") or f"{LEGACY_LABEL_PREFIX}{actor.id}")[:200]
 
 
 #: ``actor_label`` of events whose actor was erased; ``data`` of events that named an erased person.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms.fields import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms.fields import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional, ValidationError
 
 from app.core.countries import country_choices, is_country_code
 from app.core.forms import NoMarkup, PrintableName, SafeForm, email_field, max_length, required
@@ -81,3 +81,19 @@ class SignatoryForm(SafeForm):
         description=_l("For example: “Directrice” or “Responsable des volontaires”."),
         validators=[required(_l("Please enter your role.")), max_length(120), NoMarkup(), PrintableName()],
     )
+
+
+class AuditFilterForm(SafeForm):
+    """The audit view's filters (GET: they change nothing, so no CSRF token); choices are set by the view."""
+
+    class Meta:
+        csrf = False
+
+    person = SelectField(_l("Person"), choices=[], default="")
+    action = SelectField(_l("Action"), choices=[], default="")
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To (included)"), validators=[Optional()])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end of the period must not be before its start."))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
-from app.organisations import bp, profile
+from app.organisations import audit_log, bp, profile
 from app.organisations import operations as ops
-from app.organisations.forms import InviteForm, ProfileForm, RoleForm, SignatoryForm
+from app.organisations.forms import AuditFilterForm, InviteForm, ProfileForm, RoleForm, SignatoryForm
 from app.organisations.models import MembershipRole, MembershipState
 
 
@@ -264,6 +264,97 @@ class RHRevokeInvitation(RHManageBase):
         return redirect(url_for("organisations.members", slug=self.organisation.slug))
 
 
+class AuditViewMixin:
+    """The audit view and its CSV, scoped by :meth:`_scope` (an organisation's id, or ``None`` for every NGO's)."""
+
+    #: Endpoints of the page and of its CSV, and the URL arguments they share.
+    page_endpoint = csv_endpoint = ""
+
+    def _scope(self) -> int | None:
+        raise NotImplementedError
+
+    def _url_args(self) -> dict:
+        return {}
+
+    def _people(self) -> list[tuple[int, str]]:
+        return []
+
+    def _filter_form(self) -> tuple[AuditFilterForm, audit_log.AuditFilter]:
+        """The filters from the query string; invalid ones are reported on the form and not applied."""
+        form = AuditFilterForm(formdata=request.args)
+        form.person.choices = [("", _("Everyone"))] + [(str(uid), name) for uid, name in self._people()]
+        actions = sorted(audit_log.ACTION_LABELS, key=audit_log.action_label)
+        form.action.choices = [("", _("Every action"))] + [(a, audit_log.action_label(a)) for a in actions]
+        if not request.args or not form.validate():
+            return form, audit_log.AuditFilter()
+        person = form.person.data
+        return form, audit_log.AuditFilter(
+            actor_id=int(person) if person else None,
+            action=form.action.data or "",
+            since=form.since.data,
+            until=form.until.data,
+        )
+
+    def _render_audit(self, **context):
+        form, flt = self._filter_form()
+        after = audit_log.Cursor.decode(request.args.get("after"))
+        page = audit_log.audit_page(self._scope(), flt, after)
+        filters = {k: v for k, v in request.args.items() if k in form._fields and v and not form.errors}
+        return render_template(
+            "organisations/audit.html",
+            form=form,
+            page=page,
+            filters=filters,
+            first_page=after is None,
+            page_url=lambda **extra: url_for(self.page_endpoint, **self._url_args(), **filters, **extra),
+            csv_url=url_for(self.csv_endpoint, **self._url_args(), **filters),
+            form_action=url_for(self.page_endpoint, **self._url_args()),
+            show_organisation=self._scope() is None,
+            **context,
+        ), (422 if form.errors else 200)
+
+    def _csv(self, filename: str):
+        form, flt = self._filter_form()
+        if form.errors:
+            return redirect(url_for(self.page_endpoint, **self._url_args(), **request.args))
+        response = Response(
+            stream_with_context(audit_log.export_csv(self._scope(), flt)), mimetype="text/csv; charset=utf-8"
+        )
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class RHAuditBase(AuditViewMixin, RHManageBase):
+    """The NGO's own events: its admins and platform admins only (404 for everybody else, trainers included)."""
+
+    page_endpoint, csv_endpoint = "organisations.audit", "organisations.audit_csv"
+
+    def _scope(self):
+        return self.organisation.id
+
+    def _url_args(self):
+        return {"slug": self.organisation.slug}
+
+    def _people(self):
+        return audit_log.people(self.organisation.id)
+
+
+class RHAudit(RHAuditBase):
+    """The NGO's audit trail, filterable by person, action and period, newest first, a page at a time."""
+
+    def _process(self):
+        return self._render_audit(organisation=self.organisation)
+
+
+class RHAuditCsv(RHAuditBase):
+    """The NGO's audit trail matching the filters, as CSV (every cell neutralised against formulas)."""
+
+    def _process(self):
+        return self._csv(f"audit-{self.organisation.slug}")
+
+
 class RHInvitation(RHPublic):
     """The link from an invitation e-mail: guests are asked to sign in or register, members accept."""
 
@@ -298,6 +389,8 @@ _ROUTES = [
     ("/<slug>/members/<int:membership_id>/role", RHChangeRole, "change_role"),
     ("/<slug>/members/<int:membership_id>/remove", RHRemoveMember, "remove_member"),
     ("/<slug>/invitations/<int:invitation_id>/revoke", RHRevokeInvitation, "revoke_invitation"),
+    ("/<slug>/audit", RHAudit, "audit"),
+    ("/<slug>/audit.csv", RHAuditCsv, "audit_csv"),
     ("/invitations/<token>", RHInvitation, "invitation"),
 ]
 for rule, handler, endpoint in _ROUTES:

@@ -212,7 +212,7 @@ def erased_validators(validation_ids_by_claim: dict[int, set[int]]) -> set[int]:
         validation_id = (data or {}).get("validation_id")
         if validation_id not in validation_ids_by_claim.get(int(object_id), ()):
             continue
-        if label == REDACTED_LABEL:
+        if label == REDACTED_LABEL and actor_id is None:  # not a trainer who calls themselves "erased"
             redacted.add(validation_id)
         elif actor_id is not None:
             actors[validation_id] = actor_id

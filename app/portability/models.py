@@ -15,8 +15,9 @@ class ErasedUser(Base):
     """An erased account: only its former id, so the append-only audit log can say "a former user".
 
     Audit rows keep ``actor_id`` (a plain number, no foreign key) and cannot be updated (ORM guard and database
-    trigger). Since this change they no longer store the e-mail address either (``actor_label`` is ``user#ID``);
-    the name shown for an actor is resolved at display time from ``users``, else from this table.
+    trigger). They never store the e-mail address: ``actor_label`` is the actor's display name at the time
+    (``user#ID`` in rows written before 2026-12-02, whose name is resolved at display time from ``users``, else
+    from this table), and erasure redacts it.
     """
 
     __tablename__ = "erased_users"

@@ -1113,6 +1113,8 @@ def request_referent(volunteer: User, experience: Experience, data: ReferentData
         "referent.requested",
         actor=volunteer,
         obj=request,
+        # The sending NGO reads referent requests and answers in its audit trail.
+        organisation_id=experience.sending_organisation_id,
         data={
             "experience_id": experience.id,
             "email": data.email,
@@ -1174,6 +1176,7 @@ def confirm_referent(request: ReferentRequest, *, facts_confirmed: bool, claim_i
     log_event(
         "referent.confirmed",
         obj=request,
+        organisation_id=request.experience.sending_organisation_id,
         data={
             "experience_id": request.experience_id,
             "referent": request.name,

@@ -12,6 +12,8 @@ def _target(w):
 POLICY = {
     "admin.index": rule(PLATFORM_ADMIN),
     "admin.organisations": rule(PLATFORM_ADMIN),
+    "admin.audit": rule(PLATFORM_ADMIN),
+    "admin.audit_csv": rule(PLATFORM_ADMIN),
     "admin.organisation_new": rule(PLATFORM_ADMIN, methods=GET_POST),
     "admin.organisation_edit": rule(
         PLATFORM_ADMIN, url=lambda w: {"organisation_id": w.other_ngo.id}, methods=GET_POST

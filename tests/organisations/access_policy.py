@@ -63,6 +63,8 @@ POLICY = {
     "organisations.profile": rule(
         ORG_ADMIN, url=_org, methods=("GET", "POST"), notes="empty form: the profile is saved blank"
     ),
+    "organisations.audit": rule(ORG_ADMIN, url=_org, notes="trainers of the NGO too get 404: the trail is the admins'"),
+    "organisations.audit_csv": rule(ORG_ADMIN, url=_org),
     "organisations.signatory": rule(NGO_STAFF, url=_org, methods=("POST",), notes="no role: refused with a message"),
     "organisations.approve_request": rule(ORG_ADMIN, url=_pending, methods=("POST",)),
     "organisations.decline_request": rule(ORG_ADMIN, url=_pending, methods=("POST",)),

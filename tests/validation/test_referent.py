@@ -125,3 +125,16 @@ def test_referent_form_refuses_bad_input(world, client, login):
     )
     assert response.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(ReferentRequest.id))) == 0
+
+
+def test_referent_events_belong_to_the_sending_ngo_audit_trail(world, client, login, outbox):
+    world.mission.sending_organisation_id = world.ngo.id
+    db.session.commit()
+    request_referent(client, login, world)
+    token = LINK.search(outbox[-1].body).group(1)
+    guest = client.application.test_client()
+    assert guest.post(f"/validation/referent/{token}", data={"facts_confirmed": "y"}).status_code == 200
+    events = db.session.execute(
+        sa.select(AuditEvent.action, AuditEvent.organisation_id).where(AuditEvent.action.like("referent.%"))
+    ).all()
+    assert sorted(events) == [("referent.confirmed", world.ngo.id), ("referent.requested", world.ngo.id)]
