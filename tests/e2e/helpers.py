@@ -34,6 +34,7 @@ from typing import Any
 
 import pyotp
 
+from tests.e2e import html_checker
 from tests.fixtures.app import TEST_PASSWORD
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -472,13 +473,15 @@ def assert_accessible(page, *, context: str | dict | None = None, disable: tuple
 
 
 def check_page(page, *, where: str | None = None) -> None:
-    """Check the page now shown (after a click or a form submission): browser problems, then axe.
+    """Check the page now shown (after a click or a form submission): browser problems, then axe; its HTML is
+    kept for the Nu HTML checker run at the end of the session.
 
     Call it after every action that loads a page, so every page of a journey is checked.
     """
     page.wait_for_load_state("load")
     monitor(page).assert_clean(where or page.url)
     assert_accessible(page)
+    html_checker.collect(page.url, page.content())  # validated at the end of the session (Nu HTML checker)
 
 
 def visit(page, path: str, *, status: int = 200):
