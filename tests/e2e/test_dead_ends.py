@@ -39,6 +39,14 @@ def test_a_reused_referent_link_explains_itself_in_the_request_language(live_ser
     check_page(referent)
 
     visit(referent, link, status=410)
+    # The page is set in the project's own font, served by the app (not a system font).
+    loaded = referent.evaluate(
+        "document.fonts.ready.then(() => [...document.fonts].filter("
+        "f => f.family.replaceAll('\"', '') === 'Source Sans Pro' && f.status === 'loaded').length)"
+    )
+    assert loaded >= 1
+    family = referent.evaluate("getComputedStyle(document.body).fontFamily")
+    assert family.startswith('"Source Sans Pro"') and "system-ui" not in family
     assert referent.locator("html").get_attribute("lang") == "es"
     expect(referent.get_by_role("heading", level=1)).to_have_text(
         live_server.translate("es", "You have already answered")
