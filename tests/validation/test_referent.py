@@ -88,6 +88,10 @@ def test_referent_confirms_once_and_it_shows_beside_the_ngo(world, client, login
     assert db.session.scalar(sa.select(ReferentRequest.comment)) == "Great work <3"
     experience = client.get(f"/experiences/{world.mission.id}").text
     assert "Rosa Quispe (Coordinator, Agua Viva) answered" in experience and "Great work &lt;3" in experience
+    # Composed sentences keep their spaces (trim_blocks eats line breaks) and dates go through Babel, never ISO.
+    assert re.search(r"answered on \w{3} \d{1,2}, \d{4}\. Facts confirmed\. <q", experience), experience
+    assert re.search(r"\d{4} \(\d+ days\)", experience)
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", experience.split("<main", 1)[1])
     claim_page = client.get(f"/portfolio/claims/{world.claims[0].id}").text
     assert "This competence was confirmed." in claim_page
     assert "This competence was not confirmed." in client.get(f"/portfolio/claims/{world.claims[1].id}").text
