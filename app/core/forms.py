@@ -24,8 +24,10 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from werkzeug.formparser import FormDataParser
 from wtforms import Field
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, StopValidation, ValidationError
+from wtforms.widgets import HiddenInput
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _SINGLE_LINE_BREAKS = re.compile(r"[\r\n\t]")
@@ -92,11 +94,22 @@ class SafeRequest(Request):
     form_data_parser_class = _ReplacingFormDataParser
 
 
+class _CSRFInput(HiddenInput):
+    """The CSRF token's hidden input without an ``id``: several forms share a page (the header's language and
+    sign-out forms at least), and the same ``id="csrf_token"`` on each is invalid HTML. Nothing refers to it."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", False)
+        return super().__call__(field, **kwargs)
+
+
 class SafeForm(FlaskForm):
     """FlaskForm (with CSRF) that checks every text field for malformed input before other validators."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, CSRFTokenField):
+                return unbound_field.bind(form=form, widget=_CSRFInput(), **options)
             filters = list(unbound_field.kwargs.get("filters", ()))
             if issubclass(unbound_field.field_class, StringField | TextAreaField) and not issubclass(
                 unbound_field.field_class, PasswordField

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Flask, g, request
-from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale, to_user_timezone
 from flask_login import current_user
 
 from app.core.countries import country_name
 from app.core.hooks import template_hook
 from app.core.i18n import LANGUAGE_NAMES, current_language
+
+
+def format_day(value: date | str | None) -> str:
+    """The interface's one date format: the locale's medium date ("2 déc. 2026", "Dec 2, 2026"). Accepts the ISO
+    strings of stored snapshots, which are never shown as such."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        return format_date(to_user_timezone(value).date(), "medium")
+    return format_date(value, "medium")
+
+
+def format_moment(value: datetime | None) -> str:
+    """The interface's one date-and-time format: the medium date with the short time, joined the locale's way
+    ("2 déc. 2026, 07:58", "Dec 2, 2026, 7:58 AM"), in the user's time zone."""
+    if not value:
+        return ""
+    locale = get_locale()
+    pattern = locale.datetime_formats["medium"].format(
+        locale.time_formats["short"].pattern, locale.date_formats["medium"].pattern
+    )
+    return format_datetime(value, pattern)
 
 
 def _navigation() -> list[tuple[str, object]]:
@@ -69,5 +95,5 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["currency"] = lambda value, code="EUR": (
         format_currency(value, code) if value is not None else ""
     )
-    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
+    app.jinja_env.filters["date"] = format_day
+    app.jinja_env.filters["datetime"] = format_moment

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, request, session, url_for
+from flask import jsonify, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
 from app.auth import operations as auth_ops
 from app.auth.forms import LanguageForm
+from app.core import pdf
 from app.core.i18n import SESSION_KEY, is_supported
+from app.core.permissions import require
 from app.core.security import safe_next_url
 from app.core.views import RHPublic
 from app.extensions import csrf, db, limiter
@@ -55,7 +57,36 @@ class RHHealth(RHPublic):
         return jsonify(status="ok", database="ok")
 
 
+class RHFont(RHPublic):
+    """The interface's own font (Source Sans Pro, packaged for the PDF documents too: ``font-source-sans-pro``), so
+    every page looks the same on every machine instead of falling back to whatever the system has."""
+
+    decorators = [limiter.exempt]
+
+    def _load(self, name):
+        self.font = WEB_FONTS.get(name)
+        require(self.font is not None)
+
+    def _process(self):
+        path, mimetype = pdf.assets()[self.font]
+        response = send_file(path, mimetype=mimetype, max_age=FONT_MAX_AGE, conditional=True)
+        response.headers["Access-Control-Allow-Origin"] = "*"  # fonts are public and fetched in CORS mode
+        return response
+
+
+#: URL name -> bundled asset (``app.core.pdf.assets``); only these files are served.
+WEB_FONTS = {
+    "source-sans-regular.ttf": "font/sans-regular",
+    "source-sans-italic.ttf": "font/sans-italic",
+    "source-sans-semibold.ttf": "font/sans-semibold",
+    "source-sans-bold.ttf": "font/sans-bold",
+}
+#: A week: the files only change with the package version.
+FONT_MAX_AGE = 7 * 24 * 3600
+
+
 bp.add_url_rule("/", view_func=RHHome.as_view("home"))
+bp.add_url_rule("/fonts/<name>", view_func=RHFont.as_view("font"))
 bp.add_url_rule("/language", view_func=RHSetLanguage.as_view("set_language"))
 bp.add_url_rule("/healthz", view_func=RHHealth.as_view("healthz"))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import session
@@ -161,14 +161,40 @@ def active_share(share_id: int) -> Share | None:
     return share
 
 
-def find_link_share(token: str) -> Share | None:
-    """The active link share of a token, or ``None`` (unknown, expired and revoked alike)."""
+def _link_share_of(token: str) -> Share | None:
     if not token or len(token) > 100:
         return None
     share = db.session.scalar(sa.select(Share).where(Share.token_hash == sha256_hex(token)))
-    if share is None or share.kind != ShareKind.LINK or not share.is_active:
+    return share if share is not None and share.kind == ShareKind.LINK else None
+
+
+def find_link_share(token: str) -> Share | None:
+    """The active link share of a token, or ``None`` (unknown, expired and revoked alike)."""
+    share = _link_share_of(token)
+    return share if share is not None and share.is_active else None
+
+
+def ended_link_share(token: str) -> Share | None:
+    """The link share of a real token that was revoked or has expired (its holder gets an explanation);
+    ``None`` for an unknown token or an active share."""
+    share = _link_share_of(token)
+    return share if share is not None and not share.is_active else None
+
+
+def ended_share(share_id: int, user) -> Share | None:
+    """A revoked or expired share that ``user`` (or this browser's link grant) could read while it lasted — the
+    named adviser, the holder of the link — so they get an explanation; ``None`` otherwise (the caller's 404)."""
+    share = db.session.get(Share, share_id)
+    if share is None or share.is_active or not viewer_may_read(share, user):
         return None
     return share
+
+
+def end_of(share: Share) -> tuple[str, datetime]:
+    """Why and when ``share`` ended: ``("share_revoked", revoked_at)`` or ``("share_expired", expires_at)``."""
+    if share.revoked_at is not None:
+        return "share_revoked", share.revoked_at
+    return "share_expired", share.expires_at
 
 
 def grant_in_session(share: Share) -> None:

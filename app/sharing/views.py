@@ -11,6 +11,7 @@ from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.claims.operations import download_basename
 from app.core import storage
+from app.core.dead_ends import explain_dead_end
 from app.core.permissions import require
 from app.core.security import canonical_url
 from app.core.views import RHAuthenticated, RHPublic
@@ -110,6 +111,8 @@ class RHOpenLink(RHPublic):
 
     def _load(self, token):
         self.share = ops.find_link_share(token)
+        if self.share is None and (ended := ops.ended_link_share(token)) is not None:
+            _explain_end(ended)
         require(self.share is not None)
 
     def _process(self):
@@ -120,11 +123,20 @@ class RHOpenLink(RHPublic):
         return response
 
 
+def _explain_end(share) -> None:
+    """The explanation of a revoked or expired share, for whoever could read it (see ``app.core.dead_ends``)."""
+    reason, when = ops.end_of(share)
+    explain_dead_end(reason, when=when, person=share.owner.display_name)
+
+
 class RHSharedBase(RHPublic):
-    """A page read through a share: the same 404 for unknown, expired, revoked or not-granted shares."""
+    """A page read through a share: the same 404 for unknown or not-granted shares; the adviser or the link
+    holder of a revoked or expired share is told what happened instead."""
 
     def _load(self, share_id, **view_args):
         self.share = ops.active_share(share_id)
+        if self.share is None and (ended := ops.ended_share(share_id, current_user)) is not None:
+            _explain_end(ended)
         require(self.share is not None)
 
     def _check_access(self):

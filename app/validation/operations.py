@@ -1140,12 +1140,29 @@ def request_referent(volunteer: User, experience: Experience, data: ReferentData
 def find_referent_request(token: str) -> ReferentRequest | None:
     """The usable request behind ``token``; ``None`` when unknown, tampered with, expired or used (callers answer
     the same 404 in every case)."""
+    request = _referent_request_of(token)
+    return request if request is not None and request.is_usable else None
+
+
+def _referent_request_of(token: str) -> ReferentRequest | None:
     if not token or len(token) > 100:
         return None
-    request = db.session.scalar(sa.select(ReferentRequest).where(ReferentRequest.token_hash == hash_token(token)))
-    if request is None or not request.is_usable:
-        return None
-    return request
+    return db.session.scalar(sa.select(ReferentRequest).where(ReferentRequest.token_hash == hash_token(token)))
+
+
+def ended_referent_request(token: str) -> ReferentRequest | None:
+    """The request behind a real token that was already used or has expired (the referent gets an explanation);
+    ``None`` for an unknown token or a usable request."""
+    request = _referent_request_of(token)
+    return request if request is not None and not request.is_usable else None
+
+
+def end_of_referent_request(request: ReferentRequest) -> tuple[str, datetime]:
+    """Why and when the link stopped working: ``("referent_used", confirmed_at)`` or ``("referent_expired",
+    expires_at)``."""
+    if request.confirmed_at is not None:
+        return "referent_used", request.confirmed_at
+    return "referent_expired", request.expires_at
 
 
 def confirm_referent(request: ReferentRequest, *, facts_confirmed: bool, claim_ids, comment: str = "") -> None:

@@ -14,6 +14,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
+from app.core.dead_ends import explain_dead_end
 from app.core.hooks import hook, panel
 from app.core.i18n import SESSION_KEY, current_language, is_supported
 from app.core.permissions import require
@@ -476,12 +477,12 @@ class RHReferent(RHPublic):
 
     def _load(self, token):
         self.request_ = ops.find_referent_request(token)
+        if self.request_ is None and (ended := ops.ended_referent_request(token)) is not None:
+            _explain_referent_end(ended)
         require(self.request_ is not None)
 
     def _process(self):
-        chosen = session.get(SESSION_KEY)
-        language = chosen if is_supported(chosen) else self.request_.language
-        with force_locale(language):
+        with force_locale(_referent_language(self.request_)):
             response = self._respond()
         response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
         return response
@@ -502,7 +503,8 @@ class RHReferent(RHPublic):
                     comment=form.comment.data or "",
                 )
             except ops.AlreadyDecided:
-                require(False)
+                db.session.refresh(referent)
+                _explain_referent_end(referent)
             return make_response(render_template("validation/referent_done.html", referent=referent))
         return make_response(
             render_template(
@@ -516,6 +518,18 @@ class RHReferent(RHPublic):
             ),
             422 if form.errors else 200,
         )
+
+
+def _referent_language(referent) -> str:
+    """The language the referent chose on the page (the switcher), else the one the request was sent in."""
+    chosen = session.get(SESSION_KEY)
+    return chosen if is_supported(chosen) else referent.language
+
+
+def _explain_referent_end(referent) -> None:
+    """A used or expired referent link says so, in the referent's language (see ``app.core.dead_ends``)."""
+    reason, when = ops.end_of_referent_request(referent)
+    explain_dead_end(reason, language=_referent_language(referent), when=when, person=referent.volunteer.display_name)
 
 
 def _title(language_map: dict) -> str:

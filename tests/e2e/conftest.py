@@ -32,11 +32,13 @@ Helpers to use with them live in ``tests/e2e/helpers.py``: ``visit``, ``check_pa
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import html_checker
 from tests.e2e.helpers import (
     CHROMIUM_ARGS,
     CHROMIUM_PATH,
@@ -73,6 +75,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
             if skip is not None:
                 item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Validate the HTML of every page the browser tests checked with the Nu HTML checker; any error fails the
+    session (the errors are listed). Without Java or the jar: a visible skip, or a failure under REQUIRE_BROWSER."""
+    pages = html_checker.collected()
+    if not pages:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    say = reporter.write_line if reporter is not None else print
+    reason = html_checker.unavailable_reason()
+    if reason is not None:
+        if browser_required():
+            say(f"Nu HTML checker: FAILED: {reason} (REQUIRE_BROWSER is set)", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        else:
+            say(f"Nu HTML checker: SKIPPED: {reason}", yellow=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="acquis-vnu-") as workdir:
+        errors = html_checker.validate(pages, Path(workdir))
+    if errors:
+        say(f"Nu HTML checker: {len(errors)} error(s) on {len(pages)} page(s):", red=True)
+        for line in errors:
+            say("  " + line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        say(f"Nu HTML checker: 0 errors on {len(pages)} page(s)", green=True)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -34,6 +34,7 @@ from typing import Any
 
 import pyotp
 
+from tests.e2e import html_checker
 from tests.fixtures.app import TEST_PASSWORD
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -421,6 +422,10 @@ class PageMonitor:
     def _on_request_failed(self, request) -> None:
         if request.resource_type == "document":
             return  # navigations cancelled by another navigation are normal
+        if request.resource_type in ("fetch", "xhr") and request.failure == "net::ERR_ABORTED":
+            # A script's request still in flight when the page is left (e.g. the debounced suggestion preview when
+            # the form is submitted) is cancelled by the browser: that is not a failure of the server.
+            return
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _on_response(self, response) -> None:
@@ -472,13 +477,15 @@ def assert_accessible(page, *, context: str | dict | None = None, disable: tuple
 
 
 def check_page(page, *, where: str | None = None) -> None:
-    """Check the page now shown (after a click or a form submission): browser problems, then axe.
+    """Check the page now shown (after a click or a form submission): browser problems, then axe; its HTML is
+    kept for the Nu HTML checker run at the end of the session.
 
     Call it after every action that loads a page, so every page of a journey is checked.
     """
     page.wait_for_load_state("load")
     monitor(page).assert_clean(where or page.url)
     assert_accessible(page)
+    html_checker.collect(page.url, page.content())  # validated at the end of the session (Nu HTML checker)
 
 
 def visit(page, path: str, *, status: int = 200):

@@ -100,14 +100,15 @@ def test_share_review_download_revoke(live_server, mailbox, page, new_page):
     expect(page.get_by_role("status")).to_contain_text("The share has ended")
     check_page(page)
 
-    # 4. The adviser's open page and downloads answer 404 from the next request on.
+    # 4. The adviser's open page and downloads stop from the next request on: the adviser is told the share ended
+    #    (410), and nothing of the portfolio is served any more.
     adviser_page.reload()
     check_page(adviser_page)
-    expect(adviser_page.get_by_role("heading", level=1)).to_have_text("Page not found")
-    visit(adviser_page, portfolio_url.removeprefix(live_server.url), status=404)
+    expect(adviser_page.get_by_role("heading", level=1)).to_have_text("This share has ended")
+    visit(adviser_page, portfolio_url.removeprefix(live_server.url), status=410)
     share_id = portfolio_url.rsplit("/", 1)[1]
-    visit(adviser_page, f"/shared/{share_id}/evidence/{report_id}/file", status=404)
-    visit(adviser_page, f"/shared/{share_id}/documents/{document_id}", status=404)
+    visit(adviser_page, f"/shared/{share_id}/evidence/{report_id}/file", status=410)
+    visit(adviser_page, f"/shared/{share_id}/documents/{document_id}", status=410)
     visit(adviser_page, "/sharing/with-me")
     expect(adviser_page.get_by_text("Vic Volunteer")).to_have_count(0)
     assert experience_url != portfolio_url and mission_id

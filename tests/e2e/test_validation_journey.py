@@ -153,7 +153,7 @@ def test_submit_review_resubmit_decide_and_referent(live_server, mailbox, page, 
     referent_page.locator("textarea[name=comment]").fill("Vera worked with us for ten months.")
     referent_page.locator("main form button[type=submit]").click()
     check_page(referent_page)
-    visit(referent_page, referent_link, status=404)  # single use
+    visit(referent_page, referent_link, status=410)  # single use: the second visit says it was answered
 
     # 6. Both confirmations show on the experience, beside each other.
     visit(page, f"/experiences/{mission_id}")

@@ -5,5 +5,6 @@ from tests.access import PUBLIC, rule
 POLICY = {
     "main.home": rule(PUBLIC, notes="landing page for guests, personal overview for members"),
     "main.healthz": rule(PUBLIC),
+    "main.font": rule(PUBLIC, url=lambda w: {"name": "source-sans-regular.ttf"}, notes="the interface's own fonts"),
     "main.set_language": rule(PUBLIC, methods=("POST",), data=lambda w: {"locale": "en", "next": "/"}),
 }

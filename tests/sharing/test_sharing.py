@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.sharing.models import AdviserNote, Share, ShareAccess, ShareKind
+from tests.translated import in_template
 
 
 def _share(client, login, world, **data):
@@ -126,27 +127,29 @@ def test_link_token_is_exchanged_and_never_seen_again(app, client, login, world,
     assert token not in log and token not in client.get("/sharing/").get_data(as_text=True)  # shown once only
 
 
-def _page(response, path_token):
-    """The 404 page, less the requested path it repeats (in the language switcher)."""
-    return response.get_data(as_text=True).replace(path_token, "TOKEN")
+ASK_AGAIN = "If you still need it, ask %(name)s to share their portfolio with you again."
 
 
-def test_unknown_expired_and_revoked_links_give_the_same_404(app, client, login, world, db_session):
+def test_unknown_links_give_the_404_expired_and_revoked_ones_explain(app, client, login, world, db_session):
     path, token = _link_share(client, login, world)
     share = db_session.scalar(sa.select(Share))
     unknown = app.test_client().get("/s/" + "x" * len(token))
     assert unknown.status_code == 404
+    assert in_template("fr", "This share has expired") not in unknown.text
 
     share.expires_at = utcnow() - timedelta(seconds=1)
     db_session.commit()
     expired = app.test_client().get(path)
-    assert expired.status_code == 404 and _page(expired, token) == _page(unknown, "x" * len(token))
+    assert expired.status_code == 410 and in_template("fr", "This share has expired") in expired.text
+    assert in_template("fr", ASK_AGAIN, name="Valentine Volunteer") in expired.text
+    assert expired.headers["Referrer-Policy"] == "no-referrer"
 
     share.expires_at = utcnow() + timedelta(days=1)
     share.revoked_at = utcnow()
     db_session.commit()
     revoked = app.test_client().get(path)
-    assert revoked.status_code == 404 and _page(revoked, token) == _page(unknown, "x" * len(token))
+    assert revoked.status_code == 410 and in_template("fr", "This share has ended") in revoked.text
+    assert "/shared/" not in revoked.headers.get("Location", "")  # no grant: nothing of the portfolio is opened
 
 
 def test_expiry_closes_open_pages_and_files(app, client, login, world, db_session):
@@ -157,8 +160,14 @@ def test_expiry_closes_open_pages_and_files(app, client, login, world, db_sessio
     assert visitor.get(f"/shared/{share.id}/evidence/{world.pdf.id}/file").status_code == 200
     share.expires_at = utcnow() - timedelta(seconds=1)
     db_session.commit()
-    assert visitor.get(f"/shared/{share.id}").status_code == 404
-    assert visitor.get(f"/shared/{share.id}/evidence/{world.pdf.id}/file").status_code == 404
+    # The holder of the link is told it expired; the file is closed all the same.
+    closed = visitor.get(f"/shared/{share.id}")
+    assert closed.status_code == 410 and in_template("fr", "This share has expired") in closed.text
+    assert "Water project coordinator" not in closed.text
+    file = visitor.get(f"/shared/{share.id}/evidence/{world.pdf.id}/file")
+    assert file.status_code == 410 and file.mimetype == "text/html"
+    # Another browser, without the grant, learns nothing: the 404.
+    assert app.test_client().get(f"/shared/{share.id}").status_code == 404
 
 
 def test_revocation_takes_effect_on_the_next_request(app, client, login, world, db_session):
@@ -169,10 +178,17 @@ def test_revocation_takes_effect_on_the_next_request(app, client, login, world, 
     assert adviser.get(f"/shared/{share.id}").status_code == 200  # the page is open
     assert client.post(f"/sharing/{share.id}/revoke").status_code == 302
     assert share.revoked_at is not None
-    assert adviser.get(f"/shared/{share.id}/experiences/{world.mission.id}").status_code == 404
-    assert adviser.get(f"/shared/{share.id}/evidence/{world.pdf.id}/file").status_code == 404
-    assert adviser.post(f"/shared/{share.id}/notes", data={"body": "x"}).status_code == 404
+    # The adviser is told the share ended (and by whom); nothing of the portfolio is shown or accepted.
+    ended = adviser.get(f"/shared/{share.id}/experiences/{world.mission.id}")
+    assert ended.status_code == 410 and '<html lang="en">' in ended.text  # the adviser's language
+    assert in_template("en", "This share has ended") in ended.text
+    assert in_template("en", ASK_AGAIN, name="Valentine Volunteer") in ended.text
+    assert "Water project coordinator" not in ended.text
+    assert adviser.get(f"/shared/{share.id}/evidence/{world.pdf.id}/file").status_code == 410
+    assert adviser.post(f"/shared/{share.id}/notes", data={"body": "x"}).status_code == 410
     assert "Valentine" not in adviser.get("/sharing/with-me").get_data(as_text=True)
+    # Anyone else, signed in or not, still gets the 404.
+    assert app.test_client().get(f"/shared/{share.id}").status_code == 404
 
 
 def test_selected_experiences_only(app, client, login, world, db_session):
@@ -261,7 +277,8 @@ def test_documents_through_a_share_and_the_documents_grant(app, client, login, w
     assert adviser.get(f"/documents/{document.id}/download").status_code == 200
     assert "Document" in client.get(f"/sharing/{share.id}").get_data(as_text=True)
     client.post(f"/sharing/{share.id}/revoke")
-    assert adviser.get(f"/shared/{share.id}/documents/{document.id}").status_code == 404
+    ended = adviser.get(f"/shared/{share.id}/documents/{document.id}")
+    assert ended.status_code == 410 and ended.mimetype == "text/html"  # the explanation, not the PDF
     assert adviser.get(f"/documents/{document.id}/download").status_code == 404
 
 
