@@ -186,7 +186,7 @@ def seed(app, args) -> World:
             ]
             submission = validation_ops.submit_experience(user, mission, ngo, [c.id for c in claims])
             if index % 2 == 0:  # half of the portfolios have validated claims, so they can be printed
-                validation_ops.confirm_facts(submission, trainers[0], FactsDecision.CONFIRMED)
+                validation_ops.confirm_facts(submission, trainers[0], FactsDecision.CONFIRMED, acknowledged=True)
                 for item in list(submission.current_items):
                     validation_ops.decide_item(item, trainers[0], validation_ops.Decision(ItemDecision.VALIDATED))
             else:
