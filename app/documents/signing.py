@@ -69,27 +69,65 @@ def signing_config(config) -> SigningConfig:
 
 def _generate_instance_key(directory: Path, key_file: Path, cert_file: Path, base_url: str) -> None:
     from cryptography import x509
+
+    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "localhost"
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    _generate_self_signed(
+        directory,
+        key_file,
+        cert_file,
+        common_name=f"Acquis document signing ({host})",
+        extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (usage, True)],
+    )
+
+
+def _generate_self_signed(
+    directory: Path,
+    key_file: Path,
+    cert_file: Path,
+    *,
+    common_name: str,
+    extensions: list,
+    passphrase: bytes | None = None,
+    subject_key_id: bool = False,
+) -> None:
+    """Create a self-signed RSA-3072 certificate (O = Acquis, 20 years) and its key once, under ``directory``
+    (0700, files 0600; the key encrypted with ``passphrase`` when given). Several workers may start at once: one
+    generates under a file lock, the others wait and find the files.
+
+    :param extensions: ``(extension, critical)`` pairs added to the certificate.
+    :param subject_key_id: also add the key's Subject Key Identifier (a CA that issues certificates needs it).
+    """
+    from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
-    lock_path = directory / ".lock"
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # several workers may start at once: one generates, the others wait
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if key_file.exists() and cert_file.exists():
             return
         key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-        host = base_url.split("://", 1)[-1].split("/", 1)[0] or "localhost"
         name = x509.Name(
             [
-                x509.NameAttribute(NameOID.COMMON_NAME, f"Acquis document signing ({host})"[:64]),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acquis"),
             ]
         )
         now = datetime.now(UTC)
-        certificate = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(name)
             .issuer_name(name)
@@ -97,28 +135,15 @@ def _generate_instance_key(directory: Path, key_file: Path, cert_file: Path, bas
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=365 * 20))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(key, hashes.SHA256())
         )
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        if subject_key_id:
+            builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        certificate = builder.sign(key, hashes.SHA256())
+        encryption = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
         _write_private(
-            key_file,
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ),
+            key_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
         )
         _write_private(cert_file, certificate.public_bytes(serialization.Encoding.PEM))
 
@@ -298,42 +323,19 @@ def instance_root(config):
 
 def _generate_root(config, directory: Path, key_file: Path, cert_file: Path) -> None:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
 
-    directory.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
-    with open(directory / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # several workers may start at once: one generates, the others wait
-        if key_file.exists() and cert_file.exists():
-            return
-        key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-        name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.COMMON_NAME, f"Acquis root CA ({_host(config)})"[:64]),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acquis"),
-            ]
-        )
-        now = datetime.now(UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365 * 20))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_key_usage(cert_sign=True), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256())
-        )
-        encryption = serialization.BestAvailableEncryption(_root_passphrase(config))
-        _write_private(
-            key_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-        )
-        _write_private(cert_file, certificate.public_bytes(serialization.Encoding.PEM))
+    _generate_self_signed(
+        directory,
+        key_file,
+        cert_file,
+        common_name=f"Acquis root CA ({_host(config)})",
+        extensions=[
+            (x509.BasicConstraints(ca=True, path_length=0), True),
+            (_key_usage(cert_sign=True), True),
+        ],
+        passphrase=_root_passphrase(config),
+        subject_key_id=True,
+    )
 
 
 def _host(config) -> str:
