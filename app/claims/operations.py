@@ -16,21 +16,13 @@ from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
 from app.claims.records import validated_claims_using
 from app.core import storage
 from app.core.audit import log_event
+from app.core.errors import UserError
 from app.experiences.models import Experience
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion, NodeKind
 
 #: Node kinds a claim can point at (domains and skill groups are only containers).
 CLAIMABLE_KINDS = (NodeKind.COMPETENCE, NodeKind.INDICATOR, NodeKind.BLOC, NodeKind.SKILL, NodeKind.KNOWLEDGE)
-
-
-class ClaimError(ValueError):
-    """Refused claim data; ``field`` names the form field, ``message`` is translated."""
-
-    def __init__(self, field_name: str, message):
-        super().__init__(str(message))
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -59,23 +51,23 @@ def load_claimable_node(node_id: int) -> FrameworkNode | None:
 def _check(owner: User, experience: Experience, data: ClaimData, claim: Claim | None = None) -> tuple:
     node = load_claimable_node(data.node_id)
     if node is None:
-        raise ClaimError("node_id", _l("Please choose a competence from the list."))
+        raise UserError(_l("Please choose a competence from the list."), "node_id")
     if claim is None or claim.node_id != node.id:
         if node.retired_at is not None:
-            raise ClaimError("node_id", _l("This competence was removed from the framework. Please choose another."))
+            raise UserError(_l("This competence was removed from the framework. Please choose another."), "node_id")
         duplicate = db.session.scalar(
             sa.select(Claim.id).where(Claim.experience_id == experience.id, Claim.node_id == node.id)
         )
         if duplicate is not None:
-            raise ClaimError("node_id", _l("This experience already has a claim for this competence."))
+            raise UserError(_l("This experience already has a claim for this competence."), "node_id")
     ranks = {level.get("rank") for level in node.version.levels or []}
     if data.level_rank is not None and data.level_rank not in ranks:
-        raise ClaimError("level_rank", _l("Please choose a level of this framework's scale."))
+        raise UserError(_l("Please choose a level of this framework's scale."), "level_rank")
     if ranks and data.level_rank is None:
-        raise ClaimError("level_rank", _l("Please choose a level."))
+        raise UserError(_l("Please choose a level."), "level_rank")
     evidence = _owned_evidence(owner, data.evidence_ids)
     if len(evidence) != len(set(data.evidence_ids)):
-        raise ClaimError("evidence_ids", _l("Please choose evidence from your library."))
+        raise UserError(_l("Please choose evidence from your library."), "evidence_ids")
     return node, evidence
 
 
@@ -86,7 +78,7 @@ def _owned_evidence(owner: User, ids) -> list[Evidence]:
 
 
 def create_claim(owner: User, experience: Experience, data: ClaimData) -> Claim:
-    """Claim a competence for an experience of ``owner``. Raises :class:`ClaimError`."""
+    """Claim a competence for an experience of ``owner``. Raises :class:`~app.core.errors.UserError`."""
     node, evidence = _check(owner, experience, data)
     claim = Claim(
         owner_id=owner.id,
@@ -160,10 +152,10 @@ def used_storage(owner: User) -> int:
 
 def add_evidence(owner: User, data: bytes, *, filename: str, title: str = "") -> Evidence:
     """Inspect, store and record an evidence file. Raises :class:`app.core.storage.UploadRejected` or
-    :class:`ClaimError` (quota)."""
+    :class:`~app.core.errors.UserError` (quota)."""
     room = current_app.config["EVIDENCE_QUOTA_BYTES"] - used_storage(owner)
     if len(data) > room:  # refused before the inspection; the stored (maybe re-encoded) size is checked again
-        raise ClaimError("file", _l("Your evidence library is full. Delete files you no longer need."))
+        raise UserError(_l("Your evidence library is full. Delete files you no longer need."), "file")
     stored = storage.store_upload(data, room=room)
     storage.delete_on_rollback(stored.key)
     display_name = safe_display_name(filename)
@@ -216,11 +208,11 @@ def evidence_delete_refusal(evidence: Evidence):
 def delete_evidence(evidence: Evidence, *, actor: User) -> None:
     """Delete an evidence file; it disappears from the (draft) claims it supported. The file goes after the commit.
 
-    :raises ClaimError: the file is evidence of a claim's validated version (see :func:`evidence_delete_refusal`).
+    :raises UserError: the file is evidence of a claim's validated version (see :func:`evidence_delete_refusal`).
     """
     refusal = evidence_delete_refusal(evidence)
     if refusal is not None:
-        raise ClaimError("evidence", refusal)
+        raise UserError(refusal, "evidence")
     log_event("evidence.deleted", actor=actor, obj=evidence, data={"sha256": evidence.sha256})
     storage.delete_after_commit(evidence.storage_key)
     db.session.delete(evidence)

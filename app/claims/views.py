@@ -14,6 +14,7 @@ from app.claims.forms import ClaimForm, CompetenceChoiceForm, EvidenceForm
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
+from app.core.errors import UserError, populate_errors, user_errors
 from app.core.hooks import hook, panel
 from app.core.i18n import current_language
 from app.core.permissions import require
@@ -99,12 +100,8 @@ def _save_claim(form: ClaimForm, node_id: int, operation):
             form.evidence_ids.choices = [*form.evidence_ids.choices, (evidence.id, evidence.title)]
             form.evidence_ids.data = evidence_ids
         operation(_claim_data(form, node_id, evidence_ids))
-    except storage.UploadRejected as exc:
-        form.file.errors = [*form.file.errors, str(exc.message)]
-        return False
-    except ops.ClaimError as exc:
-        target = form._fields.get(exc.field, form.level_rank)
-        target.errors = [*target.errors, str(exc.message)]
+    except UserError as error:  # an upload refusal names the file field
+        populate_errors(form, error, fallback="level_rank")
         return False
     return True
 
@@ -252,15 +249,10 @@ class RHEvidenceLibrary(RHAuthenticated):
         form = EvidenceForm()
         if form.validate_on_submit():
             upload = form.file.data
-            try:
+            with user_errors(form, fallback="file"):
                 evidence = ops.add_evidence(
                     current_user, upload.read(), filename=upload.filename, title=form.title.data or ""
                 )
-            except storage.UploadRejected as exc:
-                form.file.errors = [str(exc.message)]
-            except ops.ClaimError as exc:
-                form.file.errors = [str(exc.message)]
-            else:
                 flash(_("“%(title)s” has been added to your evidence.", title=evidence.title), "success")
                 return redirect(url_for("claims.evidence"))
         return render_template(

@@ -1,10 +1,21 @@
-"""Translated error pages."""
+"""The error family of Acquis and the translated error pages.
+
+Operations refuse with one of two exceptions, and the request-handler base (:mod:`app.core.views`) renders them, so
+views do not repeat except-chains:
+
+- :class:`UserError` — the input is refused; the translated ``message`` goes onto the form field named by ``field``
+  (see :func:`user_errors`), or is flashed on the same page when there is no such field;
+- :class:`Conflict` — someone else changed the object first; the handler reloads it and answers 409 with the
+  explanation (``message``).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from flask import Flask, render_template, request
+from flask import Flask, flash, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -28,6 +39,66 @@ ERROR_TEXTS = {
         _l("An unexpected error occurred. Nothing you had saved is lost; please try again in a moment."),
     ),
 }
+
+
+class UserError(ValueError):
+    """Refused input: ``message`` is translated (lazy or not); ``field`` names the form field concerned, if any."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class Conflict(Exception):
+    """Someone else acted first; ``message`` (translated) explains what happened. Handlers reload and answer 409."""
+
+    def __init__(self, message=None):
+        super().__init__(str(message) if message is not None else type(self).__name__)
+        self._message = message
+
+    @property
+    def message(self):
+        """The explanation shown to the user; subclasses compute it at render time (in the user's language)."""
+        return self._message
+
+
+def populate_errors(form, error: UserError, fallback: str | None = None) -> bool:
+    """Add ``error`` to its field of ``form`` (else to ``fallback``); False when the form has neither field."""
+    fields = getattr(form, "_fields", {}) if form is not None else {}
+    target = fields.get(error.field) if error.field else None
+    if target is None and fallback is not None:
+        target = fields.get(fallback)
+    if target is None:
+        return False
+    target.errors = [*target.errors, str(error.message)]
+    return True
+
+
+def show_user_error(error: UserError, form=None, fallback: str | None = None) -> None:
+    """Show ``error`` on ``form`` (its field, else ``fallback``), or flash it on the page when neither exists."""
+    if not populate_errors(form, error, fallback):
+        flash(str(error.message), "error")
+
+
+@contextmanager
+def user_errors(form=None, *, fallback: str | None = None) -> Iterator[None]:
+    """Run the block; a :class:`UserError` it raises is shown on ``form`` (see :func:`show_user_error`) and
+    execution goes on after the block — typically to render the form again.
+
+    Usage::
+
+        with user_errors(form, fallback="comment"):
+            ops.do_something(...)
+            return redirect(...)
+        return render_template(..., form=form), 422 if form.errors else 200
+    """
+    try:
+        yield
+    except UserError as error:
+        show_user_error(error, form, fallback)
+
+
 CSRF_TEXT = _l("The form expired or was sent from another site. Please go back, reload the page and try again.")
 
 

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.config import PROJECT_DIR
 from app.core.db import after_commit, after_rollback
+from app.core.errors import UserError
 
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 INSPECTION_CPU_SECONDS = 15
@@ -42,13 +43,14 @@ REFUSAL_MESSAGES = {
 }
 
 
-class UploadRejected(Exception):
-    """An upload refused with a translated reason (``message``)."""
+class UploadRejected(UserError):
+    """An upload refused with a translated reason (``message``); ``code`` says why (a key of
+    :data:`REFUSAL_MESSAGES`). The message goes onto the upload field (named ``file`` on the forms by default)."""
 
-    def __init__(self, code: str):
-        super().__init__(code)
+    def __init__(self, code: str, field: str | None = "file"):
+        super().__init__(REFUSAL_MESSAGES.get(code, REFUSAL_MESSAGES["corrupt"]), field)
+        self.args = (code,)  # str(refusal) is the code, for the logs
         self.code = code
-        self.message = REFUSAL_MESSAGES.get(code, REFUSAL_MESSAGES["corrupt"])
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@ Every view of Acquis is a subclass of :class:`RH`. ``dispatch_request`` runs, in
 3. ``_check_access()`` — call the models' ``can_*`` rules (404 for objects outside the actor's scope),
 4. ``_process()`` — validate the form, call one operation, flash, redirect or render.
 
+Operations refuse with the error family of :mod:`app.core.errors`. A :class:`~app.core.errors.UserError` is shown on
+the form by ``with user_errors(form, fallback=…):`` around the operation; one that escapes ``_process`` is flashed and
+the page reloaded. A :class:`~app.core.errors.Conflict` (someone acted first) is handled here: the session is expired,
+``_load`` runs again so the handler sees the current state, and ``_render_conflict`` answers — by default the same page
+reloaded with the explanation flashed; handlers that show the state in place render it with status 409.
+
 The database session is committed once after a successful ``_process`` and rolled back on any exception, so an
 operation never commits by itself and a failed request leaves nothing half-saved. On SQLite, a request that met
 "database is locked" where it could not wait (a read transaction asking for the write lock, see
@@ -18,14 +24,16 @@ the lock), at most :data:`SQLITE_BUSY_ATTEMPTS` times in all.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask.views import View
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import Forbidden
 
 from app.core.db import is_sqlite_busy, write_intent
+from app.core.errors import Conflict, UserError
 from app.core.security import safe_next_url
 from app.extensions import db
 
@@ -64,7 +72,15 @@ class RH(View):
                 return early
             self._load(**view_args)
             self._check_access()
-            response = self._process()
+            try:
+                response = self._process()
+            except Conflict as conflict:
+                # Someone acted first: show the state as it is now, with the explanation.
+                db.session.expire_all()
+                self._load(**view_args)
+                response = self._render_conflict(conflict)
+            except UserError as error:
+                response = self._render_user_error(error)
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -84,6 +100,22 @@ class RH(View):
     def _process(self):
         """Produce the response."""
         raise NotImplementedError
+
+    def _render_conflict(self, conflict: Conflict):
+        """The response to a :class:`Conflict` raised by ``_process`` (objects already reloaded): by default the
+        explanation is flashed and the page reloaded."""
+        flash(str(conflict.message), "warning")
+        return redirect(self._same_page())
+
+    def _render_user_error(self, error: UserError):
+        """The response to a :class:`UserError` that ``_process`` did not show on a form: flashed, page reloaded."""
+        flash(str(error.message), "error")
+        return redirect(self._same_page())
+
+    def _same_page(self) -> str:
+        if "GET" in self.methods:
+            return _current_local_path()
+        return safe_next_url(request.referrer and _local_part(request.referrer), url_for("main.home"))
 
 
 class RHPublic(RH):
@@ -141,6 +173,14 @@ def _forget_side_effects_of_the_attempt(flashes: list) -> None:
         session.pop("_flashes", None)
     for upload in request.files.values():
         upload.stream.seek(0)
+
+
+def _local_part(url: str) -> str | None:
+    """The path and query of ``url`` when it points to this site, else ``None``."""
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _current_local_path() -> str:

@@ -10,18 +10,10 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
+from app.core.errors import UserError
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind, WorkingTime
 from app.extensions import db
 from app.organisations.models import Organisation, OrganisationKind
-
-
-class ExperienceError(ValueError):
-    """Refused experience data; ``field`` names the form field, ``message`` is translated."""
-
-    def __init__(self, field_name: str, message):
-        super().__init__(str(message))
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -61,17 +53,17 @@ def _check(data: ExperienceData) -> None:
     from flask_babel import lazy_gettext as _l
 
     if data.end_date is not None and data.end_date < data.start_date:
-        raise ExperienceError("end_date", _l("The end date cannot be before the start date."))
+        raise UserError(_l("The end date cannot be before the start date."), "end_date")
     if data.sending_organisation_id is not None:
         organisation = db.session.get(Organisation, data.sending_organisation_id)
         if organisation is None or organisation.kind != OrganisationKind.SENDING_NGO:
-            raise ExperienceError("sending_organisation_id", _l("Please choose an organisation from the list."))
+            raise UserError(_l("Please choose an organisation from the list."), "sending_organisation_id")
     if data.status_code is not None and db.session.get(EngagementStatus, data.status_code) is None:
-        raise ExperienceError("status_code", _l("Please choose a status from the list."))
+        raise UserError(_l("Please choose a status from the list."), "status_code")
 
 
 def create_experience(owner: User, data: ExperienceData) -> Experience:
-    """Record a new experience for ``owner``. Raises :class:`ExperienceError`."""
+    """Record a new experience for ``owner``. Raises :class:`~app.core.errors.UserError`."""
     _check(data)
     experience = Experience(
         owner_id=owner.id, kind=data.kind, **{name: getattr(data, name) for name in EDITABLE_FIELDS}
@@ -83,7 +75,7 @@ def create_experience(owner: User, data: ExperienceData) -> Experience:
 
 
 def update_experience(experience: Experience, data: ExperienceData, *, actor: User) -> None:
-    """Change the facts of an experience (its kind stays). Raises :class:`ExperienceError`."""
+    """Change the facts of an experience (its kind stays). Raises :class:`~app.core.errors.UserError`."""
     _check(data)
     for name in EDITABLE_FIELDS:
         setattr(experience, name, getattr(data, name))

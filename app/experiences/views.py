@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
+from app.core.errors import UserError, populate_errors
 from app.core.permissions import require
 from app.core.views import RHAuthenticated
 from app.experiences import bp
@@ -26,9 +27,8 @@ def _save(form, operation):
     """Run ``operation(data)`` for a validated form; map refusals to the field concerned. True when saved."""
     try:
         operation(form_to_data(form))
-    except ops.ExperienceError as exc:
-        target = form._fields.get(exc.field, form.title)
-        target.errors = [*target.errors, str(exc.message)]
+    except UserError as error:
+        populate_errors(form, error, fallback="title")
         return False
     return True
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from app.auth.models import User
 from app.core.audit import log_event
 from app.core.db import utcnow
+from app.core.errors import UserError
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.core.tokens import hash_token, new_random_token
@@ -27,15 +28,6 @@ from app.organisations.models import (
     Organisation,
     OrganisationKind,
 )
-
-
-class OrganisationError(Exception):
-    """A refused change, with a translated message for the user."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
-
 
 # --- Organisations ---
 
@@ -192,7 +184,7 @@ def add_member(organisation: Organisation, user: User, role: MembershipRole, *, 
 def request_to_join(organisation: Organisation, user: User) -> Membership:
     """A pending volunteer membership; organisation admins are told by e-mail."""
     if not organisation.can_request_to_join(user):
-        raise OrganisationError(_l("You cannot ask to join this organisation."))
+        raise UserError(_l("You cannot ask to join this organisation."))
     membership = Membership(
         organisation=organisation, user=user, role=MembershipRole.VOLUNTEER, state=MembershipState.PENDING
     )
@@ -231,7 +223,7 @@ def _admins_of(organisation: Organisation) -> list[User]:
 def approve_request(membership: Membership, *, actor: User) -> None:
     """Activate a pending membership and tell the applicant."""
     if membership.state != MembershipState.PENDING:
-        raise OrganisationError(_l("This request has already been handled."))
+        raise UserError(_l("This request has already been handled."))
     membership.state = MembershipState.ACTIVE
     membership.approved_at = utcnow()
     membership.approved_by_id = actor.id
@@ -251,7 +243,7 @@ def approve_request(membership: Membership, *, actor: User) -> None:
 def decline_request(membership: Membership, *, actor: User) -> None:
     """Delete a pending membership."""
     if membership.state != MembershipState.PENDING:
-        raise OrganisationError(_l("This request has already been handled."))
+        raise UserError(_l("This request has already been handled."))
     log_event(
         "membership.declined",
         actor=actor,
@@ -309,7 +301,7 @@ def _ensure_another_admin(membership: Membership) -> None:
         )
     )
     if not others:
-        raise OrganisationError(_l("An organisation needs at least one admin. Name another admin first."))
+        raise UserError(_l("An organisation needs at least one admin. Name another admin first."))
 
 
 # --- Invitations ---
@@ -329,7 +321,7 @@ def invite(organisation: Organisation, email: str, role: MembershipRole, *, acto
         )
     )
     if existing_member is not None:
-        raise OrganisationError(_l("This person is already a member."))
+        raise UserError(_l("This person is already a member."))
     db.session.execute(
         sa.update(Invitation)
         .where(
@@ -386,7 +378,7 @@ def find_invitation(token: str) -> Invitation | None:
 def accept_invitation(invitation: Invitation, user: User) -> Membership:
     """Join with the invited role. The invitation must have been sent to the user's own address."""
     if user.email != invitation.email:
-        raise OrganisationError(
+        raise UserError(
             _l("This invitation was sent to another e-mail address. Sign in with that address to accept it.")
         )
     # Conditional update: two clicks on the same link cannot both succeed.
@@ -396,7 +388,7 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
         .values(accepted_at=utcnow())
     ).rowcount
     if claimed != 1:
-        raise OrganisationError(_l("This invitation has already been used."))
+        raise UserError(_l("This invitation has already been used."))
     if not user.is_verified:
         user.email_verified_at = utcnow()  # the link reached this address
     membership = add_member(invitation.organisation, user, invitation.role, actor=user)

@@ -12,20 +12,12 @@ from app.auth.models import User
 from app.core import storage
 from app.core.audit import log_event
 from app.core.db import utcnow
+from app.core.errors import UserError
 from app.extensions import db
 from app.organisations.models import Membership, Organisation
 
 #: The largest logo or stamp kept, in pixels (a letterhead needs no more): larger images are scaled down.
 LETTERHEAD_BOX = (600, 300)
-
-
-class ProfileRefused(ValueError):
-    """An uploaded logo or stamp that cannot be used; ``field`` names the form field."""
-
-    def __init__(self, field: str, message):
-        super().__init__(str(message))
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -40,16 +32,16 @@ def letterhead_image(data: bytes, field: str) -> bytes:
     """``data`` (an uploaded JPEG or PNG) checked and re-encoded like evidence images, then scaled into
     :data:`LETTERHEAD_BOX` and written as a fresh PNG: the uploaded bytes are never kept.
 
-    :raises ProfileRefused: not an image, damaged, too large.
+    :raises UserError: not an image, damaged, too large.
     """
     from PIL import Image
 
     try:
         meta, cleaned = storage.inspect_upload(data)
     except storage.UploadRejected as refusal:
-        raise ProfileRefused(field, refusal.message) from None
+        raise UserError(refusal.message, field) from None
     if meta.get("mime") not in ("image/png", "image/jpeg"):
-        raise ProfileRefused(field, _l("Please upload a PNG or JPEG image."))
+        raise UserError(_l("Please upload a PNG or JPEG image."), field)
     with Image.open(io.BytesIO(cleaned)) as image:
         image.thumbnail(LETTERHEAD_BOX)
         output = io.BytesIO()
@@ -69,7 +61,7 @@ def update_profile(
 ) -> None:
     """Save the NGO's profile; a new logo or stamp replaces the old one.
 
-    :raises ProfileRefused: an image cannot be used (nothing is saved).
+    :raises UserError: an image cannot be used (nothing is saved).
     """
     new_logo = letterhead_image(logo, "logo") if logo else None
     new_stamp = letterhead_image(stamp, "stamp") if stamp else None

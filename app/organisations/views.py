@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
+from app.core.errors import user_errors
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
 from app.organisations import audit_log, bp, profile
@@ -64,7 +65,7 @@ class RHProfile(RHOrganisationBase):
                 registration_number=form.registration_number.data or "",
                 website=form.website.data or "",
             )
-            try:
+            with user_errors(form):
                 profile.update_profile(
                     self.organisation,
                     data,
@@ -74,9 +75,6 @@ class RHProfile(RHOrganisationBase):
                     remove_logo=form.remove_logo.data,
                     remove_stamp=form.remove_stamp.data,
                 )
-            except profile.ProfileRefused as refusal:
-                form[refusal.field].errors = [str(refusal.message)]
-            else:
                 flash(_("The profile has been saved."), "success")
                 return redirect(url_for("organisations.detail", slug=self.organisation.slug))
         return render_template("organisations/profile.html", organisation=self.organisation, form=form), (
@@ -123,11 +121,8 @@ class RHRequestToJoin(RHOrganisationBase):
     def _process(self):
         form = EmptyForm()
         if form.validate_on_submit():
-            try:
+            with user_errors():
                 ops.request_to_join(self.organisation, current_user)
-            except ops.OrganisationError as exc:
-                flash(str(exc.message), "error")
-            else:
                 flash(
                     _("Your request has been sent. An admin of %(name)s will review it.", name=self.organisation.name),
                     "success",
@@ -150,11 +145,8 @@ class RHMembers(RHManageBase):
     def _process(self):
         form = InviteForm()
         if form.validate_on_submit():
-            try:
+            with user_errors(form, fallback="email"):
                 ops.invite(self.organisation, form.email.data, MembershipRole(form.role.data), actor=current_user)
-            except ops.OrganisationError as exc:
-                form.email.errors = [str(exc.message)]
-            else:
                 flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
                 return redirect(url_for("organisations.members", slug=self.organisation.slug))
         after = request.args.get("after", type=int)
@@ -188,11 +180,8 @@ class RHMembershipBase(RHManageBase):
 
     def _run(self, operation, success_message):
         if EmptyForm().validate_on_submit():
-            try:
+            with user_errors():
                 operation()
-            except ops.OrganisationError as exc:
-                flash(str(exc.message), "error")
-            else:
                 flash(success_message, "success")
         return self._back()
 
@@ -218,11 +207,8 @@ class RHChangeRole(RHMembershipBase):
     def _process(self):
         form = RoleForm()
         if form.validate_on_submit():
-            try:
+            with user_errors():
                 ops.change_role(self.membership, MembershipRole(form.role.data), actor=current_user)
-            except ops.OrganisationError as exc:
-                flash(str(exc.message), "error")
-            else:
                 flash(_("The role of %(name)s was changed.", name=self.membership.user.display_name), "success")
         else:
             flash(_("Please choose a role from the list."), "error")
@@ -367,11 +353,8 @@ class RHInvitation(RHPublic):
     def _process(self):
         form = EmptyForm()
         if request.method == "POST" and current_user.is_authenticated and form.validate_on_submit():
-            try:
+            with user_errors():
                 ops.accept_invitation(self.invitation, current_user)
-            except ops.OrganisationError as exc:
-                flash(str(exc.message), "error")
-            else:
                 flash(_("Welcome to %(name)s.", name=self.invitation.organisation.name), "success")
                 return redirect(url_for("organisations.detail", slug=self.invitation.organisation.slug))
         return render_template("organisations/invitation.html", invitation=self.invitation, form=form)

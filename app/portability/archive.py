@@ -21,6 +21,8 @@ from typing import IO
 
 from flask_babel import lazy_gettext as _l
 
+from app.core.errors import UserError
+
 MAX_MEMBERS = 5000
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_JSON_DEPTH = 16
@@ -31,12 +33,12 @@ MAX_JSON_OBJECTS = 400_000
 _CHUNK = 64 * 1024
 
 
-class ArchiveRefused(ValueError):
-    """The archive breaks a limit; ``message`` is translated, ``details`` says where."""
+class ImportRefused(UserError):
+    """An export that cannot be imported (the archive breaks a limit, a record or a framework file is not valid);
+    ``message`` is translated, ``details`` lists what is wrong and where."""
 
     def __init__(self, message, details=()):
-        super().__init__(str(message))
-        self.message = message
+        super().__init__(message)
         self.details = list(details)
 
 
@@ -52,9 +54,9 @@ class BoundedArchive:
                 self._zip = zipfile.ZipFile(source)
                 members = self._zip.infolist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise ArchiveRefused(_l("This is not an Acquis export (a zip file with export.json).")) from None
+            raise ImportRefused(_l("This is not an Acquis export (a zip file with export.json).")) from None
         if declared > max_members or len(members) > max_members:
-            raise ArchiveRefused(
+            raise ImportRefused(
                 _l("This file has too many entries (at most %(max)d).", max=max_members),
                 [str(max(declared, len(members)))],
             )
@@ -65,10 +67,10 @@ class BoundedArchive:
         return name in self._members
 
     def read(self, name: str, limit: int) -> bytes:
-        """The content of entry ``name``, at most ``limit`` bytes; raises :class:`ArchiveRefused` otherwise."""
+        """The content of entry ``name``, at most ``limit`` bytes; raises :class:`ImportRefused` otherwise."""
         info = self._members.get(name)
         if info is None:
-            raise ArchiveRefused(_l("This export is damaged or incomplete."), [name])
+            raise ImportRefused(_l("This export is damaged or incomplete."), [name])
         limit = min(limit, self._left)
         if info.file_size > limit:
             raise self._too_large(name, limit)
@@ -81,13 +83,13 @@ class BoundedArchive:
                         raise self._too_large(name, limit)
                     parts.append(chunk)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-            raise ArchiveRefused(_l("This export is damaged or incomplete."), [name]) from None
+            raise ImportRefused(_l("This export is damaged or incomplete."), [name]) from None
         self._left -= size
         return b"".join(parts)
 
     @staticmethod
-    def _too_large(name: str, limit: int) -> ArchiveRefused:
-        return ArchiveRefused(
+    def _too_large(name: str, limit: int) -> ImportRefused:
+        return ImportRefused(
             _l("An entry of this file is too large (at most %(size)s MB).", size=f"{limit / 1024 / 1024:g}"), [name]
         )
 
@@ -106,17 +108,17 @@ def _count_objects(raw: bytes) -> int:
 
 
 def load_json(raw: bytes, origin: str):
-    """Parse ``raw`` with the bounds above; raises :class:`ArchiveRefused` naming ``origin`` and the place."""
+    """Parse ``raw`` with the bounds above; raises :class:`ImportRefused` naming ``origin`` and the place."""
     # Python objects take far more memory than their JSON text (8 MB of "[]," become 180 MB of lists).
     if _count_objects(raw) > MAX_JSON_OBJECTS:
         message = _l("This file holds too many values (at most %(max)d).", max=MAX_JSON_OBJECTS)
-        raise ArchiveRefused(message, [origin])
+        raise ImportRefused(message, [origin])
     try:
         data = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
-        raise ArchiveRefused(_l("This file is nested too deeply."), [origin]) from None
+        raise ImportRefused(_l("This file is nested too deeply."), [origin]) from None
     except (ValueError, UnicodeDecodeError):  # includes integers of more than 4300 digits
-        raise ArchiveRefused(_l("This export is damaged or incomplete."), [origin]) from None
+        raise ImportRefused(_l("This export is damaged or incomplete."), [origin]) from None
     _check_tree(data, origin)
     return data
 
@@ -127,7 +129,7 @@ def _check_tree(data, origin: str) -> None:
     while stack:
         value, path, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise ArchiveRefused(_l("This file is nested too deeply."), [f"{origin}: {path}"])
+            raise ImportRefused(_l("This file is nested too deeply."), [f"{origin}: {path}"])
         if isinstance(value, dict):
             stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items())
         elif isinstance(value, list):
@@ -137,4 +139,4 @@ def _check_tree(data, origin: str) -> None:
         elif (isinstance(value, int) and abs(value) > MAX_JSON_INTEGER) or (
             isinstance(value, float) and (not math.isfinite(value) or abs(value) > MAX_JSON_INTEGER)
         ):
-            raise ArchiveRefused(_l("A number in this file is out of range."), [f"{origin}: {path}"])
+            raise ImportRefused(_l("A number in this file is out of range."), [f"{origin}: {path}"])

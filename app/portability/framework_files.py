@@ -30,7 +30,7 @@ from app.frameworks import operations as framework_ops
 from app.frameworks.importers import FrameworkImportError, ParsedCrosswalk, ParsedFramework
 from app.frameworks.importers.yaml_format import CROSSWALK_FORMAT, FRAMEWORK_FORMAT, parse_document
 from app.frameworks.models import Crosswalk, CrosswalkLink, Framework, FrameworkKind, FrameworkNode, FrameworkVersion
-from app.portability.archive import BoundedArchive
+from app.portability.archive import BoundedArchive, ImportRefused
 
 #: Versions with more nodes than this are not written into exports (ESCO has ~14,000 skills).
 MAX_EXPORTED_NODES = 3000
@@ -203,13 +203,6 @@ def export_frameworks(versions: dict[int, FrameworkVersion], files: dict[str, by
 # --------------------------------------------------------------------------------------------------- import
 
 
-class FrameworksRefused(ValueError):
-    def __init__(self, message, details=()):
-        super().__init__(str(message))
-        self.message = message
-        self.details = list(details)
-
-
 @dataclass
 class Resolution:
     """The versions the claims of an export use on this instance, and what must be imported first."""
@@ -221,15 +214,15 @@ class Resolution:
 
 def _parse(archive: BoundedArchive, path: str):
     if not isinstance(path, str):
-        raise FrameworksRefused(_l("This export is damaged or incomplete."))
+        raise ImportRefused(_l("This export is damaged or incomplete."))
     try:
         text = archive.read(path, MAX_FILE_BYTES).decode("utf-8")
     except UnicodeDecodeError:
-        raise FrameworksRefused(_l("This export is damaged or incomplete."), [path]) from None
+        raise ImportRefused(_l("This export is damaged or incomplete."), [path]) from None
     try:
         return parse_document(text, path, max_events=MAX_YAML_EVENTS)
     except FrameworkImportError as exc:
-        raise FrameworksRefused(
+        raise ImportRefused(
             _l("A framework file of this export does not pass the checks of a framework import."),
             [path, *(str(p) for p in exc.problems[:10])],
         ) from None
@@ -276,7 +269,7 @@ def resolve_versions(document: dict, archive: BoundedArchive) -> Resolution:
         )
         parsed = _parse(archive, item["file"]) if item.get("file") else None
         if parsed is not None and (not isinstance(parsed, ParsedFramework) or (parsed.slug, parsed.version) != key):
-            raise FrameworksRefused(_l("This export is damaged or incomplete."), [item["file"]])
+            raise ImportRefused(_l("This export is damaged or incomplete."), [item["file"]])
         if existing is not None:
             if existing.content_hash == item["content_hash"] or (
                 parsed is not None and existing.content_hash == parsed.content_hash
@@ -291,11 +284,11 @@ def resolve_versions(document: dict, archive: BoundedArchive) -> Resolution:
         codes = {n.code for n in parsed.nodes}
         absent = sorted(used.get(key, set()) - codes)
         if absent:
-            raise FrameworksRefused(_l("This export is damaged or incomplete."), [f"{label}: {', '.join(absent)}"])
+            raise ImportRefused(_l("This export is damaged or incomplete."), [f"{label}: {', '.join(absent)}"])
         result.to_import.append(parsed)
         imported_keys.add(key)
     if missing or conflicts:
-        raise FrameworksRefused(
+        raise ImportRefused(
             _l("These framework versions are not available on this instance; ask its administrator to import them."),
             missing + conflicts,
         )
@@ -310,7 +303,7 @@ def resolve_versions(document: dict, archive: BoundedArchive) -> Resolution:
             continue
         parsed = _parse(archive, item["file"])
         if not isinstance(parsed, ParsedCrosswalk) or (parsed.source_framework, parsed.source_version) != source:
-            raise FrameworksRefused(_l("This export is damaged or incomplete."), [item["file"]])
+            raise ImportRefused(_l("This export is damaged or incomplete."), [item["file"]])
         result.crosswalks.append(parsed)
     return result
 
@@ -343,7 +336,7 @@ def import_missing(resolution: Resolution, actor) -> None:
     try:
         framework_ops.import_batch(resolution.to_import, resolution.crosswalks, actor=actor)
     except FrameworkImportError as exc:
-        raise FrameworksRefused(
+        raise ImportRefused(
             _l("A framework file of this export does not pass the checks of a framework import."),
             [str(p) for p in exc.problems[:10]],
         ) from None

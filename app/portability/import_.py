@@ -33,6 +33,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.core import storage
 from app.core.audit import log_event
+from app.core.errors import UserError
 from app.core.forms import check_record, text_problem
 from app.experiences.forms import FORMS, form_to_data
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind
@@ -40,7 +41,7 @@ from app.experiences.operations import EDITABLE_FIELDS
 from app.extensions import db
 from app.frameworks.models import FrameworkNode
 from app.portability import framework_files
-from app.portability.archive import ArchiveRefused, BoundedArchive, load_json
+from app.portability.archive import BoundedArchive, ImportRefused, load_json
 from app.portability.export import EXPERIENCE_FIELDS, FORMAT
 from app.portability.forms import (
     ImportedClaimForm,
@@ -58,15 +59,6 @@ MAX_RECORDS = 5_000
 MAX_DETAILS = 20
 
 
-class ImportRefused(ValueError):
-    """The file cannot be imported; ``message`` is translated, ``details`` lists what is wrong and where."""
-
-    def __init__(self, message, details=()):
-        super().__init__(str(message))
-        self.message = message
-        self.details = list(details)
-
-
 def _datetime(value):
     if not value:
         return None
@@ -79,13 +71,10 @@ def _datetime(value):
 def read_archive(source: IO[bytes]) -> tuple[dict, BoundedArchive]:
     """Open and check the zip (bounded, see :mod:`app.portability.archive`); returns the export document and the
     archive. Raises :class:`ImportRefused`."""
-    try:
-        archive = BoundedArchive(source)
-        if "export.json" not in archive:
-            raise ImportRefused(_l("This is not an Acquis export (a zip file with export.json)."))
-        document = load_json(archive.read("export.json", MAX_DOCUMENT_BYTES), "export.json")
-    except ArchiveRefused as exc:
-        raise ImportRefused(exc.message, exc.details) from None
+    archive = BoundedArchive(source)
+    if "export.json" not in archive:
+        raise ImportRefused(_l("This is not an Acquis export (a zip file with export.json)."))
+    document = load_json(archive.read("export.json", MAX_DOCUMENT_BYTES), "export.json")
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ImportRefused(_l("This export format is not supported (expected %(format)s).", format=FORMAT))
     return document, archive
@@ -105,8 +94,6 @@ def import_archive(user: User, source: IO[bytes]) -> dict[str, int]:
         check_claims(document, resolution, checked)
         framework_files.import_missing(resolution, actor=user)
         counts = _restore(user, document, archive, resolution.versions, checked)
-    except (framework_files.FrameworksRefused, ArchiveRefused) as exc:
-        raise ImportRefused(exc.message, exc.details) from None
     except storage.UploadRejected as exc:
         raise ImportRefused(exc.message) from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -263,9 +250,7 @@ def _restore(user, document, archive, versions, checked) -> dict[str, int]:
             evidence = claim_ops.add_evidence(
                 user, content, filename=form.original_filename.data or "", title=form.title.data or ""
             )
-        except claim_ops.ClaimError as exc:
-            raise ImportRefused(exc.message, [form.title.data or item["file"]]) from None
-        except storage.UploadRejected as exc:
+        except UserError as exc:  # the quota, or the upload refused
             raise ImportRefused(exc.message, [form.title.data or item["file"]]) from None
         evidence_by_ref[item["ref"]] = evidence
     db.session.flush()

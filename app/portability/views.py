@@ -17,10 +17,11 @@ from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.organisations.models import Organisation
 from app.portability import badges, bp, elm, europass, images, keys, models
+from app.portability.archive import ImportRefused
 from app.portability.erasure import erase_user
 from app.portability.export import export_zip
 from app.portability.forms import DeleteAccountForm, ImportForm
-from app.portability.import_ import ImportRefused, import_archive
+from app.portability.import_ import import_archive
 
 DOWNLOAD_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 

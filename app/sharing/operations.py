@@ -18,6 +18,7 @@ from app.auth.models import User, sha256_hex
 from app.claims.models import Claim, Evidence
 from app.core.audit import log_event
 from app.core.db import utcnow
+from app.core.errors import UserError
 from app.core.hooks import hook
 from app.core.mail import queue_email
 from app.core.security import canonical_url
@@ -32,15 +33,6 @@ TOKEN_BYTES = 32
 #: Key of the signed session holding the ids of the link shares this browser may read.
 SESSION_GRANTS = "share_grants"
 MAX_GRANTS = 20
-
-
-class ShareError(ValueError):
-    """Refused share data; ``field`` names the form field, ``message`` is translated."""
-
-    def __init__(self, field_name: str, message):
-        super().__init__(str(message))
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -59,15 +51,15 @@ def create_share(owner: User, data: ShareData) -> tuple[Share, str | None]:
     """Open a share of ``owner``'s portfolio.
 
     :returns: the share and, for a link share, the token (shown once to the volunteer, stored only hashed).
-    :raises ShareError: bad duration, missing adviser address, experiences not owned or none selected.
+    :raises UserError: bad duration, missing adviser address, experiences not owned or none selected.
     """
     if not 1 <= data.days <= MAX_DAYS:
-        raise ShareError("days", _l("Choose a duration between 1 and 365 days."))
+        raise UserError(_l("Choose a duration between 1 and 365 days."), "days")
     email = data.adviser_email.strip().lower()
     if data.kind == ShareKind.ADVISER and not email:
-        raise ShareError("adviser_email", _l("Enter the adviser's e-mail address."))
+        raise UserError(_l("Enter the adviser's e-mail address."), "adviser_email")
     if data.kind == ShareKind.ADVISER and email == owner.email.lower():
-        raise ShareError("adviser_email", _l("You cannot share your portfolio with yourself."))
+        raise UserError(_l("You cannot share your portfolio with yourself."), "adviser_email")
     experiences = []
     if not data.whole_portfolio:
         experiences = list(
@@ -78,7 +70,7 @@ def create_share(owner: User, data: ShareData) -> tuple[Share, str | None]:
             )
         )
         if not experiences or len(experiences) != len(set(data.experience_ids)):
-            raise ShareError("experience_ids", _l("Select at least one of your experiences."))
+            raise UserError(_l("Select at least one of your experiences."), "experience_ids")
     token = secrets.token_urlsafe(TOKEN_BYTES) if data.kind == ShareKind.LINK else None
     share = Share(
         owner_id=owner.id,

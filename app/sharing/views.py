@@ -12,6 +12,7 @@ from app.claims.narrative import NARRATIVE_LABELS
 from app.claims.operations import download_basename
 from app.core import storage
 from app.core.dead_ends import explain_dead_end
+from app.core.errors import user_errors
 from app.core.permissions import require
 from app.core.security import canonical_url
 from app.core.views import RHAuthenticated, RHPublic
@@ -53,12 +54,8 @@ class RHShares(RHAuthenticated):
         form = ShareForm()
         form.set_choices(experience_ops.experiences_of(current_user))
         if form.validate_on_submit():
-            try:
+            with user_errors(form, fallback="days"):
                 share, token = ops.create_share(current_user, _share_data(form))
-            except ops.ShareError as exc:
-                target = form._fields.get(exc.field, form.days)
-                target.errors = [*target.errors, str(exc.message)]
-            else:
                 if token is not None:
                     # Shown once, in this response only: never flashed (the session cookie) nor put in a URL.
                     link = canonical_url("sharing.open_link", token=token)

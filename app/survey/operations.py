@@ -25,6 +25,7 @@ from app.auth.models import User
 from app.core.audit import log_event
 from app.core.db import utcnow
 from app.core.dbfiles import forget_log
+from app.core.errors import UserError
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.extensions import db
@@ -46,15 +47,9 @@ from app.survey.questionnaire import SCALE_VALUES, Questionnaire
 from app.survey.reports import THRESHOLD
 
 
-class SurveyError(Exception):
-    """A refused action, with a translated message for the user."""
+class AlreadyAnsweredError(UserError):
+    """The user already answered this version of the questionnaire (the page sends them back to the list)."""
 
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
-
-
-class AlreadyAnsweredError(SurveyError):
     def __init__(self):
         super().__init__(_l("You have already answered this version of the questionnaire. Thank you!"))
 
@@ -137,20 +132,20 @@ def attributable_organisations(user: User, questionnaire: Questionnaire) -> list
 
 def _validate(questionnaire: Questionnaire, data: ResponseData, allowed_orgs: set[int]) -> None:
     if not data.consent:
-        raise SurveyError(_l("Please give your consent to the statistical use of your answers."))
+        raise UserError(_l("Please give your consent to the statistical use of your answers."))
     for question in questionnaire.profile:
         if data.profile.get(question.key) not in question.values:
-            raise SurveyError(_l("Please answer every question about your profile."))
+            raise UserError(_l("Please answer every question about your profile."))
     for item in questionnaire.items:
         if data.answers.get(item.key) not in SCALE_VALUES:
-            raise SurveyError(_l("Please answer every statement."))
+            raise UserError(_l("Please answer every statement."))
     if set(data.profile) - {q.key for q in questionnaire.profile} or set(data.answers) - set(questionnaire.item_keys):
-        raise SurveyError(_l("The answers do not match the questionnaire."))
+        raise UserError(_l("The answers do not match the questionnaire."))
     if not data.organisation_ids <= allowed_orgs:
-        raise SurveyError(_l("You can only attribute your answers to organisations you belong to."))
+        raise UserError(_l("You can only attribute your answers to organisations you belong to."))
     limit = questionnaire.free_text.max_length if questionnaire.free_text else 0
     if data.comment and (not questionnaire.free_text or len(data.comment) > limit):
-        raise SurveyError(_l("Your comment is too long."))
+        raise UserError(_l("Your comment is too long."))
 
 
 #: E-mail addresses, and phone numbers (8 digits or more, with the usual separators), removed from comments.
@@ -176,13 +171,13 @@ def submit_response(user: User, questionnaire: Questionnaire, data: ResponseData
     :func:`app.survey.release.release_pending`, in batches.
 
     :raises AlreadyAnsweredError: the user already answered this version.
-    :raises SurveyError: closed questionnaire, an account too recent to count, consent missing, incomplete
+    :raises UserError: closed questionnaire, an account too recent to count, consent missing, incomplete
         answers, or an organisation the answers cannot be attributed to.
     """
     if not questionnaire.open:
-        raise SurveyError(_l("This questionnaire is closed."))
+        raise UserError(_l("This questionnaire is closed."))
     if not account_counts(user, questionnaire):
-        raise SurveyError(_l("Only accounts created before this questionnaire opened can answer it."))
+        raise UserError(_l("Only accounts created before this questionnaire opened can answer it."))
     _validate(questionnaire, data, {o.id for o in attributable_organisations(user, questionnaire)})
     if has_answered(user, questionnaire):
         raise AlreadyAnsweredError
@@ -311,7 +306,7 @@ def moderation_queue(*, organisation: Organisation | None) -> ModerationQueue:
 def moderate_comment(comment: SurveyComment, approve: bool, *, actor: User) -> None:
     """Approve or reject a pending comment; a conditional update gives one winner when two moderators decide.
 
-    :raises SurveyError: the comment was already reviewed.
+    :raises UserError: the comment was already reviewed.
     """
     state = CommentState.APPROVED if approve else CommentState.REJECTED
     changed = db.session.execute(
@@ -321,7 +316,7 @@ def moderate_comment(comment: SurveyComment, approve: bool, *, actor: User) -> N
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        raise SurveyError(_l("This comment has already been reviewed."))
+        raise UserError(_l("This comment has already been reviewed."))
     db.session.expire(comment, ["state"])
     # Who decided, and when; not which comment (its id with this time would bound when its respondent answered).
     log_event(f"survey.comment_{state.value}", actor=actor)

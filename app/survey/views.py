@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
+from app.core.errors import UserError, populate_errors, user_errors
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.security import safe_next_url
@@ -75,8 +76,8 @@ class RHAnswer(RHAuthenticated):
             except ops.AlreadyAnsweredError as exc:
                 flash(str(exc.message), "error")
                 return redirect(url_for("survey.index"))
-            except ops.SurveyError as exc:
-                form.consent.errors = [*form.consent.errors, str(exc.message)]
+            except UserError as exc:
+                populate_errors(form, exc, fallback="consent")
             else:
                 flash(
                     _(
@@ -395,11 +396,8 @@ class RHModerate(RHAuthenticated):
     def _process(self):
         form = ModerationForm()
         if form.validate_on_submit():
-            try:
+            with user_errors():
                 ops.moderate_comment(self.comment, form.decision.data == "approve", actor=current_user)
-            except ops.SurveyError as exc:
-                flash(str(exc.message), "error")
-            else:
                 if form.decision.data == "approve":
                     flash(_("The comment was approved: it now appears in the reports."), "success")
                 else:

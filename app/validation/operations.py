@@ -17,14 +17,18 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import Forbidden
 
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core.audit import AuditEvent, log_event
 from app.core.db import utcnow
+from app.core.errors import Conflict, UserError
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.core.tokens import hash_token, new_random_token
@@ -54,20 +58,11 @@ QUEUE_PAGE_SIZE = 25
 LANGUAGES = ("fr", "en", "es")
 
 
-class ValidationError(ValueError):
-    """Refused input; ``field`` names the form field, ``message`` is translated."""
-
-    def __init__(self, field_name: str, message):
-        super().__init__(str(message))
-        self.field = field_name
-        self.message = message
+class TransitionRefused(Forbidden):
+    """The actor may not make this transition (handlers answer 403)."""
 
 
-class TransitionRefused(PermissionError):
-    """The actor may not make this transition (handlers answer 404)."""
-
-
-class AlreadyDecided(Exception):
+class AlreadyDecided(Conflict):
     """Someone else made the transition first; ``by`` and ``at`` say who and when."""
 
     def __init__(self, by: str, at: datetime | None):
@@ -75,26 +70,44 @@ class AlreadyDecided(Exception):
         self.by = by
         self.at = at
 
+    @property
+    def message(self):
+        return _("Already decided by %(name)s on %(time)s.", name=self.by, time=_when(self.at))
 
-class SubmissionWithdrawn(Exception):
+
+class SubmissionWithdrawn(Conflict):
     """The volunteer withdrew the submission (at ``at``): there is nothing left to decide."""
 
     def __init__(self, at: datetime | None):
         super().__init__(f"withdrawn at {at}")
         self.at = at
 
+    @property
+    def message(self):
+        return _(
+            "The volunteer withdrew this submission on %(time)s: there is nothing left to decide.",
+            time=_when(self.at),
+        )
 
-class FactsChanged(Exception):
+
+class FactsChanged(Conflict):
     """The round is closed and the volunteer has edited the facts since: they are answered in the next round."""
 
+    @property
+    def message(self):
+        return _(
+            "The volunteer has edited the facts of this experience since this round was submitted: they will be "
+            "answered when the experience is submitted again."
+        )
 
-class NotWithdrawable(Exception):
+
+class NotWithdrawable(Conflict):
     """The submission can no longer be withdrawn (a decision was recorded, or it is no longer awaiting review);
     ``message`` is translated."""
 
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+
+def _when(at: datetime | None) -> str:
+    return format_datetime(at) if at else "—"
 
 
 # --- Snapshots ------------------------------------------------------------------------------------------------
@@ -379,20 +392,20 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
 
     A first submission creates the dossier; after changes were requested (or a decision) the same dossier gets
     a new round. The chosen claims become ``SUBMITTED`` (locked) and the experience is locked until the round is
-    decided or returned. Raises :class:`ValidationError`.
+    decided or returned. Raises :class:`~app.core.errors.UserError`.
     """
     if experience.owner_id != volunteer.id:
         raise TransitionRefused("not the owner")
     if organisation.kind != OrganisationKind.SENDING_NGO or not organisation.has_role(volunteer):
-        raise ValidationError("organisation_id", _l("Please choose one of your sending NGOs."))
+        raise UserError(_l("Please choose one of your sending NGOs."), "organisation_id")
     if pending_submission(experience.id) is not None:
-        raise ValidationError("organisation_id", _l("This experience is already awaiting a review."))
+        raise UserError(_l("This experience is already awaiting a review."), "organisation_id")
     wanted = set(claim_ids or ())
     claims = [c for c in claims_of_experience(experience) if c.id in wanted]
     if not wanted:
-        raise ValidationError("claim_ids", _l("Please choose at least one competence to submit."))
+        raise UserError(_l("Please choose at least one competence to submit."), "claim_ids")
     if len(claims) != len(wanted) or not all(submittable(c) for c in claims):
-        raise ValidationError("claim_ids", _l("Please choose competences of this experience that can be submitted."))
+        raise UserError(_l("Please choose competences of this experience that can be submitted."), "claim_ids")
     now = utcnow()
     facts = facts_snapshot(experience)
     facts_hash = content_hash(facts)
@@ -518,19 +531,19 @@ def _check_decision(item: SubmissionItem, data: Decision) -> tuple[int | None, s
     comment = (data.comment or "").strip()
     level = None
     if data.decision == ItemDecision.CHANGES_REQUESTED and not comment:
-        raise ValidationError("comment", _l("Please say what should change."))
+        raise UserError(_l("Please say what should change."), "comment")
     if data.decision == ItemDecision.REJECTED and not comment:
-        raise ValidationError("comment", _l("Please give the reason for the rejection."))
+        raise UserError(_l("Please give the reason for the rejection."), "comment")
     if data.decision == ItemDecision.VALIDATED:
         claimed = item.snapshot.get("level")
         level = data.level if data.level is not None else claimed
         ranks = _level_ranks(item)
         if level is not None and ranks and level not in ranks:
-            raise ValidationError("level", _l("Please choose a level of this framework's scale."))
+            raise UserError(_l("Please choose a level of this framework's scale."), "level")
         if level != claimed and not comment:
-            raise ValidationError("comment", _l("Please give the reason for validating at another level."))
+            raise UserError(_l("Please give the reason for validating at another level."), "comment")
     elif data.decision == ItemDecision.PENDING:
-        raise ValidationError("decision", _l("Please choose a decision."))
+        raise UserError(_l("Please choose a decision."), "decision")
     return level, comment
 
 
@@ -548,7 +561,7 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
 
     :raises TransitionRefused: ``actor`` is not a trainer of the NGO, decides on their own claim, or the item is
         not in the current round of a pending submission.
-    :raises ValidationError: a required comment or reason is missing, or the level is not on the scale.
+    :raises UserError: a required comment or reason is missing, or the level is not on the scale.
     :raises AlreadyDecided: another trainer decided first.
     """
     submission = item.submission
@@ -737,7 +750,7 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
     of the NGO are notified in the app and by e-mail.
 
     :raises TransitionRefused: ``volunteer`` did not submit it.
-    :raises ValidationError: the reason is too long.
+    :raises UserError: the reason is too long.
     :raises NotWithdrawable: it is no longer awaiting review, or a trainer decided on one of its claims (also when
         that decision raced this withdrawal and won: exactly one of them takes effect).
     """
@@ -745,7 +758,7 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
         raise TransitionRefused("only the volunteer who submitted withdraws")
     reason = (reason or "").strip()
     if len(reason) > WITHDRAW_REASON_LIMIT:
-        raise ValidationError("reason", _l("Please use at most %(max)d characters.", max=WITHDRAW_REASON_LIMIT))
+        raise UserError(_l("Please use at most %(max)d characters.", max=WITHDRAW_REASON_LIMIT), "reason")
     if not submission.is_withdrawable:
         raise NotWithdrawable(withdrawal_refusal(submission))
     submission_id, round_, volunteer_id = submission.id, submission.round, volunteer.id
@@ -914,7 +927,7 @@ def confirm_facts(
     the volunteer has not edited them since they were submitted; the facts confirmation is what a mission
     attestation needs.
 
-    :raises ValidationError: a correction without a comment. :raises AlreadyDecided: confirmed by someone else.
+    :raises UserError: a correction without a comment. :raises AlreadyDecided: confirmed by someone else.
     :raises FactsChanged: the round is closed and the facts were edited since. :raises SubmissionWithdrawn: the
         volunteer withdrew the submission. :raises TransitionRefused: not a trainer of the NGO, or their own.
     """
@@ -924,14 +937,12 @@ def confirm_facts(
         raise TransitionRefused("not allowed")
     comment = (comment or "").strip()
     if decision == FactsDecision.CORRECTED and not comment:
-        raise ValidationError("facts_comment", _l("Please describe the correction."))
+        raise UserError(_l("Please describe the correction."), "facts_comment")
     if submission.facts_decision is None and not facts_unchanged(submission):
         raise FactsChanged()
     warnings = facts_warnings(submission.experience)
     if warnings and not acknowledged:
-        raise ValidationError(
-            "facts_acknowledged", _l("Please confirm that you checked the warnings about these facts.")
-        )
+        raise UserError(_l("Please confirm that you checked the warnings about these facts."), "facts_acknowledged")
     submission_id, actor_id, facts_hash, round_ = submission.id, actor.id, submission.facts_hash, submission.round
 
     def attempt():
@@ -984,13 +995,13 @@ def confirm_facts(
 def revoke_validation(validation: ClaimValidation, actor: User, reason: str) -> None:
     """An org admin of the validating NGO withdraws a validation, with a reason shown wherever the claim appears.
 
-    :raises ValidationError: no reason. :raises AlreadyDecided: already revoked.
+    :raises UserError: no reason. :raises AlreadyDecided: already revoked.
     """
     if not validation.organisation.has_role(actor, MembershipRole.ADMIN):
         raise TransitionRefused("not an admin of the NGO")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("reason", _l("Please give the reason for the revocation."))
+        raise UserError(_l("Please give the reason for the revocation."), "reason")
     validation_id, actor_id = validation.id, actor.id
 
     def attempt():
@@ -1062,19 +1073,19 @@ def request_referent(volunteer: User, experience: Experience, data: ReferentData
     if experience.owner_id != volunteer.id or experience.kind != ExperienceKind.MISSION:
         raise TransitionRefused("referents confirm missions of their owner")
     if data.language not in LANGUAGES:
-        raise ValidationError("language", _l("Please choose a language from the list."))
+        raise UserError(_l("Please choose a language from the list."), "language")
     if _mailbox(data.email) == _mailbox(volunteer.email):
-        raise ValidationError(
-            "email",
+        raise UserError(
             _l(
                 "This is your own e-mail address: a referent confirms your mission for you, so please enter the "
                 "address of the person who supervised you in the host country."
             ),
+            "email",
         )
     wanted = set(data.claim_ids)
     claims = [c for c in claims_of_experience(experience) if c.id in wanted]
     if len(claims) != len(wanted):
-        raise ValidationError("claim_ids", _l("Please choose competences of this experience."))
+        raise UserError(_l("Please choose competences of this experience."), "claim_ids")
     snapshot = {
         "facts": facts_snapshot(experience),
         "claims": [

@@ -3,8 +3,8 @@ referent's confirmation page and in-app notifications."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
-from flask_babel import force_locale, format_datetime
+from flask import flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -15,6 +15,7 @@ from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
 from app.core.dead_ends import explain_dead_end
+from app.core.errors import UserError, user_errors
 from app.core.hooks import hook, panel
 from app.core.i18n import SESSION_KEY, current_language, is_supported
 from app.core.permissions import require
@@ -37,30 +38,6 @@ from app.validation.forms import (
     WithdrawForm,
 )
 from app.validation.models import FactsDecision, ItemDecision, SubmissionState
-
-
-def _field_error(form, exc: ops.ValidationError, fallback: str) -> None:
-    target = form._fields.get(exc.field) or form._fields[fallback]
-    target.errors = [*target.errors, str(exc.message)]
-
-
-def _already_decided_message(exc: ops.AlreadyDecided) -> str:
-    return _("Already decided by %(name)s on %(time)s.", name=exc.by, time=format_datetime(exc.at) if exc.at else "—")
-
-
-def _withdrawn_message(exc: ops.SubmissionWithdrawn) -> str:
-    return _(
-        "The volunteer withdrew this submission on %(time)s: there is nothing left to decide.",
-        time=format_datetime(exc.at) if exc.at else "—",
-    )
-
-
-def _facts_changed_message() -> str:
-    return _(
-        "The volunteer has edited the facts of this experience since this round was submitted: they will be "
-        "answered when the experience is submitted again."
-    )
-
 
 # --- Volunteer: submit, name a referent ----------------------------------------------------------------------
 
@@ -91,13 +68,10 @@ class RHSubmit(RHOwnExperienceBase):
             form.claim_ids.data = [c.id for c in submittable]
         if pending is None and organisations and form.validate_on_submit():
             organisation = next((o for o in organisations if o.id == form.organisation_id.data), None)
-            try:
+            with user_errors(form, fallback="claim_ids"):
                 if organisation is None:
-                    raise ops.ValidationError("organisation_id", _("Please choose one of your sending NGOs."))
+                    raise UserError(_("Please choose one of your sending NGOs."), "organisation_id")
                 ops.submit_experience(current_user, self.experience, organisation, form.claim_ids.data or [])
-            except ops.ValidationError as exc:
-                _field_error(form, exc, "claim_ids")
-            else:
                 flash(
                     _(
                         "“%(title)s” has been sent to %(ngo)s for review.",
@@ -153,11 +127,8 @@ class RHReferentNew(RHOwnExperienceBase):
                 language=form.language.data,
                 claim_ids=tuple(form.claim_ids.data or ()),
             )
-            try:
+            with user_errors(form, fallback="claim_ids"):
                 ops.request_referent(current_user, self.experience, data)
-            except ops.ValidationError as exc:
-                _field_error(form, exc, "claim_ids")
-            else:
                 flash(_("A confirmation request has been sent to %(email)s.", email=data.email), "success")
                 return redirect(url_for("experiences.detail", experience_id=self.experience.id))
         return render_template("validation/referent_new.html", form=form, experience=self.experience), (
@@ -263,6 +234,10 @@ class RHSubmissionBase(RHAuthenticated):
             earlier_rounds=[i for i in submission.items if i.round < submission.round],
         ), status
 
+    def _render_conflict(self, conflict):
+        """Someone acted first: the page as it is now, with the explanation, 409."""
+        return self._render(conflict=str(conflict.message), status=409)
+
 
 def _item(submission, item_id):
     return next(item for item in submission.items if item.id == item_id)
@@ -289,29 +264,17 @@ class RHDecide(RHSubmissionBase):
         form.set_levels(version.levels if version else [], self.item.snapshot.get("level"), current_language())
         if not form.validate_on_submit() and self.item.is_pending and self.submission.can_decide(current_user):
             return self._render(forms={self.item.id: form}, status=422)
-        try:
+        with user_errors(form, fallback="comment"):
             decision = ItemDecision(form.decision.data) if form.decision.data else ItemDecision.PENDING
             ops.decide_item(
                 self.item,
                 current_user,
                 ops.Decision(decision=decision, level=form.level_value, comment=form.comment.data or ""),
             )
-        except ops.AlreadyDecided as exc:
-            db.session.expire_all()
-            self.submission = ops.get_submission(self.submission.id)
-            return self._render(conflict=_already_decided_message(exc), status=409)
-        except ops.SubmissionWithdrawn as exc:
-            db.session.expire_all()
-            self.submission = ops.get_submission(self.submission.id)
-            return self._render(conflict=_withdrawn_message(exc), status=409)
-        except ops.TransitionRefused:
-            abort(403)
-        except ops.ValidationError as exc:
-            _field_error(form, exc, "comment")
-            return self._render(forms={self.item.id: form}, status=422)
-        flash(_("Your decision has been recorded."), "success")
-        # The focus goes to the message (static/js/acquis.js), not to another claim.
-        return redirect(url_for("validation.submission", submission_id=self.submission.id) + "#flash-messages")
+            flash(_("Your decision has been recorded."), "success")
+            # The focus goes to the message (static/js/acquis.js), not to another claim.
+            return redirect(url_for("validation.submission", submission_id=self.submission.id) + "#flash-messages")
+        return self._render(forms={self.item.id: form}, status=422)
 
 
 class RHFacts(RHSubmissionBase):
@@ -321,7 +284,7 @@ class RHFacts(RHSubmissionBase):
         form = FactsForm()
         if not form.validate_on_submit() and self.submission.can_confirm_facts(current_user):
             return self._render(facts_form=form, status=422)
-        try:
+        with user_errors(form, fallback="facts_comment"):
             decision = FactsDecision(form.facts_decision.data or FactsDecision.CONFIRMED.value)
             ops.confirm_facts(
                 self.submission,
@@ -330,25 +293,9 @@ class RHFacts(RHSubmissionBase):
                 form.facts_comment.data or "",
                 acknowledged=bool(form.facts_acknowledged.data),
             )
-        except ops.FactsChanged:
-            db.session.expire_all()
-            self.submission = ops.get_submission(self.submission.id)
-            return self._render(conflict=_facts_changed_message(), status=409)
-        except ops.AlreadyDecided as exc:
-            db.session.expire_all()
-            self.submission = ops.get_submission(self.submission.id)
-            return self._render(conflict=_already_decided_message(exc), status=409)
-        except ops.SubmissionWithdrawn as exc:
-            db.session.expire_all()
-            self.submission = ops.get_submission(self.submission.id)
-            return self._render(conflict=_withdrawn_message(exc), status=409)
-        except ops.TransitionRefused:
-            abort(403)
-        except ops.ValidationError as exc:
-            _field_error(form, exc, "facts_comment")
-            return self._render(facts_form=form, status=422)
-        flash(_("The facts have been confirmed."), "success")
-        return redirect(url_for("validation.submission", submission_id=self.submission.id))
+            flash(_("The facts have been confirmed."), "success")
+            return redirect(url_for("validation.submission", submission_id=self.submission.id))
+        return self._render(facts_form=form, status=422)
 
 
 class RHWithdraw(RHAuthenticated):
@@ -366,15 +313,10 @@ class RHWithdraw(RHAuthenticated):
         require(self.submission.can_withdraw(current_user))
 
     def _process(self):
-        form = WithdrawForm()
+        self.form = form = WithdrawForm()
         if form.validate_on_submit():
-            try:
+            with user_errors(form, fallback="reason"):
                 ops.withdraw_submission(self.submission, current_user, form.reason.data or "")
-            except ops.NotWithdrawable:
-                pass  # a decision came first: the page explains it (the operation refreshed the submission)
-            except ops.ValidationError as exc:
-                _field_error(form, exc, "reason")
-            else:
                 flash(
                     _(
                         "“%(title)s” has been withdrawn from %(ngo)s. You can edit it and submit it again whenever "
@@ -385,6 +327,13 @@ class RHWithdraw(RHAuthenticated):
                     "success",
                 )
                 return redirect(url_for("experiences.detail", experience_id=self.submission.experience_id))
+        return self._render(form)
+
+    def _render_conflict(self, conflict):
+        # A decision came first: the page explains it (see ops.withdrawal_refusal), with 409.
+        return self._render(self.form)
+
+    def _render(self, form):
         refusal = ops.withdrawal_refusal(self.submission)
         status = 200
         if refusal is not None and request.method == "POST":
@@ -451,19 +400,18 @@ class RHRevoke(RHAuthenticated):
     def _process(self):
         form = RevokeForm()
         if self.validation.revoked_at is None and form.validate_on_submit():
-            try:
+            with user_errors(form, fallback="reason"):
                 ops.revoke_validation(self.validation, current_user, form.reason.data)
-            except ops.AlreadyDecided as exc:
-                flash(_already_decided_message(exc), "warning")
-                return redirect(url_for("validation.queue"))
-            except ops.ValidationError as exc:
-                _field_error(form, exc, "reason")
-            else:
                 flash(_("The validation has been revoked."), "success")
                 return redirect(url_for("validation.revoke", validation_id=self.validation.id))
         return render_template("validation/revoke.html", validation=self.validation, form=form), (
             422 if form.errors else 200
         )
+
+    def _render_conflict(self, conflict):
+        """Revoked by someone else first: back to the queue, with the explanation."""
+        flash(str(conflict.message), "warning")
+        return redirect(url_for("validation.queue"))
 
 
 # --- Host referent (no account) ---------------------------------------------------------------------------
@@ -495,16 +443,14 @@ class RHReferent(RHPublic):
         form = ReferentConfirmForm()
         form.claim_ids.choices = [(c["claim_id"], f"{c['code']} — {_title(c['title'])}") for c in claims]
         if form.validate_on_submit():
-            try:
-                ops.confirm_referent(
-                    referent,
-                    facts_confirmed=bool(form.facts_confirmed.data),
-                    claim_ids=form.claim_ids.data or [],
-                    comment=form.comment.data or "",
-                )
-            except ops.AlreadyDecided:
-                db.session.refresh(referent)
-                _explain_referent_end(referent)
+            # Confirmed by another tab first (a Conflict): the handler base loads the request again, and _load
+            # explains that the link was used.
+            ops.confirm_referent(
+                referent,
+                facts_confirmed=bool(form.facts_confirmed.data),
+                claim_ids=form.claim_ids.data or [],
+                comment=form.comment.data or "",
+            )
             return make_response(render_template("validation/referent_done.html", referent=referent))
         return make_response(
             render_template(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app.claims import operations as ops
 from app.claims.models import Claim, ClaimState
+from app.core.errors import UserError
 from app.extensions import db
 
 NARRATIVE = {
@@ -142,13 +143,13 @@ def test_framework_without_levels_takes_no_level(signed_in, frameworks, mission)
 
 
 def test_operation_checks_the_level_too(volunteer, frameworks, mission):
-    with pytest.raises(ops.ClaimError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.create_claim(volunteer, mission, ops.ClaimData(node_id=frameworks.node("SI.1.1").id, level_rank=5))
     assert refused.value.field == "level_rank"
-    with pytest.raises(ops.ClaimError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.create_claim(volunteer, mission, ops.ClaimData(node_id=frameworks.node("KC1").id, level_rank=1))
     assert refused.value.field == "level_rank"
-    with pytest.raises(ops.ClaimError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.create_claim(volunteer, mission, ops.ClaimData(node_id=987654))
     assert refused.value.field == "node_id"
     assert claim_count() == 0
@@ -180,7 +181,7 @@ def test_evidence_of_someone_else_cannot_be_attached(volunteer, create_user, fra
     )
     db.session.add(theirs)
     db.session.flush()
-    with pytest.raises(ops.ClaimError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.create_claim(
             volunteer, mission, ops.ClaimData(node_id=frameworks.node("KC1").id, evidence_ids=(theirs.id,))
         )
@@ -284,7 +285,7 @@ def test_claims_of_a_retired_competence_still_display(signed_in, frameworks, mis
     # It can still be edited, but nobody can start a new claim on it
     response = signed_in.post(f"/portfolio/claims/{claim.id}/edit", data={"level_rank": "", "situation": "Festival 2"})
     assert response.status_code == 302, text_of(response.get_data(as_text=True))[-1500:]
-    with pytest.raises(ops.ClaimError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.create_claim(claim.owner, mission, ops.ClaimData(node_id=kc8.id))
     assert "removed" in str(refused.value.message)
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from app.claims import operations as ops
 from app.claims.models import Claim, ClaimState, Evidence
+from app.core.errors import UserError
 from app.extensions import db
 from tests.claims.conftest import stored_files
 from tests.fixtures.worlds import (
@@ -100,7 +101,7 @@ def test_a_file_of_a_validated_claim_cannot_be_deleted(validated, volunteer_clie
 
 
 def test_the_operation_refuses_too(validated):
-    with pytest.raises(ops.ClaimError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.delete_evidence(validated.pdf, actor=validated.volunteer)
     assert "C1" in str(refused.value.message)
 

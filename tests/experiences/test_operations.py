@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.audit import AuditEvent
+from app.core.errors import UserError
 from app.experiences import operations as ops
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind
 from app.experiences.rules import duration_warning
@@ -71,7 +72,7 @@ def test_create_and_update(create_user):
     ],
 )
 def test_operation_refuses_bad_data_naming_the_field(create_user, data, field):
-    with pytest.raises(ops.ExperienceError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.create_experience(create_user(), data)
     assert refused.value.field == field
     assert count() == 0
@@ -81,7 +82,7 @@ def test_operation_refuses_an_organisation_that_is_not_a_sending_ngo(create_user
     from app.organisations.models import OrganisationKind
 
     partner = create_org(kind=OrganisationKind.HOST_PARTNER)
-    with pytest.raises(ops.ExperienceError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.create_experience(create_user(), mission(sending_organisation_id=partner.id))
     assert refused.value.field == "sending_organisation_id"
 
@@ -89,7 +90,7 @@ def test_operation_refuses_an_organisation_that_is_not_a_sending_ngo(create_user
 def test_refused_update_changes_nothing(create_user):
     owner = create_user()
     experience = ops.create_experience(owner, mission())
-    with pytest.raises(ops.ExperienceError):
+    with pytest.raises(UserError):
         ops.update_experience(experience, mission(title="Changed", end_date=date(2000, 1, 1)), actor=owner)
     assert experience.title == "Coordinatrice" and experience.end_date == date(2023, 12, 31)
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from app.core.audit import AuditEvent
 from app.core.db import utcnow
+from app.core.errors import UserError
 from app.core.i18n import force_locale
 from app.organisations import operations as ops
 from app.organisations.models import Membership, MembershipRole, MembershipState
@@ -18,8 +19,8 @@ from app.organisations.models import Membership, MembershipRole, MembershipState
 
 @contextmanager
 def refused(english: str):
-    """Expect an OrganisationError whose message, read in English, contains ``english``."""
-    with pytest.raises(ops.OrganisationError) as exc_info:
+    """Expect a UserError whose message, read in English, contains ``english``."""
+    with pytest.raises(UserError) as exc_info:
         yield
     with force_locale("en"):
         message = str(exc_info.value.message)
@@ -104,14 +105,14 @@ def test_request_to_join_is_pending_and_mails_each_admin_in_their_language(
 def test_request_to_join_refused_twice_when_closed_or_unverified(db_session, ngo, admin, create_user, create_org):
     applicant = create_user()
     ops.request_to_join(ngo, applicant)
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.request_to_join(ngo, applicant)
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.request_to_join(ngo, admin)  # already a member
     closed = create_org(accepts_join_requests=False)
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.request_to_join(closed, create_user())
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.request_to_join(ngo, create_user(verified=False))
 
 
@@ -131,7 +132,7 @@ def test_approve_request_activates_and_tells_the_applicant(db_session, ngo, admi
     assert [(m.recipient, m.language) for m in outbox] == [("camille@example.org", "es")]
     assert "Terre Solidaire" in outbox[0].subject
     assert "http://acquis.example/" in outbox[0].body
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.approve_request(membership, actor=admin)
     assert "membership.approved" in _actions(db_session, organisation_id=ngo.id, actor_id=admin.id)
 
@@ -149,7 +150,7 @@ def test_decline_request_deletes_the_membership(db_session, ngo, admin, create_u
 
 
 def test_decline_refuses_active_memberships(db_session, ngo, admin):
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.decline_request(ngo.membership_of(admin), actor=admin)
 
 
@@ -160,7 +161,7 @@ def test_last_admin_cannot_lose_the_role_or_be_removed(db_session, ngo, admin):
     membership = ngo.membership_of(admin)
     with refused("at least one admin"):
         ops.change_role(membership, MembershipRole.VOLUNTEER, actor=admin)
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.remove_member(membership, actor=admin)
     assert membership.role == MembershipRole.ADMIN
     assert ngo.has_role(admin, MembershipRole.ADMIN)
@@ -169,13 +170,13 @@ def test_last_admin_cannot_lose_the_role_or_be_removed(db_session, ngo, admin):
 def test_an_admin_may_step_down_once_another_admin_exists(db_session, ngo, admin, create_user, add_member):
     second = create_user()
     add_member(ngo, second, "trainer")
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.change_role(ngo.membership_of(admin), MembershipRole.TRAINER, actor=admin)
     ops.change_role(ngo.membership_of(second), MembershipRole.ADMIN, actor=admin)
     ops.change_role(ngo.membership_of(admin), MembershipRole.VOLUNTEER, actor=admin)
     assert ngo.membership_of(admin).role == MembershipRole.VOLUNTEER
     # Now ``second`` is the last admin.
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.remove_member(ngo.membership_of(second), actor=second)
     ops.remove_member(ngo.membership_of(admin), actor=second)
     db_session.flush()
@@ -190,7 +191,7 @@ def test_a_pending_admin_request_does_not_count_as_an_admin(db_session, ngo, adm
     pending = Membership(organisation=ngo, user=create_user(), role=MembershipRole.ADMIN, state=MembershipState.PENDING)
     db_session.add(pending)
     db_session.flush()
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.change_role(ngo.membership_of(admin), MembershipRole.VOLUNTEER, actor=admin)
 
 
@@ -264,7 +265,7 @@ def test_revoked_invitation_cannot_be_accepted(db_session, ngo, admin, create_us
     invitation = ops.invite(ngo, "late@example.org", MembershipRole.VOLUNTEER, actor=admin)
     ops.revoke_invitation(invitation, actor=admin)
     db_session.flush()
-    with pytest.raises(ops.OrganisationError):
+    with pytest.raises(UserError):
         ops.accept_invitation(invitation, create_user("late@example.org"))
 
 

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.audit import AuditEvent
+from app.core.errors import UserError
 from app.core.i18n import force_locale
 from app.extensions import db
 from app.survey import operations as ops
@@ -63,12 +64,12 @@ def test_concurrent_double_submit_gives_one_row(create_respondent, questionnaire
 
 
 def test_closed_versions_cannot_be_answered(create_user, v1):
-    with pytest.raises(ops.SurveyError):
+    with pytest.raises(UserError):
         ops.submit_response(create_user(), v1, _data(v1))
 
 
 def test_consent_is_required(create_respondent, questionnaire):
-    with force_locale("en"), pytest.raises(ops.SurveyError, match="consent"):
+    with force_locale("en"), pytest.raises(UserError, match="consent"):
         ops.submit_response(create_respondent(), questionnaire, _data(questionnaire, consent=False))
     assert _count(SurveyParticipation) == 0
 
@@ -76,17 +77,17 @@ def test_consent_is_required(create_respondent, questionnaire):
 def test_incomplete_or_foreign_answers_are_refused(create_respondent, questionnaire):
     data = _data(questionnaire)
     incomplete = ops.ResponseData(profile=data.profile, answers={"confidence": "4"}, consent=True)
-    with pytest.raises(ops.SurveyError):
+    with pytest.raises(UserError):
         ops.submit_response(create_respondent(), questionnaire, incomplete)
     wrong = ops.ResponseData(profile=data.profile, answers=data.answers | {"confidence": "7"}, consent=True)
-    with pytest.raises(ops.SurveyError):
+    with pytest.raises(UserError):
         ops.submit_response(create_respondent(), questionnaire, wrong)
 
 
 def test_answers_can_only_be_attributed_to_own_sending_ngos(create_respondent, create_org, questionnaire):
     mine, other = create_org(), create_org()
     user = create_respondent(mine)
-    with force_locale("en"), pytest.raises(ops.SurveyError, match="belong"):
+    with force_locale("en"), pytest.raises(UserError, match="belong"):
         ops.submit_response(user, questionnaire, _data(questionnaire, organisations=[other]))
     ops.submit_response(user, questionnaire, _data(questionnaire, organisations=[mine]))
     pending = db.session.scalar(sa.select(SurveyPendingAnswer))
@@ -239,7 +240,7 @@ def test_a_comment_is_decided_once(create_user, create_org, make_responses, ques
     actor = create_user(platform_admin=True)
     ops.moderate_comment(response.comment, True, actor=actor)
     assert response.comment.state == CommentState.APPROVED
-    with force_locale("en"), pytest.raises(ops.SurveyError, match="already"):
+    with force_locale("en"), pytest.raises(UserError, match="already"):
         ops.moderate_comment(response.comment, False, actor=actor)
     assert response.comment.state == CommentState.APPROVED
 

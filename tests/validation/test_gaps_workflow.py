@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.audit import AuditEvent
+from app.core.errors import UserError
 from app.documents.context import attestation_issuer
 from app.experiences import operations as experience_ops
 from app.extensions import db
@@ -217,7 +218,7 @@ def test_the_volunteer_cannot_be_their_own_referent(world, client, login, outbox
     assert "This is your own e-mail address" in response.text
     assert db.session.scalar(sa.select(sa.func.count(ReferentRequest.id))) == 0
     assert outbox == []
-    with pytest.raises(ops.ValidationError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.request_referent(world.volunteer, world.mission, ops.ReferentData(name="Me", email=address))
     assert refused.value.field == "email"
 

@@ -11,6 +11,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
 from app.core.audit import AuditEvent, AuditLogImmutableError
 from app.core.db import utcnow
+from app.core.errors import UserError
 from app.core.i18n import force_locale
 from app.extensions import db
 from app.validation import operations as ops
@@ -78,7 +79,7 @@ def test_submit_notifies_each_trainer_in_their_language(submitted, outbox):
 @pytest.mark.parametrize("org_name", ["host", "not_member"])
 def test_submit_refused_to_an_organisation_that_is_not_one_of_my_sending_ngos(world, create_org, org_name):
     organisation = world.host if org_name == "host" else create_org("Stranger NGO")
-    with pytest.raises(ops.ValidationError) as info:
+    with pytest.raises(UserError) as info:
         ops.submit_experience(world.volunteer, world.mission, organisation, [world.claims[0].id])
     assert info.value.field == "organisation_id"
 
@@ -89,13 +90,13 @@ def test_submit_refused_without_claims_or_with_foreign_claims(world, create_user
     from app.experiences import operations as experience_ops
     from app.experiences.models import ExperienceKind
 
-    with pytest.raises(ops.ValidationError):
+    with pytest.raises(UserError):
         ops.submit_experience(world.volunteer, world.mission, world.ngo, [])
     other = experience_ops.create_experience(
         world.volunteer,
         experience_ops.ExperienceData(kind=ExperienceKind.OTHER, title="Other", start_date=date(2020, 1, 1)),
     )
-    with pytest.raises(ops.ValidationError):
+    with pytest.raises(UserError):
         ops.submit_experience(world.volunteer, other, world.ngo, [world.claims[0].id])
     with pytest.raises(ops.TransitionRefused):
         ops.submit_experience(create_user(), world.mission, world.ngo, [world.claims[0].id])
@@ -103,7 +104,7 @@ def test_submit_refused_without_claims_or_with_foreign_claims(world, create_user
 
 def test_submit_refused_while_pending_anywhere(submitted):
     w = submitted
-    with force_locale("en"), pytest.raises(ops.ValidationError, match="already awaiting"):
+    with force_locale("en"), pytest.raises(UserError, match="already awaiting"):
         ops.submit_experience(w.volunteer, w.mission, w.other_ngo, [w.claims[0].id])
 
 
@@ -111,7 +112,7 @@ def test_validated_claim_cannot_be_submitted_again_unchanged(submitted):
     w = submitted
     for item in w.items:
         ops.decide_item(item, w.trainer, ops.Decision(V))
-    with pytest.raises(ops.ValidationError):
+    with pytest.raises(UserError):
         ops.submit_experience(w.volunteer, w.mission, w.ngo, [w.claims[0].id])
 
 
@@ -136,10 +137,10 @@ def test_validate_records_who_when_version_and_hash(submitted):
 
 def test_validate_at_another_level_requires_a_reason(submitted):
     w = submitted
-    with pytest.raises(ops.ValidationError) as info:
+    with pytest.raises(UserError) as info:
         ops.decide_item(w.items[0], w.trainer, ops.Decision(V, level=3))
     assert info.value.field == "comment"
-    with pytest.raises(ops.ValidationError) as info:
+    with pytest.raises(UserError) as info:
         ops.decide_item(w.items[0], w.trainer, ops.Decision(V, level=9, comment="why"))
     assert info.value.field == "level"
     ops.decide_item(w.items[0], w.trainer, ops.Decision(V, level=3, comment="Led the whole project alone"))
@@ -150,14 +151,14 @@ def test_validate_at_another_level_requires_a_reason(submitted):
 @pytest.mark.parametrize("decision", [C, R])
 def test_changes_and_rejection_require_a_comment(submitted, decision):
     w = submitted
-    with pytest.raises(ops.ValidationError) as info:
+    with pytest.raises(UserError) as info:
         ops.decide_item(w.items[0], w.trainer, ops.Decision(decision, comment="   "))
     assert info.value.field == "comment"
     assert w.items[0].is_pending and not events(f"item.{decision.value}")
 
 
 def test_pending_is_not_a_decision(submitted):
-    with pytest.raises(ops.ValidationError):
+    with pytest.raises(UserError):
         ops.decide_item(submitted.items[0], submitted.trainer, ops.Decision(ItemDecision.PENDING))
 
 
@@ -292,7 +293,7 @@ def test_editing_a_validated_claim_keeps_the_validation_until_the_new_version_is
 
 def test_facts_confirmation_and_its_refusals(submitted):
     w = submitted
-    with pytest.raises(ops.ValidationError):
+    with pytest.raises(UserError):
         ops.confirm_facts(w.submission, w.trainer, FactsDecision.CORRECTED, "")
     with pytest.raises(ops.TransitionRefused):
         ops.confirm_facts(w.submission, w.other_trainer, FactsDecision.CONFIRMED)
@@ -318,7 +319,7 @@ def test_org_admin_revokes_a_validation_with_a_reason(submitted):
         ops.revoke_validation(validation, w.trainer, "no")
     with pytest.raises(ops.TransitionRefused):
         ops.revoke_validation(validation, w.other_trainer, "no")
-    with pytest.raises(ops.ValidationError):
+    with pytest.raises(UserError):
         ops.revoke_validation(validation, w.admin, "  ")
     ops.revoke_validation(validation, w.admin, "The mission was cut short")
     assert validation.revoked_at is not None and validation.revoked_by_id == w.admin.id and not validation.is_current

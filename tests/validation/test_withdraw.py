@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
 from app.core.audit import AuditEvent
+from app.core.errors import UserError
 from app.extensions import db
 from app.validation import operations as ops
 from app.validation.models import ClaimValidation, ItemDecision, Notification, SubmissionItem, SubmissionState
@@ -138,7 +139,7 @@ def test_only_the_volunteer_who_submitted_withdraws(submitted, actor):
 
 def test_too_long_reason_is_refused(submitted):
     w = submitted
-    with pytest.raises(ops.ValidationError) as refused:
+    with pytest.raises(UserError) as refused:
         ops.withdraw_submission(w.submission, w.volunteer, "x" * (ops.WITHDRAW_REASON_LIMIT + 1))
     assert refused.value.field == "reason" and w.submission.state == SubmissionState.PENDING
 
