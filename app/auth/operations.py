@@ -17,6 +17,7 @@ from app.auth.models import RecoveryCode, User, UserSession, sha256_hex
 from app.auth.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from app.core.audit import log_event
 from app.core.db import utcnow
+from app.core.errors import UserError
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.core.tokens import InvalidToken, sign, unsign
@@ -30,8 +31,13 @@ ACCOUNT_INVITATION_PURPOSE = "account-invitation"
 RECOVERY_CODE_COUNT = 10
 
 
-class EmailTakenError(Exception):
-    """Another account already uses this e-mail address."""
+class EmailTakenError(UserError):
+    """Another account already uses this e-mail address (``email``); the message does not say so, so that a form
+    cannot be used to find out who has an account."""
+
+    def __init__(self, email: str):
+        super().__init__(_l("This address cannot be used. Please choose another one."), "email")
+        self.email = email
 
 
 # --- Registration and e-mail verification --------------------------------------------------------------------

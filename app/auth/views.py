@@ -27,6 +27,7 @@ from app.auth.forms import (
 )
 from app.auth.models import User
 from app.auth.passwords import verify_password
+from app.core.errors import user_errors
 from app.core.i18n import SESSION_KEY as LOCALE_SESSION_KEY
 from app.core.i18n import current_language, select_locale
 from app.core.security import safe_next_url
@@ -311,11 +312,8 @@ class RHChangeEmail(RHAuthenticated):
             elif form.email.data == current_user.email:
                 form.email.errors = [_("This is already your e-mail address.")]
             else:
-                try:
+                with user_errors(form):
                     ops.request_email_change(current_user, form.email.data)
-                except ops.EmailTakenError:
-                    form.email.errors = [_("This address cannot be used. Please choose another one.")]
-                else:
                     flash(_("We have sent a confirmation link to %(email)s.", email=form.email.data), "info")
                     return redirect(url_for("auth.account"))
         return render_template("auth/change_email.html", form=form), 422 if form.errors else 200

@@ -71,8 +71,13 @@ def populate_errors(form, error: UserError, fallback: str | None = None) -> bool
         target = fields.get(fallback)
     if target is None:
         return False
-    target.errors = [*target.errors, str(error.message)]
+    add_error(target, error.message)
     return True
+
+
+def add_error(field, message) -> None:
+    """Add ``message`` (rendered now, in the user's language) to the errors of a form ``field``."""
+    field.errors = [*field.errors, str(message)]
 
 
 def show_user_error(error: UserError, form=None, fallback: str | None = None) -> None:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
+from app.core.errors import add_error
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPlatformAdmin
@@ -108,9 +109,7 @@ class RHImport(RHPlatformAdmin):
                     results = _IMPORTERS[submitted](form)
                 except FrameworkImportError as exc:
                     for problem in exc.problems[:20]:
-                        field = _error_field(form, problem)
-                        # Rendered now, in the admin's language.
-                        field.errors = [*field.errors, str(problem)]
+                        add_error(_error_field(form, problem), problem)
                 else:
                     for result in results:
                         flash(_result_message(result), "success")

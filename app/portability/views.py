@@ -11,6 +11,7 @@ from flask_login import current_user, logout_user
 
 from app.auth.passwords import verify_password
 from app.claims import operations as claim_ops
+from app.core.errors import add_error
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
 from app.experiences import operations as experience_ops
@@ -65,7 +66,7 @@ class RHImport(RHAuthenticated):
         form = ImportForm()
         if not form.validate_on_submit():
             if "csrf_token" in form.errors:
-                form.file.errors = [*form.file.errors, _("The form expired. Please try again.")]
+                add_error(form.file, _("The form expired. Please try again."))
             return render_my_data(form)
         try:
             # The upload stays in its spooled file: the archive is read from it entry by entry, bounded.
