@@ -27,11 +27,11 @@ from app.documents.forms import (
     VerifyUploadForm,
 )
 from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for
-from app.documents.signing import PKCS12_MAX_BYTES, CertificateRefused, trust_root_fingerprints, trust_roots
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.frameworks.models import localized
 from app.organisations.models import MembershipRole, Organisation
+from app.printing.signing import PKCS12_MAX_BYTES, CertificateRefused, trust_root_fingerprints, trust_roots
 
 #: Seconds between two looks at a print job's status by the progress page's script (static/js/job.js).
 JOB_POLL_SECONDS = 2
@@ -448,7 +448,7 @@ class RHVerifyHome(RHPublic):
 def _max_bytes() -> int:
     from flask import current_app
 
-    from app.documents.worker import setting
+    from app.printing.sandbox import setting
 
     return int(setting(current_app.config, "DOCUMENT_VERIFY_MAX_BYTES", ops.VERIFY_MAX_BYTES))
 

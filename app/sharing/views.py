@@ -15,6 +15,7 @@ from app.core.dead_ends import explain_dead_end
 from app.core.permissions import require
 from app.core.security import canonical_url
 from app.core.views import RHAuthenticated, RHPublic
+from app.documents.files import document_path
 from app.experiences import operations as experience_ops
 from app.sharing import bp
 from app.sharing import operations as ops
@@ -232,8 +233,6 @@ class RHSharedDocument(RHSharedBase):
         require(self.document is not None)
 
     def _process(self):
-        from app.documents.operations import document_path
-
         path = document_path(self.document)
         require(path.is_file())
         ops.log_access(self.share, self.viewer, "document", self.document.kind_label)
