@@ -293,9 +293,12 @@ def _render_warm(job: dict, *, instance_dir: str, limits: RenderLimits) -> Rende
             ours.sendall(json.dumps(job).encode())
             ours.shutdown(socket.SHUT_WR)
             chunks = []
-            while chunk := ours.recv(1 << 20):
-                chunks.append(chunk)
+            while True:
                 ours.settimeout(max(0.01, limits.wall_seconds - (time.monotonic() - started)))
+                chunk = ours.recv(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
         except TimeoutError:
             _kill_group(pid)
             raise RenderFailed("timeout", f"more than {limits.wall_seconds} s") from None
