@@ -4,7 +4,8 @@ Each render is a one-page HTML document turned into a signed PDF/A-3a by the san
 limits as the app (``RenderLimits`` defaults). ``cold`` starts a fresh interpreter per render (``python -m``, which
 imports WeasyPrint and pyHanko every time); ``warm`` forks each render from the pool's server process, where those
 libraries are already imported. Renders alternate between the two, so a busy machine weighs on both alike.
-Prints the median, p95 and mean seconds per render of each.
+Prints the median, p95 and mean seconds per render of each, and the CPU time the child spent (which the load of a
+shared machine does not inflate).
 
     .venv/bin/python bench/render_pool.py [--renders 10]
 """
@@ -54,18 +55,21 @@ def main() -> None:
     render_in_child(payload, instance_dir=instance_dir, limits=RenderLimits(warm=True))  # waits for the loading
     # Interleaved, so that the load of a shared machine weighs on both alike.
     times: dict[str, list[float]] = {"cold child process": [], "warm pool": []}
+    cpu: dict[str, list[float]] = {"cold child process": [], "warm pool": []}
     for _ in range(args.renders):
         for name, warm in (("cold child process", False), ("warm pool", True)):
             started = time.perf_counter()
             output = render_in_child(payload, instance_dir=instance_dir, limits=RenderLimits(warm=warm))
             times[name].append(time.perf_counter() - started)
+            cpu[name].append(output.cpu_seconds)
             assert output.pdf.startswith(b"%PDF") and output.pages == 1
     for name, values in times.items():
         values.sort()
         p95 = values[min(len(values) - 1, 95 * (len(values) - 1) // 100)]
         print(
             f"{name:>20}: median {statistics.median(values):.3f} s, p95 {p95:.3f} s, "
-            f"mean {statistics.fmean(values):.3f} s over {len(values)} renders"
+            f"mean {statistics.fmean(values):.3f} s over {len(values)} renders; "
+            f"child CPU median {statistics.median(cpu[name]):.3f} s"
         )
     print(f"load average during the run: {os.getloadavg()[0]:.2f} (2 cores)")
 

@@ -93,6 +93,8 @@ class RenderOutput:
     denied: list[str]
     seconds: float
     peak_rss_bytes: int
+    #: CPU time (user + system) the child spent, interpreter start included for a cold child.
+    cpu_seconds: float = 0.0
 
 
 @contextmanager
@@ -204,6 +206,7 @@ def _output(returncode: int, data: bytes, tail: str, seconds: float) -> RenderOu
         denied=list(meta.get("denied", [])),
         seconds=seconds,
         peak_rss_bytes=int(meta.get("peak_rss_bytes", 0)),
+        cpu_seconds=float(meta.get("cpu_seconds", 0.0)),
     )
 
 
@@ -314,8 +317,10 @@ def _render_warm(job: dict, *, instance_dir: str, limits: RenderLimits) -> Rende
 
 
 def _kill_group(pid: int) -> None:
-    """Kill the child and whatever it started (it leads its own session)."""
+    """Kill the child and whatever it started (it leads its own session once it has called ``setsid``)."""
     with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
 
@@ -336,7 +341,7 @@ def warm_child(channel: socket.socket, request: dict) -> None:  # pragma: no cov
             resource.setrlimit(resource.RLIMIT_AS, (request["memory_bytes"], request["memory_bytes"]))
         try:
             meta, pdf = run(job)
-            meta["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            meta.update(_usage())
             result = json.dumps(meta).encode() + b"\n" + pdf
         except MemoryError:
             result = out_of_memory
@@ -349,6 +354,13 @@ def warm_child(channel: socket.socket, request: dict) -> None:  # pragma: no cov
         status = 1
     finally:
         os._exit(status)
+
+
+def _usage() -> dict:
+    """The child's own high-water mark and CPU time (the parent's RUSAGE_CHILDREN would mix in every other child it
+    reaped, and does not see a warm child at all)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"peak_rss_bytes": usage.ru_maxrss * 1024, "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3)}
 
 
 def run(job: dict) -> tuple[dict, bytes]:
@@ -403,7 +415,7 @@ def main() -> int:  # pragma: no cover - exercised through render_in_child
         sys.stdout.write(json.dumps({"error": "MemoryError"}) + "\n")
         return 0
     # The child's own high-water mark (the parent's RUSAGE_CHILDREN would mix in every other child it reaped).
-    meta["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    meta.update(_usage())
     sys.stdout.buffer.write(json.dumps(meta).encode() + b"\n" + pdf)
     return 0
 
