@@ -23,8 +23,9 @@ from flask import current_app
 
 from app.config import DEV_SECRET_KEY, SECRET_KEY_FILE, SECRET_KEY_MIN_LENGTH, resource_path
 from app.core.db import write_intent
-from app.documents.operations import documents_dir, render_mode
-from app.documents.worker import setting
+from app.documents.files import documents_dir
+from app.documents.operations import render_mode
+from app.printing.sandbox import setting
 
 #: Seconds to wait for the SMTP relay, Redis and the database before calling them unreachable.
 NETWORK_TIMEOUT = 10

@@ -38,7 +38,7 @@ def _bare_in_fresh_process(html: str, workdir: Path) -> float:
     script = (
         "import sys; sys.path.insert(0, {!r})\n"
         "import weasyprint\n"
-        "from app.core.pdf import make_fetcher\n"
+        "from app.printing.pdf import make_fetcher\n"
         "html = open({!r}, encoding='utf-8').read()\n"
         "weasyprint.HTML(string=html, url_fetcher=make_fetcher()).write_pdf({!r}, pdf_variant='pdf/a-3a')\n"
     ).format(str(Path(__file__).resolve().parent.parent), str(source), str(workdir / "bare.pdf"))
@@ -251,11 +251,11 @@ def percentile(values, p):
 def main() -> None:
 
     from app import create_app
-    from app.core.pdf import make_fetcher
     from app.documents import operations as ops
     from app.documents.models import DocumentKind
-    from app.documents.worker import RenderLimits, render_in_child
     from app.extensions import db
+    from app.printing.pdf import make_fetcher
+    from app.printing.sandbox import RenderLimits, render_in_child
     from tests.fixtures.app import make_test_app, reset_database
 
     del create_app

@@ -1,4 +1,8 @@
-"""Portfolio dashboard figures: coverage per framework, hints, and the coverage chart (pygal SVG)."""
+"""Portfolio dashboard figures: coverage per framework, hints, and the coverage chart (pygal SVG).
+
+Coverage here is how much of a framework a volunteer has *claimed*; whether validated claims *meet* a
+certification's requirements (the VAE rule) is :mod:`app.claims.requirements`.
+"""
 
 from __future__ import annotations
 

@@ -11,6 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
+from app.printing.dispatch import render_queue
+from app.printing.sandbox import RenderLimits, warm_up
 
 dossier_cli = AppGroup("dossier", help="Print signed documents.")
 documents_cli = AppGroup("documents", help="Document rendering.")
@@ -31,10 +33,10 @@ def render_command(email, kind, language, output, experience_ids, framework_slug
     from app.documents import operations as ops
     from app.documents.context import ContextError, attestation_issuer
     from app.documents.models import Document, DocumentKind, JobState, Opinion
-    from app.documents.worker import RenderFailed
     from app.experiences import operations as experience_ops
     from app.experiences.models import ExperienceKind
     from app.organisations.operations import get_organisation
+    from app.printing.sandbox import RenderFailed
 
     holder = get_user_by_email(email)
     if holder is None:
@@ -102,17 +104,22 @@ def render_command(email, kind, language, output, experience_ids, framework_slug
 @documents_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst):
-    """Run an RQ worker rendering documents (needs REDIS_URL)."""
+    """Run an RQ worker rendering documents (needs REDIS_URL).
+
+    The worker takes its jobs in this process (:class:`rq.SimpleWorker`, no work horse forked per job): each render
+    already runs in a child of its own, forked from the warm render pool started here once, so a job pays neither
+    an interpreter start nor the loading of the renderer's libraries.
+    """
     url = current_app.config.get("REDIS_URL")
     if not url:
         click.echo("REDIS_URL is not set: documents render in the web processes' pool.", err=True)
         sys.exit(1)
-    from rq import Worker
+    import rq  # optional dependency: only with REDIS_URL
 
-    from app.documents import operations as ops
-
-    queue = ops.render_queue(current_app)
-    Worker([queue], connection=queue.connection).work(burst=burst)
+    if RenderLimits.from_config(current_app.config).warm:
+        warm_up()
+    queue = render_queue(current_app)
+    rq.SimpleWorker([queue], connection=queue.connection).work(burst=burst)
 
 
 signing_cli = AppGroup("signing", help="Document signing: the instance's trust roots.")
@@ -122,7 +129,7 @@ signing_cli = AppGroup("signing", help="Document signing: the instance's trust r
 @click.option("--out", "output", required=True, type=click.Path(dir_okay=False, writable=True))
 def trust_root_command(output):
     """Write the instance's root certificate(s) in PEM to OUT (creates the root CA on first use)."""
-    from app.documents.signing import trust_root_fingerprints, trust_roots
+    from app.printing.signing import trust_root_fingerprints, trust_roots
 
     with open(output, "wb") as handle:
         handle.write(b"".join(trust_roots(current_app.config)))

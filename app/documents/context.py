@@ -11,12 +11,7 @@ Every snapshot has the same top-level keys: ``kind``, ``language``, ``holder`` (
 ``code``, ``title``, ``validator``, ``organisation``, ``validated_at`` and ``level`` (the verify page shows their
 live status).
 
-VAE coverage rule (documented for candidates and juries): a competence of the target certification is
-*covered* when the holder has a current validation of that same competence (same framework and code) or of a
-competence linked to it by an ``exact`` or ``close`` crosswalk link; *partly covered* when the only links are
-``broader``, ``narrower`` or ``related``; *not covered* otherwise. A bloc is covered when all its competences are,
-partly when at least one is covered or partly covered. Links guide the jury to evidence; they are never a VAE
-decision.
+The VAE dossier's coverage of a certification follows the rule of :mod:`app.claims.requirements`.
 """
 
 from __future__ import annotations
@@ -29,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
+from app.claims.requirements import bloc_status, required_level, requirement_status
 from app.core.countries import country_name
 from app.experiences.models import Experience, ExperienceKind
 from app.experiences.rules import union_days
@@ -49,9 +45,6 @@ from app.validation.models import ClaimValidation, ReferentRequest, Submission
 
 #: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
 TEMPLATE_VERSION = "2026.12.1"
-
-COVERING_RELATIONS = (Relation.EXACT, Relation.CLOSE)
-PARTIAL_RELATIONS = (Relation.BROADER, Relation.NARROWER, Relation.RELATED)
 
 
 class ContextError(Exception):
@@ -461,27 +454,6 @@ def _issuer(organisation: Organisation) -> dict:
     }
 
 
-#: The level of its own framework's scale a competence must reach to cover a requirement, unless the référentiel
-#: says otherwise (``certification.required_level``, or per bloc ``certification.required_levels``).
-DEFAULT_REQUIRED_LEVEL = 3
-
-
-def required_level(certification: dict | None, bloc_code: str) -> int:
-    """The rank a bloc of an RNCP référentiel asks for (per bloc, else per framework, else 3)."""
-    certification = certification or {}
-    per_bloc = certification.get("required_levels") or {}
-    return int(per_bloc.get(bloc_code) or certification.get("required_level") or DEFAULT_REQUIRED_LEVEL)
-
-
-def _meets_level(claim: Claim, validation: ClaimValidation, required: int) -> bool:
-    """A validated level at or above ``required``; a claim on a framework without a scale (EU key competences)
-    carries no level, so the rule cannot apply to it."""
-    if not claim.node.version.levels:
-        return True
-    level = validation.level or claim.level_rank or 0
-    return level >= required
-
-
 def _vae_issuer(validations: list[ClaimValidation]) -> dict:
     """A VAE dossier is issued by the NGO that validated most of its entries (the volunteer's sending NGO, in
     practice); the platform when none is known."""
@@ -616,27 +588,18 @@ def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidenc
 
     def support(node: FrameworkNode, required: int) -> tuple[str, list[dict]]:
         found: list[dict] = []
-        status = "not_covered"
-
-        def count(claim, covering: bool) -> None:
-            # Covering needs the level the référentiel asks for: below it, the requirement is partly covered.
-            nonlocal status
-            if covering and _meets_level(claim, validations[claim.id], required):
-                status = "covered"
-            elif status == "not_covered":
-                status = "partly"
-
+        supporting: list[tuple[Claim, int | None, Relation | None]] = []
         for claim in claims_by_code.get(node.code, []):
             found.append({"relation": "same", **_claim(claim, validations[claim.id], language)})
-            count(claim, True)
+            supporting.append((claim, validations[claim.id].level, None))
         for claim_node_id, relation in relations.get(node.id, []):
             for claim in claims_by_node.get(claim_node_id, []):
                 found.append({"relation": relation.value, **_claim(claim, validations[claim.id], language)})
-                count(claim, relation in COVERING_RELATIONS)
+                supporting.append((claim, validations[claim.id].level, relation))
         for item in found:
             experience = experiences.get(item["experience_id"])
             item["experience"] = experience.title if experience else ""
-        return status, found
+        return requirement_status(supporting, required), found
 
     children: dict[int | None, list[FrameworkNode]] = defaultdict(list)
     for node in nodes:
@@ -658,18 +621,12 @@ def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidenc
                     "support": found,
                 }
             )
-        statuses = {row["status"] for row in rows}
-        bloc_status = (
-            "covered"
-            if rows and statuses == {"covered"}
-            else ("partly" if statuses & {"covered", "partly"} else "not_covered")
-        )
         blocs.append(
             {
                 "code": root.code,
                 "title": _label(root.title, language),
                 "description": _label(root.description, language),
-                "status": bloc_status,
+                "status": bloc_status(row["status"] for row in rows),
                 "required_level": required,
                 "competences": rows,
             }

@@ -11,7 +11,9 @@ from app.auth.models import User
 from app.core.audit import log_event
 from app.core.db import utcnow
 from app.documents.models import DocumentKind, SigningIdentity, SigningSource
-from app.documents.signing import (
+from app.extensions import db
+from app.organisations.models import Organisation
+from app.printing.signing import (
     IssuedCertificate,
     SigningConfig,
     issue_organisation_certificate,
@@ -19,8 +21,6 @@ from app.documents.signing import (
     signing_config,
     store_cipher,
 )
-from app.extensions import db
-from app.organisations.models import Organisation
 
 #: The documents an NGO issues and signs in its own name; the portfolio is the volunteer's own document, which the
 #: platform signs as a verification service.
@@ -96,7 +96,7 @@ def _store(organisation: Organisation, source: SigningSource, issued: IssuedCert
 def upload_pkcs12(actor: User, organisation: Organisation, data: bytes, passphrase: str) -> SigningIdentity:
     """Make the NGO's own certificate (a PKCS#12 file and its passphrase) its signing identity.
 
-    :raises app.documents.signing.CertificateRefused: the file cannot sign (see :func:`read_pkcs12`).
+    :raises app.printing.signing.CertificateRefused: the file cannot sign (see :func:`read_pkcs12`).
     """
     return _store(organisation, SigningSource.UPLOADED, read_pkcs12(data, passphrase), actor)
 

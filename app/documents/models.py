@@ -108,7 +108,7 @@ class SigningSource(LabelledEnum):
 class SigningIdentity(Base):
     """A certificate and key an NGO signs its documents with. One is current per NGO; replaced ones are kept
     (``retired_at``) so that documents they signed keep verifying. The key is encrypted with the store key
-    (:func:`app.documents.signing.store_cipher`) and never shown back. Who uploaded or replaced it is in the audit
+    (:func:`app.printing.signing.store_cipher`) and never shown back. Who uploaded or replaced it is in the audit
     log (``signing.identity_created``), not here: the row names no person."""
 
     __tablename__ = "signing_identities"

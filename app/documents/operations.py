@@ -10,7 +10,7 @@ Printing a document:
    thread after the response (``thread``, the default), or on an RQ queue when ``REDIS_URL`` is set (``rq``; run
    ``flask documents worker``).
 3. :func:`run_job` renders the template in the document's language, and has the sandboxed child process
-   (``worker.py``) turn it into a signed PDF/A; the PDF is stored under ``INSTANCE_DIR/documents`` and a
+   (:mod:`app.printing.sandbox`) turn it into a signed PDF/A; the PDF is stored under ``INSTANCE_DIR/documents`` and a
    :class:`Document` row records its code, snapshot and SHA-256.
 """
 
@@ -22,12 +22,9 @@ import json
 import logging
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
@@ -35,9 +32,9 @@ from babel.numbers import format_decimal
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
+from app.auth.erased import erased_validators
 from app.auth.models import User
 from app.core.audit import log_event
 from app.core.db import after_commit, after_rollback, utcnow
@@ -51,17 +48,20 @@ from app.documents.context import (
     build_portfolio,
     build_vae,
 )
+from app.documents.files import document_path, documents_dir
 from app.documents.identities import organisation_trust, signer_for
 from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
-from app.documents.signing import check_signature, trust_roots
-from app.documents.typography import french_typography
-from app.documents.worker import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
 from app.extensions import db
 from app.organisations.models import Organisation
+from app.printing.css import css_string
+from app.printing.dispatch import enqueue, start_thread
+from app.printing.dispatch import render_mode as dispatch_mode
+from app.printing.messages import RENDER_ERRORS as PRINTING_ERRORS
+from app.printing.pdf import asset_url
+from app.printing.sandbox import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
+from app.printing.signing import check_signature, trust_roots
+from app.printing.typography import french_typography
 from app.validation.models import ClaimValidation, content_hash
-
-if TYPE_CHECKING:
-    from rq import Queue
 
 logger = logging.getLogger("acquis.documents")
 
@@ -79,11 +79,9 @@ CONTEXT_ERRORS = {
     "facts_not_confirmed": _l("The sending NGO has not confirmed the facts of this mission yet."),
     "unknown_framework": _l("Please choose a certification from the list."),
 }
+#: A job's failure, by code: the renderer's (:data:`app.printing.messages.RENDER_ERRORS`) and the job's own.
 RENDER_ERRORS = {
-    "timeout": _l("The document took too long to print. Please print fewer experiences at a time."),
-    "limits": _l("The document was too large to print. Please print fewer experiences at a time."),
-    "busy": _l("The printer is busy. Please try again in a few minutes."),
-    "error": _l("The document could not be printed. Please try again later."),
+    **PRINTING_ERRORS,
     "interrupted": _l("The printing was interrupted before it finished. Please print the document again."),
     "database": _l("The document could not be saved because the server was too busy. Please try again."),
 }
@@ -234,13 +232,6 @@ def _formatters(language: str) -> dict:
     return {"fmt_date": fmt_date, "fmt_datetime": fmt_datetime, "fmt_number": fmt_number, "css_string": css_string}
 
 
-def css_string(text) -> Markup:
-    """A CSS string literal of ``text`` with every character but letters, digits and spaces escaped (safe inside a
-    ``<style>`` element whatever the translation contains)."""
-    escaped = "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):06x}" for ch in str(text))
-    return Markup(f'"{escaped}"')  # noqa: S704 - every special character is escaped above
-
-
 def qr_data_uri(url: str) -> str:
     import segno
 
@@ -253,8 +244,6 @@ def verify_url(code: str) -> str:
 
 def render_html(kind: DocumentKind, language: str, snapshot: dict, *, code: str, issued_at: datetime) -> str:
     """The document's HTML (autoescaped template) in ``language``."""
-    from app.core.pdf import asset_url
-
     url = verify_url(code)
     with force_locale(language):
         html = render_template(
@@ -337,14 +326,6 @@ def annex_attachments(snapshot: dict) -> list[dict]:
             }
         )
     return attachments
-
-
-def documents_dir() -> Path:
-    return Path(setting(current_app.config, "DOCUMENTS_DIR") or Path(current_app.config["INSTANCE_DIR"]) / "documents")
-
-
-def document_path(document: Document) -> Path:
-    return documents_dir() / f"{document.storage_key}.pdf"
 
 
 def _unused_code() -> str:
@@ -531,19 +512,6 @@ def record_failure(job_id: str, code: str) -> bool:
     return False
 
 
-def execute_in_app(job_id: str) -> None:
-    """Entry point of background runners (thread, RQ): an application context of its own."""
-    from flask import has_app_context
-
-    if has_app_context():
-        execute(job_id)
-        return
-    from app import create_app
-
-    with create_app().app_context():
-        execute(job_id)
-
-
 def dispatch(job: RenderJob) -> None:
     """Start a queued job according to ``DOCUMENT_RENDER_MODE`` (sync, thread or rq).
 
@@ -561,34 +529,19 @@ def dispatch(job: RenderJob) -> None:
 
 def render_mode() -> str:
     """``DOCUMENT_RENDER_MODE`` if set, else ``rq`` when ``REDIS_URL`` is configured, else ``thread``."""
-    return setting(current_app.config, "DOCUMENT_RENDER_MODE") or (
-        "rq" if current_app.config.get("REDIS_URL") else "thread"
-    )
+    return dispatch_mode(current_app.config)
 
 
-def render_queue(app) -> Queue:
-    """The RQ queue of document jobs on ``REDIS_URL``."""
-    from redis import Redis
-    from rq import Queue
-
-    return Queue("documents", connection=Redis.from_url(app.config["REDIS_URL"]))
+#: The RQ job function: the worker's entry point module builds the app, documents never does.
+RQ_JOB = "app.jobs.render_document"
 
 
 def _enqueue_rq(app, job_id: str) -> None:
-    timeout = int(setting(app.config, "DOCUMENT_RENDER_WALL_SECONDS", 180)) + 60
-    render_queue(app).enqueue(execute_in_app, job_id, job_timeout=timeout)
+    enqueue(app, RQ_JOB, job_id)
 
 
 def _start_thread(app, job_id: str) -> None:
-    def work():
-        with app.app_context():
-            try:
-                execute(job_id)
-            except Exception:
-                logger.exception("document job %s crashed", job_id)
-                db.session.rollback()
-
-    threading.Thread(target=work, name=f"render-{job_id[:8]}", daemon=True).start()
+    start_thread(app, execute, job_id, name=f"render-{job_id[:8]}")
 
 
 # --- Attestations ------------------------------------------------------------------------------------------------
@@ -693,8 +646,6 @@ class EntryStatus:
 
 def entry_statuses(document: Document) -> list[EntryStatus]:
     """The live status of each validation the document relies on (at most three statements)."""
-    from app.portability.erasure import erased_validators
-
     entries = document.snapshot.get("entries", [])
     ids = [e["validation_id"] for e in entries if e.get("validation_id")]
     validations = (

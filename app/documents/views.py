@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, jsonify, make_response, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, jsonify, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,11 +27,12 @@ from app.documents.forms import (
     VerifyUploadForm,
 )
 from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for
-from app.documents.signing import PKCS12_MAX_BYTES, CertificateRefused, trust_root_fingerprints, trust_roots
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.frameworks.models import localized
 from app.organisations.models import MembershipRole, Organisation
+from app.printing.sandbox import setting
+from app.printing.signing import PKCS12_MAX_BYTES, CertificateRefused, trust_root_fingerprints, trust_roots
 
 #: Seconds between two looks at a print job's status by the progress page's script (static/js/job.js).
 JOB_POLL_SECONDS = 2
@@ -446,10 +447,6 @@ class RHVerifyHome(RHPublic):
 
 
 def _max_bytes() -> int:
-    from flask import current_app
-
-    from app.documents.worker import setting
-
     return int(setting(current_app.config, "DOCUMENT_VERIFY_MAX_BYTES", ops.VERIFY_MAX_BYTES))
 
 

@@ -8,7 +8,6 @@ from flask_login import current_user
 
 from app.auth import operations as auth_ops
 from app.auth.forms import LanguageForm
-from app.core import pdf
 from app.core.i18n import SESSION_KEY, is_supported
 from app.core.permissions import require
 from app.core.security import safe_next_url
@@ -16,6 +15,7 @@ from app.core.views import RHPublic
 from app.extensions import csrf, db, limiter
 from app.main import bp
 from app.organisations import operations as org_ops
+from app.printing import pdf
 
 
 class RHHome(RHPublic):
@@ -74,7 +74,7 @@ class RHFont(RHPublic):
         return response
 
 
-#: URL name -> bundled asset (``app.core.pdf.assets``); only these files are served.
+#: URL name -> bundled asset (``app.printing.pdf.assets``); only these files are served.
 WEB_FONTS = {
     "source-sans-regular.ttf": "font/sans-regular",
     "source-sans-italic.ttf": "font/sans-italic",

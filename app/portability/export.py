@@ -364,8 +364,8 @@ def _adviser_notes(user: User) -> list[dict]:
 
 def _documents(user: User, files: dict[str, bytes]) -> list[dict]:
     try:
+        from app.documents.files import document_path
         from app.documents.models import Document
-        from app.documents.operations import document_path
     except ImportError:  # pragma: no cover - documents package absent
         return []
     out = []

@@ -1,4 +1,5 @@
-"""Tombstones of erased accounts and validations imported from another Acquis instance."""
+"""Validations imported from another Acquis instance (the tombstones of erased accounts live in
+:mod:`app.auth.models`)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
-
-
-class ErasedUser(Base):
-    """An erased account: only its former id, so the append-only audit log can say "a former user".
-
-    Audit rows keep ``actor_id`` (a plain number, no foreign key) and cannot be updated (ORM guard and database
-    trigger). They never store the e-mail address: ``actor_label`` is the actor's display name at the time
-    (``user#ID`` in rows written before 2026-12-02, whose name is resolved at display time from ``users``, else
-    from this table), and erasure redacts it.
-    """
-
-    __tablename__ = "erased_users"
-
-    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ImportedValidation(Base):

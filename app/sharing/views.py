@@ -16,6 +16,7 @@ from app.core.errors import user_errors
 from app.core.permissions import require
 from app.core.security import canonical_url
 from app.core.views import RHAuthenticated, RHPublic
+from app.documents.files import document_path
 from app.experiences import operations as experience_ops
 from app.sharing import bp
 from app.sharing import operations as ops
@@ -229,8 +230,6 @@ class RHSharedDocument(RHSharedBase):
         require(self.document is not None)
 
     def _process(self):
-        from app.documents.operations import document_path
-
         path = document_path(self.document)
         require(path.is_file())
         ops.log_access(self.share, self.viewer, "document", self.document.kind_label)

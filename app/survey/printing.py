@@ -1,9 +1,9 @@
-"""The impact survey report as a signed PDF, through the documents pipeline's sandboxed renderer.
+"""The impact survey report as a signed PDF, through the printing service's sandboxed renderer.
 
 The figures are the :class:`~app.survey.reports.Report` the page and the CSV show (already suppressed); this module
 only lays them out: ``templates/pdf/survey_report.html`` (autoescaped, chart as a ``data:`` URI) rendered here, then
-turned into a signed PDF/A by ``app.documents.worker`` in a child process with CPU, memory and time limits and one of
-the machine's render slots. No Document row is stored: the report is a live view, printed on demand.
+turned into a signed PDF/A by :mod:`app.printing.sandbox` in a child process with CPU, memory and time limits and
+one of the machine's render slots. No Document row is stored: the report is a live view, printed on demand.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from flask_babel import gettext as _
 
 from app.core.db import utcnow
 from app.core.i18n import force_locale
-from app.documents.operations import css_string
-from app.documents.signing import signing_config
-from app.documents.worker import RenderLimits, render_in_child
+from app.printing.css import css_string
+from app.printing.pdf import asset_url
+from app.printing.sandbox import RenderLimits, render_in_child
+from app.printing.signing import signing_config
 from app.survey.charts import likert_chart
 from app.survey.questionnaire import Questionnaire
 from app.survey.reports import Report
@@ -54,8 +55,6 @@ def view_label(questionnaire: Questionnaire, report: Report, breakdown_by: str |
 
 def report_html(printed: PrintedReport, *, language: str, breakdown_by: str | None = None) -> str:
     """The report's HTML in ``language`` (a trusted, autoescaped template)."""
-    from app.core.pdf import asset_url
-
     questionnaire, report = printed.questionnaire, printed.report
     with force_locale(language):
         scale_labels = [o.label.get(language) for o in questionnaire.scale]
@@ -89,7 +88,7 @@ def report_html(printed: PrintedReport, *, language: str, breakdown_by: str | No
 def render_report_pdf(printed: PrintedReport, *, language: str, breakdown_by: str | None = None) -> bytes:
     """The signed PDF/A of the report, rendered in the bounded child process.
 
-    :raises app.documents.worker.RenderFailed: timeout, resource limits, no free render slot, or a render error.
+    :raises app.printing.sandbox.RenderFailed: timeout, resource limits, no free render slot, or a render error.
     """
     config = current_app.config
     signing = signing_config(config)

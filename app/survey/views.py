@@ -15,10 +15,10 @@ from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.security import safe_next_url
 from app.core.views import RHAuthenticated, RHPlatformAdmin
-from app.documents.operations import RENDER_ERRORS
-from app.documents.worker import RenderFailed
 from app.organisations import operations as org_ops
 from app.organisations.models import MembershipRole
+from app.printing.messages import RENDER_ERRORS
+from app.printing.sandbox import RenderFailed
 from app.survey import bp
 from app.survey import operations as ops
 from app.survey.charts import likert_chart

@@ -51,7 +51,7 @@ def test_portfolio_in_english_signed_pdfa_verifiable(app, client, login, docworl
     from pypdf import PdfReader
 
     from app.documents import codes
-    from app.documents.signing import check_signature, signing_config
+    from app.printing.signing import check_signature, signing_config
 
     login(client, docworld.volunteer)
     document, _response = print_document(client, "portfolio", language="en")
@@ -252,7 +252,7 @@ def test_french_documents_use_french_typography_and_short_dates(client, login, d
 
 
 def test_french_typography_leaves_markup_urls_and_entities_alone():
-    from app.documents.typography import french_typography
+    from app.printing.typography import french_typography
 
     html = '<p class="a:b">Pays: Pérou ; A &amp; B? https://x.org/v 10:30</p><style>a:hover{}</style>'
     assert french_typography(html) == (

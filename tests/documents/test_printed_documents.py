@@ -60,7 +60,7 @@ def demo_runner(app, db_session):
 
 @pytest.mark.parametrize(("kind", "language", "title"), KINDS, ids=[kind for kind, *_ in KINDS])
 def test_dossier_render_prints_each_kind_from_the_demo_data(app, demo_runner, tmp_path, kind, language, title):
-    from app.documents.signing import check_signature, trust_roots
+    from app.printing.signing import check_signature, trust_roots
 
     out = tmp_path / f"{kind}.pdf"
     result = demo_runner.invoke(
@@ -162,7 +162,7 @@ def test_an_edited_validated_claim_prints_as_it_was_validated(client, login, db_
 
 def test_demo_attestation_names_the_ngo_its_signatory_and_the_host_referent(app, demo_runner, tmp_path):
     """``flask dossier render`` on the demo data: issued and signed by the NGO, not by the platform."""
-    from app.documents.signing import check_signature, trust_roots
+    from app.printing.signing import check_signature, trust_roots
 
     out = tmp_path / "attestation.pdf"
     result = demo_runner.invoke(

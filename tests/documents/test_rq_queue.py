@@ -1,8 +1,8 @@
 """Renders through the RQ queue on a real Redis (``TEST_REDIS_URL``; CI sets it and ``REQUIRE_REDIS=1``).
 
 The print page enqueues the job once the request has committed; ``flask documents worker --burst`` renders it.
-The worker runs as :class:`rq.SimpleWorker` here (in this process, on the test's transaction) instead of forking
-a work horse per job, which is the only difference from production.
+The worker runs as :class:`rq.SimpleWorker` (in this process, on the test's transaction), as in production: each
+render runs in a child forked from the warm render pool, not in a work horse per job.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 
 from app.documents import operations as ops
 from app.documents.models import JobState
+from app.printing.dispatch import render_queue
 from tests.documents.conftest import pdf_text
 
 
@@ -34,12 +35,9 @@ def redis_url():
 
 @pytest.fixture
 def rq_render(app, redis_url, docworld, monkeypatch):
-    """The app as deployed with REDIS_URL (no explicit render mode), and forking disabled for the worker."""
-    import rq
-
+    """The app as deployed with REDIS_URL (no explicit render mode)."""
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     monkeypatch.setitem(app.config, "DOCUMENT_RENDER_MODE", "")
-    monkeypatch.setattr(rq, "Worker", rq.SimpleWorker)
     return app
 
 
@@ -53,7 +51,7 @@ def post_print(client, language="es"):
 def test_print_is_queued_then_rendered_by_the_worker_command(rq_render, client, login, docworld):
     login(client, docworld.volunteer)
     job_id = post_print(client)
-    queue = ops.render_queue(rq_render)
+    queue = render_queue(rq_render)
     assert queue.count == 1
     waiting = client.get(f"/documents/jobs/{job_id}")
     assert waiting.status_code == 200 and ops.get_job(job_id).state == JobState.QUEUED

@@ -61,7 +61,7 @@ def _no_active_content(data: bytes) -> None:
 
 
 def test_core_renderer_refuses_everything_but_bundled_assets(canary):
-    from app.core.pdf import PdfAttachment, render_full
+    from app.printing.pdf import PdfAttachment, render_full
 
     url, hits = canary
     html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title>
@@ -125,7 +125,7 @@ def test_render_over_its_limits_fails_cleanly_and_the_app_keeps_serving(app, cli
 
 
 def test_render_slots_are_bounded(app, tmp_path):
-    from app.documents.worker import RenderFailed, RenderLimits, render_slot
+    from app.printing.sandbox import RenderFailed, RenderLimits, render_slot
 
     limits = RenderLimits(slots=1, slot_wait_seconds=0.2)
     with render_slot(str(tmp_path), limits):

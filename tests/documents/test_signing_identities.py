@@ -43,7 +43,7 @@ def _print_attestation(client, login, docworld) -> tuple:
 
 
 def test_attestation_is_signed_in_the_ngos_name_under_the_instance_root(app, client, login, docworld):
-    from app.documents.signing import check_signature, signing_config, trust_roots
+    from app.printing.signing import check_signature, signing_config, trust_roots
 
     document, data = _print_attestation(client, login, docworld)
     root_pem, _platform_pem = trust_roots(app.config)
@@ -64,7 +64,7 @@ def test_attestation_is_signed_in_the_ngos_name_under_the_instance_root(app, cli
 def test_root_ca_key_is_encrypted_and_private(app, docworld):
     from cryptography import x509
 
-    from app.documents.signing import instance_root
+    from app.printing.signing import instance_root
 
     certificate, _key = instance_root(app.config)
     directory = Path(app.config["INSTANCE_DIR"]) / "signing" / "root-ca"
@@ -76,7 +76,7 @@ def test_root_ca_key_is_encrypted_and_private(app, docworld):
 
 
 def test_portfolio_stays_signed_by_the_platform_as_verification_service(app, client, login, docworld):
-    from app.documents.signing import check_signature, signing_config
+    from app.printing.signing import check_signature, signing_config
 
     login(client, docworld.volunteer)
     document, _response = print_document(client, "portfolio", language="en")
@@ -170,7 +170,7 @@ def test_non_rsa_pkcs12_is_refused(app, docworld):
     from cryptography.hazmat.primitives.serialization import pkcs12
     from cryptography.x509.oid import NameOID
 
-    from app.documents.signing import CertificateRefused, read_pkcs12
+    from app.printing.signing import CertificateRefused, read_pkcs12
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "EC NGO")])
@@ -265,7 +265,7 @@ def local_tsa():
 
 
 def test_with_tsa_url_the_signature_carries_a_trusted_timestamp(app, client, login, docworld, local_tsa, monkeypatch):
-    from app.documents.signing import trust_roots
+    from app.printing.signing import trust_roots
 
     url, tsa_pem, requests = local_tsa
     monkeypatch.setitem(app.config, "TSA_URL", url)
@@ -278,8 +278,8 @@ def test_with_tsa_url_the_signature_carries_a_trusted_timestamp(app, client, log
 
 
 def test_documents_the_platform_key_signed_before_keep_verifying(app, docworld):
-    from app.core.pdf import render
-    from app.documents.signing import check_signature, sign_pdf, signing_config, trust_roots
+    from app.printing.pdf import render
+    from app.printing.signing import check_signature, sign_pdf, signing_config, trust_roots
 
     pdf = render("<p>An attestation from before NGO certificates</p>")
     legacy = sign_pdf(pdf, signing_config(app.config), reason="legacy")
@@ -291,7 +291,7 @@ def test_verify_pages_link_to_the_trust_root_with_its_fingerprint(app, client, l
     from cryptography import x509
 
     from app.documents import codes
-    from app.documents.signing import fingerprint
+    from app.printing.signing import fingerprint
 
     document, _data = _print_attestation(client, login, docworld)
     client.post("/auth/logout")

@@ -3,11 +3,11 @@ or a test session driving a browser with Playwright's sync API)."""
 
 import asyncio
 
-from app.core.pdf import render
+from app.printing.pdf import render
 
 
 def test_sign_and_check_inside_a_running_event_loop(app):
-    from app.documents.signing import check_signature, sign_pdf, signing_config
+    from app.printing.signing import check_signature, sign_pdf, signing_config
 
     pdf = render("<h1>Acquis</h1><p>Signed inside an event loop.</p>")
     config = signing_config(app.config)

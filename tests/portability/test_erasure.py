@@ -61,10 +61,9 @@ def _rows_referring_to(db_session, user_id: int, email: str) -> list[str]:
 
 
 def test_deleting_an_account_leaves_no_row_file_or_session(app, client, login, world, db_session):
-    from app.auth.models import UserSession
+    from app.auth.models import ErasedUser, UserSession
     from app.core.audit import AuditEvent
     from app.core.storage import path_for
-    from app.portability.models import ErasedUser
     from app.sharing.models import Share
     from tests.portability.world import issue_stand_in_document
 
@@ -109,7 +108,8 @@ def test_deleting_an_account_leaves_no_row_file_or_session(app, client, login, w
 
 
 def test_actor_of_an_erased_account_is_a_former_user(app, world, db_session):
-    from app.portability.erasure import actor_name, erase_user
+    from app.auth.erased import actor_name
+    from app.portability.erasure import erase_user
 
     user_id = world.stranger.id
     assert actor_name(user_id) == "Stan Stranger"

@@ -38,7 +38,7 @@ def spanish_admin(create_user, create_org, add_member):
 def test_org_report_pdf_in_the_users_language_with_suppressed_cells(
     app, client, login, spanish_admin, make_responses, questionnaire
 ):
-    from app.documents.signing import check_signature, signing_config
+    from app.printing.signing import check_signature, signing_config
 
     org, admin = spanish_admin
     _responses(make_responses, questionnaire, [org])
@@ -107,7 +107,7 @@ def test_guest_is_sent_to_login(client, spanish_admin):
 def test_render_failure_returns_to_the_report_with_a_message(
     client, login, spanish_admin, make_responses, questionnaire, monkeypatch
 ):
-    from app.documents.worker import RenderFailed
+    from app.printing.sandbox import RenderFailed
     from app.survey import printing
 
     def fail(*args, **kwargs):
