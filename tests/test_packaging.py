@@ -38,12 +38,13 @@ def _get(url: str, headers: dict | None = None) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def _wait_for(url: str, server: subprocess.Popen, seconds: float = 30) -> tuple[int, str]:
+def _wait_for(url: str, server: subprocess.Popen, seconds: float = 90) -> tuple[int, str]:
     deadline = time.monotonic() + seconds
     while True:
         try:
             return _get(url)
-        except (urllib.error.URLError, ConnectionError):
+        # A loaded machine may accept the connection before the first request is answered: a timeout is "not yet".
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             if server.poll() is not None or time.monotonic() > deadline:
                 output = server.stdout.read() if server.stdout else ""
                 pytest.fail(f"the installed server did not answer {url}:\n{output[-3000:]}")
