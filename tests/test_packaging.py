@@ -34,7 +34,7 @@ def _run(command: list, *, cwd: Path, env: dict | None = None, timeout: int = 30
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.read().decode()
 
 
