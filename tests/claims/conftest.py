@@ -1,5 +1,6 @@
-"""Fixtures of the portfolio tests: the shipped frameworks imported in the test's transaction, a signed-in
-volunteer with a mission, and builders of real (and hostile) evidence files."""
+"""Fixtures of the portfolio tests: the shipped frameworks imported in the test's transaction, the shared
+``volunteer`` (tests/conftest.py) signed in with a mission of their own, and builders of real (and hostile)
+evidence files."""
 
 from __future__ import annotations
 
@@ -136,11 +137,6 @@ def frameworks(db_session, shipped_framework_files):
 
 
 @pytest.fixture
-def volunteer(create_user):
-    return create_user(locale="en", name="Valentine Volontaire")
-
-
-@pytest.fixture
 def signed_in(client, volunteer, login):
     login(client, volunteer)
     return client
@@ -163,4 +159,6 @@ def make_experience():
 
 @pytest.fixture
 def mission(volunteer, make_experience):
+    """The claims tests' mission ("Chargée de projet", January 2023 to June 2024) of the shared ``volunteer``: it
+    stands in for the shared ``mission`` in this package."""
     return make_experience(volunteer)

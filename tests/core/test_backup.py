@@ -46,7 +46,7 @@ def build_world(app, *, printed: bool = True) -> dict:
     from app.documents.models import DocumentKind, JobState
     from app.organisations import operations as org_ops
     from app.organisations.models import MembershipRole, OrganisationKind
-    from tests.fixtures import worlds
+    from tests import cast
 
     with app.app_context():
         ngo = org_ops.create_organisation(
@@ -56,11 +56,11 @@ def build_world(app, *, printed: bool = True) -> dict:
         volunteer = auth_ops.create_user("volunteer@example.org", "Vera Volunteer", TEST_PASSWORD, verified=True)
         org_ops.add_member(ngo, trainer, MembershipRole.TRAINER, actor=None)
         org_ops.add_member(ngo, volunteer, MembershipRole.VOLUNTEER, actor=None)
-        _version, nodes = worlds.make_framework(db.session, slug="backup-fw")
-        mission = worlds.create_mission(volunteer)
-        evidence = worlds.store_evidence(volunteer, PDF_EVIDENCE, title="Field report")
-        claims = worlds.create_claims(volunteer, mission, nodes[:2], evidence=[evidence])
-        worlds.validate_everything(worlds.submit_claims(volunteer, mission, ngo, claims), trainer)
+        _version, nodes = cast.make_framework(db.session, slug="backup-fw")
+        mission = cast.create_mission(volunteer)
+        evidence = cast.store_evidence(volunteer, PDF_EVIDENCE, title="Field report")
+        claims = cast.create_claims(volunteer, mission, nodes[:2], evidence=[evidence])
+        cast.validate_everything(cast.submit_claims(volunteer, mission, ngo, claims), trainer)
         if not printed:
             db.session.commit()
             return {}

@@ -181,7 +181,7 @@ def test_trainers_reviewing_a_submission_see_the_flag(
     from flask import url_for
 
     from app.validation.operations import claim_snapshot
-    from tests.fixtures import worlds
+    from tests import cast
     from tests.portability.world import build_portfolio
 
     w = build_portfolio(db_session, create_user, create_org, add_member, validate=False)
@@ -191,7 +191,7 @@ def test_trainers_reviewing_a_submission_see_the_flag(
     w.pdf.active_content_removed = False
     assert "active_content_removed" not in claim_snapshot(w.claims[0])["evidence"][0]  # former snapshots unchanged
     w.pdf.active_content_removed = True
-    submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
+    submission = cast.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
     db_session.flush()
     login(client, w.trainer)
     with app.test_request_context():

@@ -87,7 +87,7 @@ def make_rncp(db_session, si_nodes):
 
 @pytest.fixture
 def docworld(db_session, create_user, create_org, add_member, sync_render):
-    from tests.fixtures import worlds
+    from tests import cast
 
     w = types.SimpleNamespace()
     w.ngo = create_org("Solidarité Monde")
@@ -100,14 +100,14 @@ def docworld(db_session, create_user, create_org, add_member, sync_render):
     add_member(w.ngo, w.trainer, "trainer")
     add_member(w.ngo, w.admin, "admin")
     add_member(w.other_ngo, w.other_trainer, "trainer")
-    w.version, w.nodes = worlds.make_framework(db_session, slug="doc-fw")
+    w.version, w.nodes = cast.make_framework(db_session, slug="doc-fw")
     w.rncp, w.rncp_competences = make_rncp(db_session, w.nodes)
-    w.mission = worlds.create_mission(w.volunteer, host_city="Cusco", team_size=1200)
-    w.pdf = worlds.store_evidence(w.volunteer, b"%PDF-1.4 report", title="Final report")
-    w.claims = worlds.create_claims(w.volunteer, w.mission, w.nodes[:2], evidence=[w.pdf])
-    submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims)
-    worlds.validate_everything(submission, w.trainer)
-    worlds.confirm_by_referent(w.volunteer, w.mission, w.claims[:1])
+    w.mission = cast.create_mission(w.volunteer, host_city="Cusco", team_size=1200)
+    w.pdf = cast.store_evidence(w.volunteer, b"%PDF-1.4 report", title="Final report")
+    w.claims = cast.create_claims(w.volunteer, w.mission, w.nodes[:2], evidence=[w.pdf])
+    submission = cast.submit_claims(w.volunteer, w.mission, w.ngo, w.claims)
+    cast.validate_everything(submission, w.trainer)
+    cast.confirm_by_referent(w.volunteer, w.mission, w.claims[:1])
     db_session.flush()
     return w
 

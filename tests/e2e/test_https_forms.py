@@ -24,12 +24,12 @@ pytestmark = pytest.mark.browser
 def _mission_with_a_claim(live_server, volunteer, org) -> tuple[int, int]:
     from app.auth.models import User
     from app.extensions import db
-    from tests.fixtures import worlds
+    from tests import cast
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = worlds.make_framework(db.session, slug=f"https-forms-{secrets.token_hex(4)}")
-        mission = worlds.create_mission(
+        _version, nodes = cast.make_framework(db.session, slug=f"https-forms-{secrets.token_hex(4)}")
+        mission = cast.create_mission(
             owner,
             title="Community health worker",
             start_date=date(2024, 1, 8),
@@ -39,7 +39,7 @@ def _mission_with_a_claim(live_server, volunteer, org) -> tuple[int, int]:
             sending_organisation_id=org.id,
             host_country="PE",
         )
-        [claim] = worlds.create_claims(owner, mission, nodes[:1], situation="A rural health post.")
+        [claim] = cast.create_claims(owner, mission, nodes[:1], situation="A rural health post.")
         return mission.id, claim.id
 
 

@@ -19,13 +19,13 @@ def _seed(live_server, volunteer, org):
     """A mission of ``volunteer`` with three claims on a fresh framework; claim C1 has a photo as evidence."""
     from app.auth.models import User
     from app.extensions import db
-    from tests.fixtures import worlds
+    from tests import cast
     from tests.validation.helpers import tiny_png
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = worlds.make_framework(db.session, slug=f"journey-{secrets.token_hex(4)}")
-        mission = worlds.create_mission(
+        _version, nodes = cast.make_framework(db.session, slug=f"journey-{secrets.token_hex(4)}")
+        mission = cast.create_mission(
             owner,
             title="Health post coordinator",
             start_date=date(2024, 2, 1),
@@ -35,8 +35,8 @@ def _seed(live_server, volunteer, org):
             host_name="Centro de Salud",
             host_country="BO",
         )
-        photo = worlds.store_evidence(owner, tiny_png(), title="Photo of the health post", mime="image/png")
-        claims = worlds.create_claims(
+        photo = cast.store_evidence(owner, tiny_png(), title="Photo of the health post", mime="image/png")
+        claims = cast.create_claims(
             owner,
             mission,
             nodes,

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.fixtures.worlds import (
+from tests.cast import (
     confirm_by_referent,
     create_claims,
     create_mission,

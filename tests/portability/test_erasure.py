@@ -205,16 +205,16 @@ def test_the_export_holds_the_records_the_issue_found_missing(app, client, login
     fact of survey participation and the account fields."""
     from app.portability.export import build_export
     from app.survey.models import SurveyParticipation
-    from tests.fixtures import worlds
+    from tests import cast
 
     volunteer = world.volunteer
     login(client, volunteer)  # a session and a user.logged_in event
     client.post(
         "/sharing/", data={"kind": "adviser", "adviser_email": world.adviser.email, "days": "30", "scope": "all"}
     )
-    mission = worlds.create_mission(volunteer, title="School garden", sending_organisation_id=world.ngo.id)
-    claims = worlds.create_claims(volunteer, mission, world.nodes[:1])
-    worlds.submit_claims(volunteer, mission, world.ngo, claims)
+    mission = cast.create_mission(volunteer, title="School garden", sending_organisation_id=world.ngo.id)
+    claims = cast.create_claims(volunteer, mission, world.nodes[:1])
+    cast.submit_claims(volunteer, mission, world.ngo, claims)
     db_session.add(SurveyParticipation(user_id=volunteer.id, questionnaire_id="impact", questionnaire_version=2))
     db_session.flush()
     records = build_export(volunteer)[0]["records"]

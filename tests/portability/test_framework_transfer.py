@@ -368,10 +368,10 @@ def test_an_administrator_importing_the_same_file_publishes_it(app, client, logi
 def test_links_from_a_personal_version_stay_off_the_catalogue_pages(db_session):
     from app.frameworks import operations as framework_ops
     from app.frameworks.models import Crosswalk, CrosswalkLink, Relation
-    from tests.fixtures import worlds
+    from tests import cast
 
-    shared, shared_nodes = worlds.make_framework(db_session, slug="shared-fw")
-    personal, personal_nodes = worlds.make_framework(db_session, slug="personal-fw")
+    shared, shared_nodes = cast.make_framework(db_session, slug="shared-fw")
+    personal, personal_nodes = cast.make_framework(db_session, slug="personal-fw")
     personal.in_catalogue, personal.is_current = False, False
     crosswalk = Crosswalk(slug="personal--shared", source_version_id=personal.id, target_version_id=shared.id)
     crosswalk.content_hash = "3" * 64

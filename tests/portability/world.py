@@ -28,7 +28,7 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
     from app.experiences.models import ExperienceKind
     from app.frameworks.models import Crosswalk, CrosswalkLink, Relation
     from app.validation import operations as validation_ops
-    from tests.fixtures import worlds
+    from tests import cast
 
     w = types.SimpleNamespace()
     w.ngo = create_org("Solidarité Monde")
@@ -44,7 +44,7 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
     if framework is not None:
         w.version, w.nodes = framework
     else:
-        w.version, w.nodes = worlds.make_framework(db_session, slug="share-fw")
+        w.version, w.nodes = cast.make_framework(db_session, slug="share-fw")
         w.nodes[0].uri = None
         crosswalk = Crosswalk(
             slug="share-fw--esco", source_version_id=w.version.id, target_scheme="esco", content_hash="2" * 64
@@ -56,7 +56,7 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
                 crosswalk_id=crosswalk.id, source_node_id=w.nodes[0].id, target_uri=w.esco_uri, relation=Relation.CLOSE
             )
         )
-    w.mission = worlds.create_mission(
+    w.mission = cast.create_mission(
         w.volunteer, activities="Coordinated the building of wells.", sending_organisation_id=w.ngo.id
     )
     w.training = experience_ops.create_experience(
@@ -66,8 +66,8 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
         ),
     )
     w.pdf_bytes = blank_pdf()
-    w.pdf = worlds.store_evidence(w.volunteer, w.pdf_bytes, title="Final report")
-    w.claims = worlds.create_claims(
+    w.pdf = cast.store_evidence(w.volunteer, w.pdf_bytes, title="Final report")
+    w.claims = cast.create_claims(
         w.volunteer,
         w.mission,
         w.nodes[:2],
@@ -80,8 +80,8 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
     db_session.flush()
     w.validation = None
     if validate:
-        submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
-        worlds.validate_everything(submission, w.trainer, confirm_facts=False, level=2)
+        submission = cast.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
+        cast.validate_everything(submission, w.trainer, confirm_facts=False, level=2)
         db_session.flush()
         w.validation = validation_ops.validations_for_claims([w.claims[0].id])[w.claims[0].id][0]
     return w
@@ -90,7 +90,7 @@ def build_portfolio(db_session, create_user, create_org, add_member, *, validate
 def issue_stand_in_document(db_session, world):
     """A document row issued to the volunteer with a stand-in PDF file (no rendering)."""
     from app.documents import operations as ops
-    from tests.fixtures.worlds import store_document_stand_in
+    from tests.cast import store_document_stand_in
 
     world.document = store_document_stand_in(world.volunteer, world.ngo)
     world.document_path = ops.document_path(world.document)
