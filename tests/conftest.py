@@ -132,19 +132,19 @@ def ngo(db_session):
 @pytest.fixture
 def volunteer(ngo):
     """Valentine (vol@example.org, English), a volunteer of ``ngo``."""
-    return cast.make_member(ngo, "volunteer", **cast.VOLUNTEER)
+    return cast.make_person(**cast.VOLUNTEER, member_of=ngo, role="volunteer")
 
 
 @pytest.fixture
 def trainer(ngo):
     """Théo Trainer (trainer@example.org, French), a trainer of ``ngo``."""
-    return cast.make_member(ngo, "trainer", **cast.TRAINER)
+    return cast.make_person(**cast.TRAINER, member_of=ngo, role="trainer")
 
 
 @pytest.fixture
 def ngo_admin(ngo):
     """Ada Admin (admin@example.org, French), an admin of ``ngo``."""
-    return cast.make_member(ngo, "admin", **cast.ADMIN)
+    return cast.make_person(**cast.ADMIN, member_of=ngo, role="admin")
 
 
 @pytest.fixture
@@ -175,3 +175,10 @@ def submission(volunteer, mission, ngo, claims):
 def validated_submission(submission, trainer):
     """The submission with its facts confirmed and every claim validated by the trainer."""
     return cast.validate_everything(submission, trainer)
+
+
+@pytest.fixture
+def portfolio_world(db_session):
+    """``cast.portfolio_world``: a volunteer's portfolio with a validated claim (the sharing and portability
+    tests' ``world``)."""
+    return cast.portfolio_world(db_session)

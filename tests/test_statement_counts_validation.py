@@ -18,7 +18,9 @@ def world(ngo, volunteer, trainer, ngo_admin, framework, add_member):
 
     w = types.SimpleNamespace(ngo=ngo, volunteer=volunteer, trainer=trainer, admin=ngo_admin)
     w.ngo2 = cast.make_ngo("Autre ONG")
-    w.trainer2 = cast.make_member(ngo, "trainer", email="trainer2@example.org", name="Tess Trainer", locale="en")
+    w.trainer2 = cast.make_person(
+        member_of=ngo, role="trainer", email="trainer2@example.org", name="Tess Trainer", locale="en"
+    )
     for person, role in ((volunteer, "volunteer"), (trainer, "trainer"), (w.trainer2, "trainer"), (ngo_admin, "admin")):
         add_member(w.ngo2, person, role)
     w.version, w.nodes = framework

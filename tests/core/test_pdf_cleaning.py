@@ -175,16 +175,13 @@ def test_reviewers_see_that_a_file_was_cleaned(app, client, login, create_user, 
     assert "Active content removed" in page
 
 
-def test_trainers_reviewing_a_submission_see_the_flag(
-    app, client, login, db_session, create_user, create_org, add_member
-):
+def test_trainers_reviewing_a_submission_see_the_flag(app, client, login, db_session):
     from flask import url_for
 
     from app.validation.operations import claim_snapshot
     from tests import cast
-    from tests.portability.world import build_portfolio
 
-    w = build_portfolio(db_session, create_user, create_org, add_member, validate=False)
+    w = cast.portfolio_world(db_session, validate=False)
     w.pdf.active_content_removed = True
     db_session.flush()
     assert claim_snapshot(w.claims[0])["evidence"][0]["active_content_removed"] is True

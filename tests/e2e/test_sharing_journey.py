@@ -20,7 +20,6 @@ def _seed(live_server, volunteer, org):
     from app.auth.models import User
     from app.extensions import db
     from tests import cast
-    from tests.portability.world import blank_pdf
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
@@ -35,7 +34,7 @@ def _seed(live_server, volunteer, org):
             sending_organisation_id=org.id,
             host_country="SN",
         )
-        report = cast.store_evidence(owner, blank_pdf(), title="Mission report")
+        report = cast.store_evidence(owner, cast.blank_pdf(), title="Mission report")
         cast.create_claims(
             owner,
             mission,

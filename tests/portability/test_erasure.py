@@ -66,9 +66,9 @@ def test_deleting_an_account_leaves_no_row_file_or_session(app, client, login, w
     from app.core.storage import path_for
     from app.portability.models import ErasedUser
     from app.sharing.models import Share
-    from tests.portability.world import issue_stand_in_document
+    from tests.cast import issue_stand_in_document
 
-    issue_stand_in_document(db_session, world)
+    issue_stand_in_document(world)
     login(client, world.volunteer)
     client.post(
         "/sharing/", data={"kind": "adviser", "adviser_email": world.adviser.email, "days": "30", "scope": "all"}

@@ -58,7 +58,7 @@ def test_erasing_a_volunteer_leaves_their_name_and_address_nowhere(app, client, 
     from app.validation import operations as validation_ops
     from app.validation.models import Notification
     from tests import cast
-    from tests.portability.world import issue_stand_in_document
+    from tests.cast import issue_stand_in_document
 
     volunteer = world.volunteer
     old_email, name = volunteer.email, volunteer.display_name
@@ -70,7 +70,7 @@ def test_erasing_a_volunteer_leaves_their_name_and_address_nowhere(app, client, 
     claims = cast.create_claims(volunteer, second, world.nodes[:1])
     submission = cast.submit_claims(volunteer, second, world.ngo, claims)
     validation_ops.withdraw_submission(submission, volunteer, "Not ready")
-    issue_stand_in_document(db_session, world)
+    issue_stand_in_document(world)
     db_session.flush()
     kinds = db_session.scalars(sa.select(Notification.kind).where(Notification.user_id == world.trainer.id)).all()
     assert {"submitted", "withdrawn"} <= set(kinds)

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.portability.export import comparable
-from tests.portability.world import build_portfolio
+from tests.cast import portfolio_world
 
 FRAMEWORK_YAML = """\
 format: acquis-framework/1
@@ -59,7 +59,7 @@ links:
 
 
 @pytest.fixture
-def portable(db_session, create_user, create_org, add_member):
+def portable(db_session):
     """The portfolio of ``world``, on a framework imported from a real file, with a host referent's confirmation."""
     from app.frameworks import operations as framework_ops
     from app.frameworks.importers.yaml_format import parse_sources
@@ -74,7 +74,7 @@ def portable(db_session, create_user, create_org, add_member):
         .where(FrameworkNode.version_id == version.id, FrameworkNode.code.in_(["C1", "C2"]))
         .order_by(FrameworkNode.code)
     ).all()
-    w = build_portfolio(db_session, create_user, create_org, add_member, framework=(version, list(nodes)))
+    w = portfolio_world(db_session, framework=(version, list(nodes)))
     request, _token = validation_ops.request_referent(
         w.volunteer,
         w.mission,

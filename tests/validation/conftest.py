@@ -22,8 +22,12 @@ def world(db_session, add_member, ngo, volunteer, trainer, ngo_admin, framework,
     w = types.SimpleNamespace(ngo=ngo, volunteer=volunteer, trainer=trainer, admin=ngo_admin, mission=mission)
     w.other_ngo = cast.make_ngo("Autre ONG")
     w.host = cast.make_ngo("Host partner", kind=OrganisationKind.HOST_PARTNER)
-    w.trainer2 = cast.make_member(ngo, "trainer", email="trainer2@example.org", name="Tess Trainer", locale="es")
-    w.other_trainer = cast.make_member(w.other_ngo, "trainer", email="other@example.org", name="Otto Other")
+    w.trainer2 = cast.make_person(
+        member_of=ngo, role="trainer", email="trainer2@example.org", name="Tess Trainer", locale="es"
+    )
+    w.other_trainer = cast.make_person(
+        member_of=w.other_ngo, role="trainer", email="other@example.org", name="Otto Other"
+    )
     add_member(w.other_ngo, volunteer, "volunteer")
     add_member(w.host, volunteer, "volunteer")
     w.version, w.nodes = framework
