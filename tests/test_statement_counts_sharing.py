@@ -15,7 +15,7 @@ SMALL, LARGE = 1, 6
 
 
 @pytest.fixture
-def data(db_session, fast_hashing, create_user, create_org, add_member):
+def data(db_session, fast_hashing, ngo, trainer, volunteer, framework, create_user, add_member):
     """``data.grow(n)`` brings each collection to ``n`` items: the volunteer's missions (each with a claim the
     NGO validated and facts it confirmed), documents issued to the volunteer (each a portfolio of all missions so
     far), shares to the adviser (the first one limited to the missions, which it follows), access-log rows on the
@@ -30,13 +30,9 @@ def data(db_session, fast_hashing, create_user, create_org, add_member):
     from tests import cast
 
     d = types.SimpleNamespace(missions=[], documents=[], shares=[], others=[], imported=0, logs=0)
-    d.ngo = create_org("Solidarité Monde")
-    d.trainer = create_user("count-trainer@example.org", name="Théo Trainer", locale="en")
-    d.volunteer = create_user("count-vol@example.org", name="Valentine Volunteer", locale="en")
-    d.adviser = create_user("count-adviser@example.org", name="Adèle Adviser", adviser=True, locale="en")
-    add_member(d.ngo, d.trainer, "trainer")
-    add_member(d.ngo, d.volunteer, "volunteer")
-    d.version, d.nodes = cast.make_framework(db_session, slug="count-fw")
+    d.ngo, d.trainer, d.volunteer = ngo, trainer, volunteer  # the shared cast (tests/conftest.py)
+    d.adviser = cast.make_person(email="count-adviser@example.org", name="Adèle Adviser", adviser=True, locale="en")
+    d.version, d.nodes = framework
 
     def validated_mission(owner, index):
         mission = cast.create_mission(
