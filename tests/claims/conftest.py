@@ -13,6 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests import cast
+
 COMPETENCIES = Path(__file__).resolve().parents[2] / "competencies"
 
 
@@ -60,16 +62,8 @@ def png_pixel_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
 
 
 def pdf_bytes(pages: int = 1, *, password: str | None = None) -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    if password:
-        writer.encrypt(password)
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue()
+    """A real A4 PDF of ``pages`` blank pages (``cast.blank_pdf``)."""
+    return cast.blank_pdf(pages, width=595, height=842, password=password)
 
 
 HTML_PAGE = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
