@@ -33,15 +33,16 @@ def test_union_days_counts_shared_days_once():
 
 
 @pytest.fixture
-def overlapping(db_session, create_user, create_org, add_member):
+def overlapping(db_session, ngo, volunteer, framework, mission):
+    """The shared cast's volunteer with their 2024 VSI (``vsi``) and an overlapping service civique submitted to
+    the NGO with one claim; an English-speaking trainer."""
     w = type("World", (), {})()
-    w.ngo = create_org("Solidarité Monde")
-    w.volunteer = create_user("overlap@example.org", name="Olga Overlap", locale="en")
-    w.trainer = create_user("overlap-trainer@example.org", name="Tom Trainer", locale="en")
-    add_member(w.ngo, w.volunteer, "volunteer")
-    add_member(w.ngo, w.trainer, "trainer")
-    w.version, w.nodes = cast.make_framework(db_session, slug="overlap-fw")
-    w.vsi = cast.create_mission(w.volunteer)  # 2024, full time
+    w.ngo, w.volunteer = ngo, volunteer
+    w.trainer = cast.make_person(
+        email="overlap-trainer@example.org", name="Tom Trainer", locale="en", member_of=ngo, role="trainer"
+    )
+    w.version, w.nodes = framework
+    w.vsi = mission  # 2024, full time
     # A service civique of 478 days (more than the 366 allowed), overlapping the VSI.
     w.civique = cast.create_mission(
         w.volunteer,
