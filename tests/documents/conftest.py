@@ -50,20 +50,17 @@ def make_rncp(db_session, si_nodes):
     )
     db_session.add(bloc)
     db_session.flush()
-    competences = []
-    for index, code in enumerate(("B1.C1", "B1.C2", "B1.C3"), start=1):
-        node = FrameworkNode(
-            version_id=version.id,
-            code=code,
-            kind=NodeKind.COMPETENCE,
-            parent_id=bloc.id,
-            depth=1,
-            position=index,
-            title={"fr": f"Compétence RNCP {code}", "en": f"RNCP competence {code}", "es": f"Competencia {code}"},
-        )
-        db_session.add(node)
-        competences.append(node)
-    db_session.flush()
+    competences = cast.add_competences(
+        db_session,
+        version,
+        ("B1.C1", "B1.C2", "B1.C3"),
+        parent=bloc,
+        title=lambda code: {
+            "fr": f"Compétence RNCP {code}",
+            "en": f"RNCP competence {code}",
+            "es": f"Competencia {code}",
+        },
+    )
     crosswalk = Crosswalk(slug="rncp-test--val", source_version_id=version.id, content_hash="3" * 64)
     db_session.add(crosswalk)
     db_session.flush()
