@@ -176,7 +176,7 @@ def seed_dossier(app, user) -> None:
     from app.experiences.models import ExperienceKind
     from app.extensions import db
     from app.frameworks.models import Framework, FrameworkNode, NodeKind
-    from tests.fixtures.worlds import store_evidence
+    from tests.cast import store_evidence
 
     result = app.test_cli_runner().invoke(args=["frameworks", "import", "competencies"])
     assert result.exit_code == 0, result.output

@@ -141,7 +141,7 @@ def seed(app, args) -> World:
     from app.sharing.models import ShareKind
     from app.validation import operations as validation_ops
     from app.validation.models import FactsDecision, ItemDecision
-    from tests.fixtures.worlds import make_framework
+    from tests.cast import make_framework
 
     world = World()
     with app.app_context():

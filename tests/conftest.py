@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from tests import cast
 from tests.fixtures.app import make_test_app, reset_database
 
 pytest_plugins = ["tests.fixtures.factories"]
@@ -117,3 +118,67 @@ def limited_app(database_url, tmp_path):
     finally:
         limiter.reset()
         limiter.enabled, limiter.initialized = saved
+
+
+# --- The shared cast (tests/cast.py), each fixture building on the previous ones --------------------------------
+
+
+@pytest.fixture
+def ngo(db_session):
+    """The sending NGO "Solidarité Monde"."""
+    return cast.make_ngo()
+
+
+@pytest.fixture
+def volunteer(ngo):
+    """Valentine (vol@example.org, English), a volunteer of ``ngo``."""
+    return cast.make_person(**cast.VOLUNTEER, member_of=ngo, role="volunteer")
+
+
+@pytest.fixture
+def trainer(ngo):
+    """Théo Trainer (trainer@example.org, French), a trainer of ``ngo``."""
+    return cast.make_person(**cast.TRAINER, member_of=ngo, role="trainer")
+
+
+@pytest.fixture
+def ngo_admin(ngo):
+    """Ada Admin (admin@example.org, French), an admin of ``ngo``."""
+    return cast.make_person(**cast.ADMIN, member_of=ngo, role="admin")
+
+
+@pytest.fixture
+def framework(db_session):
+    """A published framework with competences C1, C2, C3 on a three-level scale: ``(version, nodes)``."""
+    return cast.make_framework(db_session)
+
+
+@pytest.fixture
+def mission(volunteer):
+    """The volunteer's one-year VSI mission with Agua Viva in Peru (``cast.MISSION_DEFAULTS``)."""
+    return cast.create_mission(volunteer)
+
+
+@pytest.fixture
+def claims(volunteer, mission, framework):
+    """Three draft claims of the mission, on C1, C2 and C3, without evidence."""
+    return cast.create_claims(volunteer, mission, framework[1])
+
+
+@pytest.fixture
+def submission(volunteer, mission, ngo, claims):
+    """The mission submitted to ``ngo`` with its three claims."""
+    return cast.submit_claims(volunteer, mission, ngo, claims)
+
+
+@pytest.fixture
+def validated_submission(submission, trainer):
+    """The submission with its facts confirmed and every claim validated by the trainer."""
+    return cast.validate_everything(submission, trainer)
+
+
+@pytest.fixture
+def portfolio_world(db_session):
+    """``cast.portfolio_world``: a volunteer's portfolio with a validated claim (the sharing and portability
+    tests' ``world``)."""
+    return cast.portfolio_world(db_session)

@@ -6,31 +6,23 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures import worlds
+from tests import cast
 from tests.fixtures.statements import explain, statements_for
 
 SMALL, LARGE = 5, 200
 
 
 @pytest.fixture
-def world(db_session, create_user, create_org, add_member):
+def world(ngo, volunteer, trainer, ngo_admin, framework, mission):
     import types
 
-    w = types.SimpleNamespace()
-    w.ngo = create_org("Solidarité Monde")
-    w.volunteer = create_user("vol@example.org", name="Valentine", locale="en")
-    w.trainer = create_user("trainer@example.org", name="Théo Trainer", locale="en")
-    w.admin = create_user("admin@example.org", name="Ada Admin", locale="en")
-    add_member(w.ngo, w.volunteer, "volunteer")
-    add_member(w.ngo, w.trainer, "trainer")
-    add_member(w.ngo, w.admin, "admin")
-    w.version, w.nodes = worlds.make_framework(db_session)
-    mission = worlds.create_mission(w.volunteer, title="Water project coordinator")
-    claims = worlds.create_claims(w.volunteer, mission, w.nodes[:2])
-    w.submission = worlds.submit_claims(w.volunteer, mission, w.ngo, claims)
-    decided = worlds.create_mission(w.volunteer, title="School garden")
-    decided_claims = worlds.create_claims(w.volunteer, decided, w.nodes[2:3])
-    worlds.validate_everything(worlds.submit_claims(w.volunteer, decided, w.ngo, decided_claims), w.trainer)
+    w = types.SimpleNamespace(ngo=ngo, volunteer=volunteer, trainer=trainer, admin=ngo_admin)
+    w.version, w.nodes = framework
+    claims = cast.create_claims(w.volunteer, mission, w.nodes[:2])
+    w.submission = cast.submit_claims(w.volunteer, mission, w.ngo, claims)
+    decided = cast.create_mission(w.volunteer, title="School garden")
+    decided_claims = cast.create_claims(w.volunteer, decided, w.nodes[2:3])
+    cast.validate_everything(cast.submit_claims(w.volunteer, decided, w.ngo, decided_claims), w.trainer)
     w.members = 3
     return w
 

@@ -15,7 +15,7 @@ SMALL, LARGE = 1, 6
 
 
 @pytest.fixture
-def data(db_session, fast_hashing, create_user, create_org, add_member):
+def data(db_session, fast_hashing, ngo, trainer, volunteer, framework, create_user, add_member):
     """``data.grow(n)`` brings each collection to ``n`` items: the volunteer's missions (each with a claim the
     NGO validated and facts it confirmed), documents issued to the volunteer (each a portfolio of all missions so
     far), shares to the adviser (the first one limited to the missions, which it follows), access-log rows on the
@@ -27,27 +27,23 @@ def data(db_session, fast_hashing, create_user, create_org, add_member):
     from app.sharing import operations as share_ops
     from app.sharing.models import ShareKind
     from app.validation import operations as validation_ops
-    from tests.fixtures import worlds
+    from tests import cast
 
     d = types.SimpleNamespace(missions=[], documents=[], shares=[], others=[], imported=0, logs=0)
-    d.ngo = create_org("Solidarité Monde")
-    d.trainer = create_user("count-trainer@example.org", name="Théo Trainer", locale="en")
-    d.volunteer = create_user("count-vol@example.org", name="Valentine Volunteer", locale="en")
-    d.adviser = create_user("count-adviser@example.org", name="Adèle Adviser", adviser=True, locale="en")
-    add_member(d.ngo, d.trainer, "trainer")
-    add_member(d.ngo, d.volunteer, "volunteer")
-    d.version, d.nodes = worlds.make_framework(db_session, slug="count-fw")
+    d.ngo, d.trainer, d.volunteer = ngo, trainer, volunteer  # the shared cast (tests/conftest.py)
+    d.adviser = cast.make_person(email="count-adviser@example.org", name="Adèle Adviser", adviser=True, locale="en")
+    d.version, d.nodes = framework
 
     def validated_mission(owner, index):
-        mission = worlds.create_mission(
+        mission = cast.create_mission(
             owner,
             title=f"Mission {index}",
             start_date=date(2020 + index, 1, 1),
             end_date=date(2020 + index, 6, 30),
             sending_organisation_id=d.ngo.id,
         )
-        claims = worlds.create_claims(owner, mission, d.nodes[:1], evidence=[worlds.store_evidence(owner, b"%PDF-1.4")])
-        worlds.validate_everything(worlds.submit_claims(owner, mission, d.ngo, claims), d.trainer)
+        claims = cast.create_claims(owner, mission, d.nodes[:1], evidence=[cast.store_evidence(owner, b"%PDF-1.4")])
+        cast.validate_everything(cast.submit_claims(owner, mission, d.ngo, claims), d.trainer)
         return mission, claims
 
     def validations_of_volunteer():
@@ -64,7 +60,7 @@ def data(db_session, fast_hashing, create_user, create_org, add_member):
                 share.experiences.append(mission)
         while len(d.documents) < n:
             snapshot = {"experiences": [{"id": m.id, "claims": []} for m in d.missions], "entries": []}
-            d.documents.append(worlds.store_document_stand_in(d.volunteer, d.ngo, snapshot=snapshot))
+            d.documents.append(cast.store_document_stand_in(d.volunteer, d.ngo, snapshot=snapshot))
         while len(d.shares) < n + 1:  # the first one limited, the others whole: both kinds at every size
             first = not d.shares
             share, _ = share_ops.create_share(
@@ -99,7 +95,7 @@ def data(db_session, fast_hashing, create_user, create_org, add_member):
         from app.documents.context import _validation_entry
 
         entries = [_validation_entry(v, "en") for v in validations_of_volunteer()]
-        d.verify_document = worlds.store_document_stand_in(
+        d.verify_document = cast.store_document_stand_in(
             d.volunteer, d.ngo, snapshot={"entries": entries}, kind=d.documents[0].kind
         )
         db.session.flush()

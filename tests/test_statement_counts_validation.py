@@ -6,38 +6,31 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures import worlds
+from tests import cast
 from tests.fixtures.statements import explain as _explain
 from tests.fixtures.statements import statements_for
 
 
 @pytest.fixture
-def world(db_session, create_user, create_org, add_member):
+def world(ngo, volunteer, trainer, ngo_admin, framework, add_member):
+    """The shared cast (tests/cast.py) plus a second trainer, everyone also a member of a second NGO."""
     import types
 
-    from app.organisations.models import OrganisationKind
-
-    w = types.SimpleNamespace()
-    w.ngo = create_org("Solidarité Monde")
-    w.ngo2 = create_org("Autre ONG")
-    w.host = create_org("Host partner", kind=OrganisationKind.HOST_PARTNER)
-    w.volunteer = create_user("vol@example.org", name="Valentine", locale="en")
-    w.trainer = create_user("trainer@example.org", name="Théo Trainer", locale="en")
-    w.trainer2 = create_user("trainer2@example.org", name="Tess Trainer", locale="en")
-    w.admin = create_user("admin@example.org", name="Ada Admin", locale="en")
-    for ngo in (w.ngo, w.ngo2):
-        add_member(ngo, w.volunteer, "volunteer")
-        add_member(ngo, w.trainer, "trainer")
-        add_member(ngo, w.trainer2, "trainer")
-        add_member(ngo, w.admin, "admin")
-    w.version, w.nodes = worlds.make_framework(db_session)
+    w = types.SimpleNamespace(ngo=ngo, volunteer=volunteer, trainer=trainer, admin=ngo_admin)
+    w.ngo2 = cast.make_ngo("Autre ONG")
+    w.trainer2 = cast.make_person(
+        member_of=ngo, role="trainer", email="trainer2@example.org", name="Tess Trainer", locale="en"
+    )
+    for person, role in ((volunteer, "volunteer"), (trainer, "trainer"), (w.trainer2, "trainer"), (ngo_admin, "admin")):
+        add_member(w.ngo2, person, role)
+    w.version, w.nodes = framework
     return w
 
 
 def _mission(w, title="Water project coordinator", claims=3):
-    mission = worlds.create_mission(w.volunteer, title=title)
-    pdf = worlds.store_evidence(w.volunteer, b"%PDF-1.4 report " + title.encode(), title=f"Report {title}")
-    made = worlds.create_claims(w.volunteer, mission, w.nodes[:claims], evidence=[pdf])
+    mission = cast.create_mission(w.volunteer, title=title)
+    pdf = cast.store_evidence(w.volunteer, b"%PDF-1.4 report " + title.encode(), title=f"Report {title}")
+    made = cast.create_claims(w.volunteer, mission, w.nodes[:claims], evidence=[pdf])
     return mission, made
 
 
@@ -49,7 +42,7 @@ def _rounds(w, mission, claims, organisation, rounds: int, *, last="pending"):
 
     submission = None
     for number in range(1, rounds + 1):
-        submission = worlds.submit_claims(w.volunteer, mission, organisation, claims)
+        submission = cast.submit_claims(w.volunteer, mission, organisation, claims)
         trainer = w.trainer if number % 2 else w.trainer2
         if number < rounds or last == "returned":
             for item in list(submission.current_items):
@@ -58,7 +51,7 @@ def _rounds(w, mission, claims, organisation, rounds: int, *, last="pending"):
                 claim.actions = f"{claim.actions} Round {number}."
                 claim.version += 1
         elif last == "decided":
-            worlds.validate_everything(submission, trainer)
+            cast.validate_everything(submission, trainer)
     return submission
 
 
@@ -70,7 +63,7 @@ def test_review_page_statements_do_not_grow_with_rounds(world, app, login, db_se
     many_mission, many_claims = _mission(w, "Many rounds")
     one = _rounds(w, one_mission, one_claims, w.ngo, 1)
     many = _rounds(w, many_mission, many_claims, w.ngo, 5)
-    worlds.confirm_by_referent(w.volunteer, many_mission, many_claims)
+    cast.confirm_by_referent(w.volunteer, many_mission, many_claims)
     db.session.commit()
     client = app.test_client()
     login(client, w.trainer)
@@ -123,7 +116,7 @@ def _validated_world(w, mission, claims, *, rounds, referents):
         claim.state = ClaimState.DRAFT
     _rounds(w, mission, claims, w.ngo2, rounds, last="decided")
     for _index in range(referents):
-        worlds.confirm_by_referent(w.volunteer, mission, claims)
+        cast.confirm_by_referent(w.volunteer, mission, claims)
     validation = ops.validations_for_claims([claims[0].id])[claims[0].id][-1]
     ops.revoke_validation(validation, w.admin, "Issued by mistake")
     return first

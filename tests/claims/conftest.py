@@ -1,5 +1,6 @@
-"""Fixtures of the portfolio tests: the shipped frameworks imported in the test's transaction, a signed-in
-volunteer with a mission, and builders of real (and hostile) evidence files."""
+"""Fixtures of the portfolio tests: the shipped frameworks imported in the test's transaction, the shared
+``volunteer`` (tests/conftest.py) signed in with a mission of their own, and builders of real (and hostile)
+evidence files."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+from tests import cast
 
 COMPETENCIES = Path(__file__).resolve().parents[2] / "competencies"
 
@@ -59,16 +62,8 @@ def png_pixel_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
 
 
 def pdf_bytes(pages: int = 1, *, password: str | None = None) -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    if password:
-        writer.encrypt(password)
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue()
+    """A real A4 PDF of ``pages`` blank pages (``cast.blank_pdf``)."""
+    return cast.blank_pdf(pages, width=595, height=842, password=password)
 
 
 HTML_PAGE = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
@@ -136,11 +131,6 @@ def frameworks(db_session, shipped_framework_files):
 
 
 @pytest.fixture
-def volunteer(create_user):
-    return create_user(locale="en", name="Valentine Volontaire")
-
-
-@pytest.fixture
 def signed_in(client, volunteer, login):
     login(client, volunteer)
     return client
@@ -163,4 +153,6 @@ def make_experience():
 
 @pytest.fixture
 def mission(volunteer, make_experience):
+    """The claims tests' mission ("Chargée de projet", January 2023 to June 2024) of the shared ``volunteer``: it
+    stands in for the shared ``mission`` in this package."""
     return make_experience(volunteer)

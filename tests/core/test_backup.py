@@ -41,26 +41,19 @@ def fresh_app(app):
 
 def build_world(app, *, printed: bool = True) -> dict:
     """Users of an NGO, a mission, claims with evidence validated by a trainer, a printed portfolio (``printed``)."""
-    from app.auth import operations as auth_ops
     from app.documents import operations as ops
     from app.documents.models import DocumentKind, JobState
-    from app.organisations import operations as org_ops
-    from app.organisations.models import MembershipRole, OrganisationKind
-    from tests.fixtures import worlds
+    from tests import cast
 
     with app.app_context():
-        ngo = org_ops.create_organisation(
-            org_ops.OrganisationData(name="Backed-up NGO", kind=OrganisationKind.SENDING_NGO, country="FR"), actor=None
-        )
-        trainer = auth_ops.create_user("trainer@example.org", "Tara Trainer", TEST_PASSWORD, verified=True)
-        volunteer = auth_ops.create_user("volunteer@example.org", "Vera Volunteer", TEST_PASSWORD, verified=True)
-        org_ops.add_member(ngo, trainer, MembershipRole.TRAINER, actor=None)
-        org_ops.add_member(ngo, volunteer, MembershipRole.VOLUNTEER, actor=None)
-        _version, nodes = worlds.make_framework(db.session, slug="backup-fw")
-        mission = worlds.create_mission(volunteer)
-        evidence = worlds.store_evidence(volunteer, PDF_EVIDENCE, title="Field report")
-        claims = worlds.create_claims(volunteer, mission, nodes[:2], evidence=[evidence])
-        worlds.validate_everything(worlds.submit_claims(volunteer, mission, ngo, claims), trainer)
+        ngo = cast.make_ngo("Backed-up NGO")
+        trainer = cast.make_person(email="trainer@example.org", name="Tara Trainer", member_of=ngo, role="trainer")
+        volunteer = cast.make_person(email="volunteer@example.org", name="Vera Volunteer", member_of=ngo)
+        _version, nodes = cast.make_framework(db.session, slug="backup-fw")
+        mission = cast.create_mission(volunteer)
+        evidence = cast.store_evidence(volunteer, PDF_EVIDENCE, title="Field report")
+        claims = cast.create_claims(volunteer, mission, nodes[:2], evidence=[evidence])
+        cast.validate_everything(cast.submit_claims(volunteer, mission, ngo, claims), trainer)
         if not printed:
             db.session.commit()
             return {}

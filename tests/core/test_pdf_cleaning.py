@@ -175,23 +175,20 @@ def test_reviewers_see_that_a_file_was_cleaned(app, client, login, create_user, 
     assert "Active content removed" in page
 
 
-def test_trainers_reviewing_a_submission_see_the_flag(
-    app, client, login, db_session, create_user, create_org, add_member
-):
+def test_trainers_reviewing_a_submission_see_the_flag(app, client, login, db_session):
     from flask import url_for
 
     from app.validation.operations import claim_snapshot
-    from tests.fixtures import worlds
-    from tests.portability.world import build_portfolio
+    from tests import cast
 
-    w = build_portfolio(db_session, create_user, create_org, add_member, validate=False)
+    w = cast.portfolio_world(db_session, validate=False)
     w.pdf.active_content_removed = True
     db_session.flush()
     assert claim_snapshot(w.claims[0])["evidence"][0]["active_content_removed"] is True
     w.pdf.active_content_removed = False
     assert "active_content_removed" not in claim_snapshot(w.claims[0])["evidence"][0]  # former snapshots unchanged
     w.pdf.active_content_removed = True
-    submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
+    submission = cast.submit_claims(w.volunteer, w.mission, w.ngo, w.claims[:1])
     db_session.flush()
     login(client, w.trainer)
     with app.test_request_context():

@@ -96,12 +96,14 @@ def _assert_security_headers(response, *, where: str, signed_in: bool) -> None:
 
 
 @pytest.fixture
-def world(create_user, create_org, add_member):
-    """Real objects for URL arguments, so pages render (not only 404) where possible."""
-    user = create_user(locale="en")
-    organisation = create_org()
-    membership = add_member(organisation, user, "admin")
-    return {"user": user, "organisation": organisation, "membership": membership}
+def world(ngo, ngo_admin):
+    """Real objects for URL arguments, so pages render (not only 404) where possible: the shared cast's NGO and
+    its admin."""
+    return {
+        "user": ngo_admin,
+        "organisation": ngo,
+        "membership": next(m for m in ngo_admin.memberships if m.organisation_id == ngo.id),
+    }
 
 
 def _url_for_rule(app, rule, world) -> str:

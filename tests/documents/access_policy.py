@@ -25,7 +25,7 @@ def build(world):
     from app.documents import operations as ops
     from app.documents.models import DocumentKind, JobState, RenderJob
     from app.extensions import db
-    from tests.fixtures.worlds import store_document_stand_in
+    from tests.cast import store_document_stand_in
 
     if not hasattr(world, "validation"):
         from tests.validation.access_policy import build as build_validation

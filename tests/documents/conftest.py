@@ -10,6 +10,8 @@ import types
 
 import pytest
 
+from tests import cast
+
 HOSTILE = '<img src="file:///etc/passwd"> <link rel=attachment href="file:///etc/passwd">'
 
 
@@ -48,20 +50,17 @@ def make_rncp(db_session, si_nodes):
     )
     db_session.add(bloc)
     db_session.flush()
-    competences = []
-    for index, code in enumerate(("B1.C1", "B1.C2", "B1.C3"), start=1):
-        node = FrameworkNode(
-            version_id=version.id,
-            code=code,
-            kind=NodeKind.COMPETENCE,
-            parent_id=bloc.id,
-            depth=1,
-            position=index,
-            title={"fr": f"Compétence RNCP {code}", "en": f"RNCP competence {code}", "es": f"Competencia {code}"},
-        )
-        db_session.add(node)
-        competences.append(node)
-    db_session.flush()
+    competences = cast.add_competences(
+        db_session,
+        version,
+        ("B1.C1", "B1.C2", "B1.C3"),
+        parent=bloc,
+        title=lambda code: {
+            "fr": f"Compétence RNCP {code}",
+            "en": f"RNCP competence {code}",
+            "es": f"Competencia {code}",
+        },
+    )
     crosswalk = Crosswalk(slug="rncp-test--val", source_version_id=version.id, content_hash="3" * 64)
     db_session.add(crosswalk)
     db_session.flush()
@@ -86,28 +85,24 @@ def make_rncp(db_session, si_nodes):
 
 
 @pytest.fixture
-def docworld(db_session, create_user, create_org, add_member, sync_render):
-    from tests.fixtures import worlds
-
-    w = types.SimpleNamespace()
-    w.ngo = create_org("Solidarité Monde")
-    w.other_ngo = create_org("Autre ONG")
-    w.volunteer = create_user("docvol@example.org", name="Valentine Doc", locale="en")
-    w.trainer = create_user("doctrainer@example.org", name="Théo Trainer", locale="fr")
-    w.admin = create_user("docadmin@example.org", name="Ada Admin", locale="fr")
-    w.other_trainer = create_user("docother@example.org", name="Otto Other")
-    add_member(w.ngo, w.volunteer, "volunteer")
-    add_member(w.ngo, w.trainer, "trainer")
-    add_member(w.ngo, w.admin, "admin")
-    add_member(w.other_ngo, w.other_trainer, "trainer")
-    w.version, w.nodes = worlds.make_framework(db_session, slug="doc-fw")
+def docworld(db_session, ngo, trainer, ngo_admin, framework, sync_render):
+    """The shared cast's NGO, trainer and admin (tests/conftest.py), a volunteer "Valentine Doc" whose mission
+    in Cusco has two claims validated (C1 with a PDF, confirmed by the host referent), an RNCP framework linked to
+    the competences, and another NGO with a trainer."""
+    w = types.SimpleNamespace(ngo=ngo, trainer=trainer, admin=ngo_admin)
+    w.other_ngo = cast.make_ngo("Autre ONG")
+    w.volunteer = cast.make_person(email="docvol@example.org", name="Valentine Doc", locale="en", member_of=ngo)
+    w.other_trainer = cast.make_person(
+        email="docother@example.org", name="Otto Other", member_of=w.other_ngo, role="trainer"
+    )
+    w.version, w.nodes = framework
     w.rncp, w.rncp_competences = make_rncp(db_session, w.nodes)
-    w.mission = worlds.create_mission(w.volunteer, host_city="Cusco", team_size=1200)
-    w.pdf = worlds.store_evidence(w.volunteer, b"%PDF-1.4 report", title="Final report")
-    w.claims = worlds.create_claims(w.volunteer, w.mission, w.nodes[:2], evidence=[w.pdf])
-    submission = worlds.submit_claims(w.volunteer, w.mission, w.ngo, w.claims)
-    worlds.validate_everything(submission, w.trainer)
-    worlds.confirm_by_referent(w.volunteer, w.mission, w.claims[:1])
+    w.mission = cast.create_mission(w.volunteer, host_city="Cusco", team_size=1200)
+    w.pdf = cast.store_evidence(w.volunteer, b"%PDF-1.4 report", title="Final report")
+    w.claims = cast.create_claims(w.volunteer, w.mission, w.nodes[:2], evidence=[w.pdf])
+    submission = cast.submit_claims(w.volunteer, w.mission, w.ngo, w.claims)
+    cast.validate_everything(submission, w.trainer)
+    cast.confirm_by_referent(w.volunteer, w.mission, w.claims[:1])
     db_session.flush()
     return w
 

@@ -224,7 +224,7 @@ def test_codes_printed_before_keep_verifying(client, docworld):
     """A document issued with an old code (Crockford check symbol, possibly * ~ $ = U) is still found."""
     from app.documents import codes
     from app.documents.models import DocumentKind
-    from tests.fixtures.worlds import store_document_stand_in
+    from tests.cast import store_document_stand_in
 
     body = "0123456789AB"
     old = body + codes.check_character(body)

@@ -3,7 +3,7 @@ it; saving after one writes a new version, and the old one stays verifiable, mar
 
 from __future__ import annotations
 
-from tests.fixtures import worlds
+from tests import cast
 
 
 def test_a_frozen_opinion_does_not_change_after_a_new_validation(app, client, login, docworld):
@@ -17,9 +17,9 @@ def test_a_frozen_opinion_does_not_change_after_a_new_validation(app, client, lo
     codes_before = [c["code"] for c in before["competences"]]
     assert len(codes_before) == 2
     # The NGO validates a third competence afterwards.
-    extra = worlds.create_claims(docworld.volunteer, docworld.mission, docworld.nodes[2:3])
-    submission = worlds.submit_claims(docworld.volunteer, docworld.mission, docworld.ngo, extra)
-    worlds.validate_everything(submission, docworld.trainer, confirm_facts=False)
+    extra = cast.create_claims(docworld.volunteer, docworld.mission, docworld.nodes[2:3])
+    submission = cast.submit_claims(docworld.volunteer, docworld.mission, docworld.ngo, extra)
+    cast.validate_everything(submission, docworld.trainer, confirm_facts=False)
     after = build_opinion(first, "en")
     assert [c["code"] for c in after["competences"]] == codes_before
     assert ops.opinion_is_stale(first)

@@ -97,7 +97,7 @@ def test_can_render_for_ignores_share_grants(docworld, adviser):
 def test_adviser_still_reads_and_downloads_ngo_issued_documents_shared_with_them(
     app, login, docworld, adviser, db_session
 ):
-    from tests.fixtures.worlds import store_document_stand_in
+    from tests.cast import store_document_stand_in
 
     document = store_document_stand_in(
         docworld.volunteer,

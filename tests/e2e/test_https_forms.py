@@ -23,14 +23,15 @@ pytestmark = pytest.mark.browser
 
 def _mission_with_a_claim(live_server, volunteer, org) -> tuple[int, int]:
     from app.auth.models import User
-    from app.extensions import db
-    from tests.fixtures import worlds
+    from tests import cast
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = worlds.make_framework(db.session, slug=f"https-forms-{secrets.token_hex(4)}")
-        mission = worlds.create_mission(
+        mission, [claim], _nodes = cast.mission_with_claims(
             owner,
+            framework_slug=f"https-forms-{secrets.token_hex(4)}",
+            claim_count=1,
+            situation="A rural health post.",
             title="Community health worker",
             start_date=date(2024, 1, 8),
             end_date=date(2024, 12, 20),
@@ -39,7 +40,6 @@ def _mission_with_a_claim(live_server, volunteer, org) -> tuple[int, int]:
             sending_organisation_id=org.id,
             host_country="PE",
         )
-        [claim] = worlds.create_claims(owner, mission, nodes[:1], situation="A rural health post.")
         return mission.id, claim.id
 
 

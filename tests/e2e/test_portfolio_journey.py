@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests import cast
 from tests.e2e.helpers import check_page, login, visit
 
 pytestmark = pytest.mark.browser
@@ -37,13 +38,7 @@ def png_file() -> bytes:
 
 
 def pdf_file() -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue()
+    return cast.blank_pdf(width=595, height=842)
 
 
 def submit(page, button: str) -> None:

@@ -35,26 +35,23 @@ def _seed(live_server, volunteer, org):
     """Two missions of ``volunteer`` sent by ``org``: the first with two claims (one with a PDF as evidence) submitted
     to ``org``, the second with one claim not yet submitted. Returns the ids the pages need."""
     from app.auth.models import User
-    from app.extensions import db
-    from tests.fixtures import worlds
+    from tests import cast
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = worlds.make_framework(db.session, slug=f"a11y-{secrets.token_hex(4)}")
-        missions = [
-            worlds.create_mission(
-                owner,
-                title=title,
-                start_date=date(2024, 2, 1),
-                end_date=date(2024, 11, 30),
-                sending_organisation_id=org.id,
-            )
-            for title in ("Coordinator of a very long-named rural health and sanitation programme", "Teacher")
-        ]
-        report = worlds.store_evidence(owner, b"%PDF-1.4 report", title="A final report with a long descriptive title")
-        claims = worlds.create_claims(owner, missions[0], nodes[:2], evidence=[report])
-        free = worlds.create_claims(owner, missions[1], nodes[2:])
-        submission = worlds.submit_claims(owner, missions[0], _org(org), claims)
+        report = cast.store_evidence(owner, b"%PDF-1.4 report", title="A final report with a long descriptive title")
+        dates = {"start_date": date(2024, 2, 1), "end_date": date(2024, 11, 30), "sending_organisation_id": org.id}
+        first, claims, nodes = cast.mission_with_claims(
+            owner,
+            framework_slug=f"a11y-{secrets.token_hex(4)}",
+            claim_count=2,
+            evidence=[report],
+            title="Coordinator of a very long-named rural health and sanitation programme",
+            **dates,
+        )
+        missions = [first, cast.create_mission(owner, title="Teacher", **dates)]
+        free = cast.create_claims(owner, missions[1], nodes[2:])
+        submission = cast.submit_claims(owner, missions[0], _org(org), claims)
         return {
             "mission": missions[0].id,
             "other": missions[1].id,

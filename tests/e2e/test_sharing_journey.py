@@ -18,15 +18,18 @@ pytestmark = pytest.mark.browser
 def _seed(live_server, volunteer, org):
     """A mission with a claim backed by a PDF, and a signed-document stand-in (a dossier) of the volunteer."""
     from app.auth.models import User
-    from app.extensions import db
-    from tests.fixtures import worlds
-    from tests.portability.world import blank_pdf
+    from tests import cast
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = worlds.make_framework(db.session, slug=f"share-journey-{secrets.token_hex(4)}")
-        mission = worlds.create_mission(
+        report = cast.store_evidence(owner, cast.blank_pdf(), title="Mission report")
+        mission, _claims, _nodes = cast.mission_with_claims(
             owner,
+            framework_slug=f"share-journey-{secrets.token_hex(4)}",
+            claim_count=1,
+            evidence=[report],
+            situation="A school in Casamance.",
+            actions="I ran the garden committee.",
             title="School garden coordinator",
             start_date=date(2024, 3, 1),
             end_date=date(2025, 2, 28),
@@ -35,16 +38,7 @@ def _seed(live_server, volunteer, org):
             sending_organisation_id=org.id,
             host_country="SN",
         )
-        report = worlds.store_evidence(owner, blank_pdf(), title="Mission report")
-        worlds.create_claims(
-            owner,
-            mission,
-            nodes[:1],
-            evidence=[report],
-            situation="A school in Casamance.",
-            actions="I ran the garden committee.",
-        )
-        document = worlds.store_document_stand_in(owner, org, cache_key=secrets.token_hex(32), size=24)
+        document = cast.store_document_stand_in(owner, org, cache_key=secrets.token_hex(32), size=24)
         return mission.id, report.id, document.id
 
 

@@ -42,14 +42,14 @@ def _make_eligible(live_server, user, org):
 
     from app.auth.models import User
     from app.organisations.models import Membership
-    from tests.fixtures import worlds
+    from tests import cast
 
     before = datetime(2026, 1, 5, tzinfo=UTC)
     with live_server.committing() as session:
         account = session.get(User, user.id)
         account.created_at = before
         session.execute(sa.update(Membership).where(Membership.user_id == user.id).values(approved_at=before))
-        worlds.create_mission(account, title="Misión", sending_organisation_id=org.id)
+        cast.create_mission(account, title="Misión", sending_organisation_id=org.id)
 
 
 def _release(live_server):

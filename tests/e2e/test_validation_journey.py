@@ -18,15 +18,18 @@ pytestmark = pytest.mark.browser
 def _seed(live_server, volunteer, org):
     """A mission of ``volunteer`` with three claims on a fresh framework; claim C1 has a photo as evidence."""
     from app.auth.models import User
-    from app.extensions import db
-    from tests.fixtures import worlds
+    from tests import cast
     from tests.validation.helpers import tiny_png
 
     with live_server.committing() as session:
         owner = session.get(User, volunteer.id)
-        _version, nodes = worlds.make_framework(db.session, slug=f"journey-{secrets.token_hex(4)}")
-        mission = worlds.create_mission(
+        photo = cast.store_evidence(owner, tiny_png(), title="Photo of the health post", mime="image/png")
+        mission, claims, _nodes = cast.mission_with_claims(
             owner,
+            framework_slug=f"journey-{secrets.token_hex(4)}",
+            evidence=[photo],
+            situation="A rural health post in the Andes.",
+            actions="I organised the {code} activities.",
             title="Health post coordinator",
             start_date=date(2024, 2, 1),
             end_date=date(2024, 11, 30),
@@ -34,15 +37,6 @@ def _seed(live_server, volunteer, org):
             sending_organisation_id=org.id,
             host_name="Centro de Salud",
             host_country="BO",
-        )
-        photo = worlds.store_evidence(owner, tiny_png(), title="Photo of the health post", mime="image/png")
-        claims = worlds.create_claims(
-            owner,
-            mission,
-            nodes,
-            evidence=[photo],
-            situation="A rural health post in the Andes.",
-            actions="I organised the {code} activities.",
         )
         return mission.id, [c.id for c in claims]
 

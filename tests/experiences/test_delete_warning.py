@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-import types
 
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.fixtures.worlds import (
+from tests.cast import (
     confirm_by_referent,
     create_claims,
-    create_mission,
-    make_framework,
     submit_claims,
     validate_everything,
 )
@@ -25,23 +21,12 @@ def text_of(response) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
 
 
-@pytest.fixture
-def people(db_session, create_user, create_org, add_member):
-    """A volunteer and a trainer of the NGO "Solidarité Monde"."""
-    ngo = create_org("Solidarité Monde")
-    volunteer = create_user("vol@example.org", name="Valentine", locale="en")
-    trainer = create_user("trainer@example.org", name="Théo Trainer", locale="en")
-    add_member(ngo, volunteer, "volunteer")
-    add_member(ngo, trainer, "trainer")
-    return types.SimpleNamespace(ngo=ngo, volunteer=volunteer, trainer=trainer)
-
-
-def test_the_delete_page_of_a_validated_mission_names_the_records_lost(db_session, people, app, login):
-    volunteer = people.volunteer
-    _version, nodes = make_framework(db_session)
-    mission = create_mission(volunteer)
+def test_the_delete_page_of_a_validated_mission_names_the_records_lost(
+    db_session, ngo, volunteer, trainer, framework, mission, app, login
+):
+    _version, nodes = framework
     claims = create_claims(volunteer, mission, nodes[:2])
-    validate_everything(submit_claims(volunteer, mission, people.ngo, claims), people.trainer)
+    validate_everything(submit_claims(volunteer, mission, ngo, claims), trainer)
     confirm_by_referent(volunteer, mission, claims[:1])
     db_session.flush()
     client = app.test_client()
@@ -62,10 +47,8 @@ def test_the_delete_page_of_a_validated_mission_names_the_records_lost(db_sessio
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ClaimValidation)) == 0
 
 
-def test_the_delete_page_of_a_plain_mission_has_no_warning(db_session, people, app, login):
-    volunteer = people.volunteer
-    _version, nodes = make_framework(db_session)
-    mission = create_mission(volunteer)
+def test_the_delete_page_of_a_plain_mission_has_no_warning(volunteer, framework, mission, app, login):
+    _version, nodes = framework
     create_claims(volunteer, mission, nodes[:1])
     client = app.test_client()
     login(client, volunteer)

@@ -15,11 +15,6 @@ from app.extensions import db
 
 
 @pytest.fixture
-def volunteer(create_user):
-    return create_user(locale="en", name="Valentine Volontaire")
-
-
-@pytest.fixture
 def signed_in(client, volunteer, login):
     login(client, volunteer)
     return client

@@ -1,8 +1,8 @@
-import pytest
+"""The portability tests' ``world``: the shared portfolio (``portfolio_world`` in tests/conftest.py)."""
 
-from tests.portability.world import build_portfolio
+import pytest
 
 
 @pytest.fixture
-def world(db_session, create_user, create_org, add_member):
-    return build_portfolio(db_session, create_user, create_org, add_member)
+def world(portfolio_world):
+    return portfolio_world

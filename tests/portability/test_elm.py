@@ -36,9 +36,9 @@ def test_mission_credential_passes_the_edc_shapes(client, login, world):
 
 
 def test_mission_credential_content(client, login, world, db_session):
-    from tests.fixtures import worlds
+    from tests import cast
 
-    worlds.confirm_by_referent(
+    cast.confirm_by_referent(
         world.volunteer, world.mission, world.claims[:1], role="Coordinator", organisation_name="Agua Viva"
     )
     db_session.flush()
@@ -140,18 +140,18 @@ def test_europass_cv_escapes_what_people_typed(client, login, world, db_session)
 
 
 def test_exports_run_a_fixed_number_of_statements(client, login, world, db_session):
-    from tests.fixtures import worlds
+    from tests import cast
     from tests.fixtures.statements import explain, statements_for
 
     login(client, world.volunteer)
     urls = ("/elm/portfolio.jsonld", "/europass/cv.xml")
     small = {url: statements_for(client, url, warm_up=True) for url in urls}
     for index in range(2):  # two more validated missions, each with a confirmed referent
-        mission = worlds.create_mission(world.volunteer, title=f"Mission {index}", sending_organisation_id=world.ngo.id)
-        claims = worlds.create_claims(world.volunteer, mission, world.nodes[:2])
-        submission = worlds.submit_claims(world.volunteer, mission, world.ngo, claims)
-        worlds.validate_everything(submission, world.trainer, confirm_facts=False, level=2)
-        worlds.confirm_by_referent(world.volunteer, mission, claims)
+        mission = cast.create_mission(world.volunteer, title=f"Mission {index}", sending_organisation_id=world.ngo.id)
+        claims = cast.create_claims(world.volunteer, mission, world.nodes[:2])
+        submission = cast.submit_claims(world.volunteer, mission, world.ngo, claims)
+        cast.validate_everything(submission, world.trainer, confirm_facts=False, level=2)
+        cast.confirm_by_referent(world.volunteer, mission, claims)
     db_session.flush()
     assert len(_elm(client, login, world, urls[0])["verifiableCredential"]) == 3
     for url in urls:

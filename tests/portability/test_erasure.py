@@ -65,9 +65,9 @@ def test_deleting_an_account_leaves_no_row_file_or_session(app, client, login, w
     from app.core.audit import AuditEvent
     from app.core.storage import path_for
     from app.sharing.models import Share
-    from tests.portability.world import issue_stand_in_document
+    from tests.cast import issue_stand_in_document
 
-    issue_stand_in_document(db_session, world)
+    issue_stand_in_document(world)
     login(client, world.volunteer)
     client.post(
         "/sharing/", data={"kind": "adviser", "adviser_email": world.adviser.email, "days": "30", "scope": "all"}
@@ -205,16 +205,16 @@ def test_the_export_holds_the_records_the_issue_found_missing(app, client, login
     fact of survey participation and the account fields."""
     from app.portability.export import build_export
     from app.survey.models import SurveyParticipation
-    from tests.fixtures import worlds
+    from tests import cast
 
     volunteer = world.volunteer
     login(client, volunteer)  # a session and a user.logged_in event
     client.post(
         "/sharing/", data={"kind": "adviser", "adviser_email": world.adviser.email, "days": "30", "scope": "all"}
     )
-    mission = worlds.create_mission(volunteer, title="School garden", sending_organisation_id=world.ngo.id)
-    claims = worlds.create_claims(volunteer, mission, world.nodes[:1])
-    worlds.submit_claims(volunteer, mission, world.ngo, claims)
+    mission = cast.create_mission(volunteer, title="School garden", sending_organisation_id=world.ngo.id)
+    claims = cast.create_claims(volunteer, mission, world.nodes[:1])
+    cast.submit_claims(volunteer, mission, world.ngo, claims)
     db_session.add(SurveyParticipation(user_id=volunteer.id, questionnaire_id="impact", questionnaire_version=2))
     db_session.flush()
     records = build_export(volunteer)[0]["records"]

@@ -57,8 +57,8 @@ def test_erasing_a_volunteer_leaves_their_name_and_address_nowhere(app, client, 
     from app.sharing.models import Share
     from app.validation import operations as validation_ops
     from app.validation.models import Notification
-    from tests.fixtures import worlds
-    from tests.portability.world import issue_stand_in_document
+    from tests import cast
+    from tests.cast import issue_stand_in_document
 
     volunteer = world.volunteer
     old_email, name = volunteer.email, volunteer.display_name
@@ -66,11 +66,11 @@ def test_erasing_a_volunteer_leaves_their_name_and_address_nowhere(app, client, 
     # the address changes afterwards: the accepted invitation keeps the old one
     volunteer.email = "valentine.new@example.org"
     # a dossier submitted then withdrawn: the trainer gets "submitted" and "withdrawn" notifications naming her
-    second = worlds.create_mission(volunteer, title="School garden", sending_organisation_id=world.ngo.id)
-    claims = worlds.create_claims(volunteer, second, world.nodes[:1])
-    submission = worlds.submit_claims(volunteer, second, world.ngo, claims)
+    second = cast.create_mission(volunteer, title="School garden", sending_organisation_id=world.ngo.id)
+    claims = cast.create_claims(volunteer, second, world.nodes[:1])
+    submission = cast.submit_claims(volunteer, second, world.ngo, claims)
     validation_ops.withdraw_submission(submission, volunteer, "Not ready")
-    issue_stand_in_document(db_session, world)
+    issue_stand_in_document(world)
     db_session.flush()
     kinds = db_session.scalars(sa.select(Notification.kind).where(Notification.user_id == world.trainer.id)).all()
     assert {"submitted", "withdrawn"} <= set(kinds)
@@ -98,7 +98,7 @@ def test_erasing_a_trainer_leaves_only_printed_documents(app, client, world, cre
     from app.documents.context import _validation_entry
     from app.portability.erasure import erase_user
     from app.validation.models import ClaimValidation
-    from tests.fixtures.worlds import store_document_stand_in
+    from tests.cast import store_document_stand_in
 
     trainer = world.trainer
     name, email = trainer.display_name, trainer.email
@@ -128,7 +128,7 @@ def test_verify_page_names_no_erased_trainer_of_a_deleted_validation(app, client
     from app.documents import codes
     from app.documents.context import _validation_entry
     from app.portability.erasure import erase_user
-    from tests.fixtures.worlds import store_document_stand_in
+    from tests.cast import store_document_stand_in
 
     document = store_document_stand_in(
         world.volunteer, world.ngo, snapshot={"entries": [_validation_entry(world.validation, "en")]}

@@ -41,9 +41,9 @@ def test_export_contains_everything(client, login, world):
 
 
 def test_export_includes_issued_documents(client, login, world, db_session):
-    from tests.portability.world import issue_stand_in_document
+    from tests.cast import issue_stand_in_document
 
-    document = issue_stand_in_document(db_session, world)
+    document = issue_stand_in_document(world)
     login(client, world.volunteer)
     exported, archive = _export(client)
     assert [d["code"] for d in exported["documents"]] == [document.code]

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.portability.export import comparable
-from tests.portability.world import build_portfolio
+from tests.cast import portfolio_world
 
 FRAMEWORK_YAML = """\
 format: acquis-framework/1
@@ -59,7 +59,7 @@ links:
 
 
 @pytest.fixture
-def portable(db_session, create_user, create_org, add_member):
+def portable(db_session):
     """The portfolio of ``world``, on a framework imported from a real file, with a host referent's confirmation."""
     from app.frameworks import operations as framework_ops
     from app.frameworks.importers.yaml_format import parse_sources
@@ -74,7 +74,7 @@ def portable(db_session, create_user, create_org, add_member):
         .where(FrameworkNode.version_id == version.id, FrameworkNode.code.in_(["C1", "C2"]))
         .order_by(FrameworkNode.code)
     ).all()
-    w = build_portfolio(db_session, create_user, create_org, add_member, framework=(version, list(nodes)))
+    w = portfolio_world(db_session, framework=(version, list(nodes)))
     request, _token = validation_ops.request_referent(
         w.volunteer,
         w.mission,
@@ -368,10 +368,10 @@ def test_an_administrator_importing_the_same_file_publishes_it(app, client, logi
 def test_links_from_a_personal_version_stay_off_the_catalogue_pages(db_session):
     from app.frameworks import operations as framework_ops
     from app.frameworks.models import Crosswalk, CrosswalkLink, Relation
-    from tests.fixtures import worlds
+    from tests import cast
 
-    shared, shared_nodes = worlds.make_framework(db_session, slug="shared-fw")
-    personal, personal_nodes = worlds.make_framework(db_session, slug="personal-fw")
+    shared, shared_nodes = cast.make_framework(db_session, slug="shared-fw")
+    personal, personal_nodes = cast.make_framework(db_session, slug="personal-fw")
     personal.in_catalogue, personal.is_current = False, False
     crosswalk = Crosswalk(slug="personal--shared", source_version_id=personal.id, target_version_id=shared.id)
     crosswalk.content_hash = "3" * 64

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.documents.models import DocumentKind, snapshot_experience_ids
 from app.sharing import operations as ops
 from app.sharing.models import ShareKind
-from tests.fixtures.worlds import store_document_stand_in
+from tests.cast import store_document_stand_in
 
 
 def _portfolio_snapshot(world, experiences):

@@ -261,9 +261,9 @@ def test_link_visitor_cannot_write_notes(app, client, login, world, db_session):
 
 
 def test_documents_through_a_share_and_the_documents_grant(app, client, login, world, db_session):
-    from tests.portability.world import issue_stand_in_document
+    from tests.cast import issue_stand_in_document
 
-    document = issue_stand_in_document(db_session, world)
+    document = issue_stand_in_document(world)
     _share(client, login, world, include_documents="y")
     share = db_session.scalar(sa.select(Share))
     adviser = app.test_client()
@@ -283,9 +283,9 @@ def test_documents_through_a_share_and_the_documents_grant(app, client, login, w
 
 
 def test_documents_left_out_of_a_share(app, client, login, world, db_session):
-    from tests.portability.world import issue_stand_in_document
+    from tests.cast import issue_stand_in_document
 
-    document = issue_stand_in_document(db_session, world)
+    document = issue_stand_in_document(world)
     _share(client, login, world)  # include_documents unchecked
     share = db_session.scalar(sa.select(Share))
     adviser = app.test_client()

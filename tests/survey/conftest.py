@@ -87,7 +87,7 @@ BEFORE_OPENING = datetime(2026, 1, 5, tzinfo=UTC)
 def create_respondent(db_session, create_user, add_member):
     """Factory: a user who counts — account made before the opening, and for each organisation given a membership
     approved before the opening and a mission sent by it (the engagement the eligibility rule asks for)."""
-    from tests.fixtures import worlds
+    from tests import cast
 
     def factory(*organisations, **user_kwargs):
         user = create_user(**user_kwargs)
@@ -95,7 +95,7 @@ def create_respondent(db_session, create_user, add_member):
         for organisation in organisations:
             membership = add_member(organisation, user, "volunteer")
             membership.approved_at = BEFORE_OPENING
-            worlds.create_mission(user, title="Mission", sending_organisation_id=organisation.id)
+            cast.create_mission(user, title="Mission", sending_organisation_id=organisation.id)
         db_session.flush()
         return user
 

@@ -91,7 +91,7 @@ def _answer_as_respondents(file_app, monkeypatch, n, *, truncate=True):
     from app.organisations import operations as org_ops
     from app.organisations.models import MembershipRole, OrganisationKind
     from app.survey.questionnaire import latest
-    from tests.fixtures import worlds
+    from tests import cast
 
     wal = Path(f"{db.engine.url.database}-wal")
     snapshots: list[bytes] = []
@@ -112,7 +112,7 @@ def _answer_as_respondents(file_app, monkeypatch, n, *, truncate=True):
         user.created_at = BEFORE_OPENING
         membership = org_ops.add_member(org, user, MembershipRole.VOLUNTEER, actor=None)
         membership.approved_at = BEFORE_OPENING
-        worlds.create_mission(user, title="Mission", sending_organisation_id=org.id)
+        cast.create_mission(user, title="Mission", sending_organisation_id=org.id)
         db.session.commit()
         ops.submit_response(user, questionnaire, _data(questionnaire, [org], comment=f"answer {i}"))
     snapshots.append(wal.read_bytes() if wal.exists() else b"")

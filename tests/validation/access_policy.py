@@ -26,7 +26,7 @@ def build(world):
     from app.experiences.models import ExperienceKind
     from app.validation import operations as ops
     from app.validation.models import ItemDecision
-    from tests.fixtures.worlds import store_evidence
+    from tests.cast import store_evidence
 
     if not hasattr(world, "claim_node"):
         from tests.claims.access_policy import build as build_claims

@@ -1,4 +1,4 @@
-"""Helpers shared by the validation tests (the world builders are in tests/fixtures/worlds.py)."""
+"""Helpers shared by the validation tests (the cast builders are in tests/cast.py)."""
 
 from __future__ import annotations
 

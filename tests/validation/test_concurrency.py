@@ -57,7 +57,7 @@ def _seed(app) -> dict:
     from app.organisations import operations as org_ops
     from app.organisations.models import MembershipRole, OrganisationKind
     from app.validation import operations as ops
-    from tests.fixtures.worlds import make_framework
+    from tests.cast import make_framework
 
     with app.app_context():
         users = {

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.fixtures import worlds
+from tests import cast
 
 
 def test_union_days_counts_shared_days_once():
@@ -33,25 +33,26 @@ def test_union_days_counts_shared_days_once():
 
 
 @pytest.fixture
-def overlapping(db_session, create_user, create_org, add_member):
+def overlapping(db_session, ngo, volunteer, framework, mission):
+    """The shared cast's volunteer with their 2024 VSI (``vsi``) and an overlapping service civique submitted to
+    the NGO with one claim; an English-speaking trainer."""
     w = type("World", (), {})()
-    w.ngo = create_org("Solidarité Monde")
-    w.volunteer = create_user("overlap@example.org", name="Olga Overlap", locale="en")
-    w.trainer = create_user("overlap-trainer@example.org", name="Tom Trainer", locale="en")
-    add_member(w.ngo, w.volunteer, "volunteer")
-    add_member(w.ngo, w.trainer, "trainer")
-    w.version, w.nodes = worlds.make_framework(db_session, slug="overlap-fw")
-    w.vsi = worlds.create_mission(w.volunteer)  # 2024, full time
+    w.ngo, w.volunteer = ngo, volunteer
+    w.trainer = cast.make_person(
+        email="overlap-trainer@example.org", name="Tom Trainer", locale="en", member_of=ngo, role="trainer"
+    )
+    w.version, w.nodes = framework
+    w.vsi = mission  # 2024, full time
     # A service civique of 478 days (more than the 366 allowed), overlapping the VSI.
-    w.civique = worlds.create_mission(
+    w.civique = cast.create_mission(
         w.volunteer,
         title="Service civique",
         status_code="SCI",
         start_date=date(2023, 9, 1),
         end_date=date(2024, 12, 21),
     )
-    w.claims = worlds.create_claims(w.volunteer, w.civique, w.nodes[:1])
-    w.submission = worlds.submit_claims(w.volunteer, w.civique, w.ngo, w.claims)
+    w.claims = cast.create_claims(w.volunteer, w.civique, w.nodes[:1])
+    w.submission = cast.submit_claims(w.volunteer, w.civique, w.ngo, w.claims)
     db_session.flush()
     return w
 
@@ -66,7 +67,7 @@ def test_overlap_is_flagged_when_entered(client, login, overlapping):
     page = client.get(f"/experiences/{overlapping.civique.id}").get_data(as_text=True)
     assert "overlaps in time with" in page and "Water project coordinator" in page
     # A part-time engagement does not collide.
-    part_time = worlds.create_mission(
+    part_time = cast.create_mission(
         overlapping.volunteer, title="Evening classes", working_time=WorkingTime.PART_TIME, status_code=None
     )
     assert experience_ops.overlap_warning(part_time) is None

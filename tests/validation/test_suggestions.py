@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.frameworks.models import SuggestionObservation
 from app.validation import operations as ops
 from app.validation.models import ItemDecision
-from tests.fixtures.worlds import create_claims, submit_claims
+from tests.cast import create_claims, submit_claims
 from tests.translated import translated
 
 COMPETENCIES = Path(__file__).resolve().parents[2] / "competencies"

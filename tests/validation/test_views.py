@@ -166,7 +166,7 @@ def test_reviewer_evidence_route(submitted, client, login, world):
     assert "frame-ancestors 'self'" in framed.headers["Content-Security-Policy"]
     assert "script-src" not in framed.headers["Content-Security-Policy"]  # default-src 'none' covers scripts
     assert "default-src 'none'" in framed.headers["Content-Security-Policy"]
-    from tests.fixtures.worlds import store_evidence
+    from tests.cast import store_evidence
 
     stranger = store_evidence(w.volunteer, b"%PDF-1.4 not submitted", title="Private")
     assert client.get(f"{base}/{stranger.id}").status_code == 404

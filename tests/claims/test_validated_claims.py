@@ -1,13 +1,10 @@
 """The portfolio keeps what an NGO validated intact and says what a change costs: a file of a validated version
 cannot be deleted, the edit form of a validated claim warns of the new version, deleting a claim names the NGO's
-records lost with it, dashboard hints never lead to a locked claim, stored (re-encoded) sizes respect the limits,
-uploads are rate-limited."""
+records lost with it, dashboard hints never lead to a locked claim. (Upload limits: test_upload_limits.py.)"""
 
 from __future__ import annotations
 
 import html
-import io
-import random
 import re
 import types
 
@@ -18,12 +15,9 @@ from app.claims import operations as ops
 from app.claims.models import Claim, ClaimState, Evidence
 from app.core.errors import UserError
 from app.extensions import db
-from tests.claims.conftest import stored_files
-from tests.fixtures.worlds import (
+from tests.cast import (
     confirm_by_referent,
     create_claims,
-    create_mission,
-    make_framework,
     store_evidence,
     submit_claims,
     validate_everything,
@@ -31,16 +25,10 @@ from tests.fixtures.worlds import (
 
 
 @pytest.fixture
-def validated(db_session, create_user, create_org, add_member):
-    """A volunteer's mission with two claims (C1 with a PDF, C2 with a photo) validated by "Solidarité Monde"."""
-    w = types.SimpleNamespace()
-    w.ngo = create_org("Solidarité Monde")
-    w.volunteer = create_user("vol@example.org", name="Valentine", locale="en")
-    w.trainer = create_user("trainer@example.org", name="Théo Trainer", locale="en")
-    add_member(w.ngo, w.volunteer, "volunteer")
-    add_member(w.ngo, w.trainer, "trainer")
-    w.version, nodes = make_framework(db_session)
-    w.mission = create_mission(w.volunteer)
+def validated(db_session, ngo, volunteer, trainer, framework, mission):
+    """The shared cast's mission with two claims (C1 with a PDF, C2 with a photo) validated by "Solidarité Monde"."""
+    w = types.SimpleNamespace(ngo=ngo, volunteer=volunteer, trainer=trainer, mission=mission)
+    w.version, nodes = framework
     w.pdf = store_evidence(w.volunteer, b"%PDF-1.4 final report", title="Final report")
     w.photo = store_evidence(w.volunteer, b"\x89PNG photo", title="Photo of the well", mime="image/png")
     w.claims = create_claims(w.volunteer, w.mission, nodes[:2], evidence=[w.pdf, w.photo])
@@ -123,12 +111,10 @@ def test_removing_the_file_from_the_claim_makes_a_new_version_and_the_file_stays
     assert volunteer_client.post(f"/portfolio/evidence/{validated.pdf.id}/delete").status_code == 409
 
 
-def test_a_file_of_a_revoked_validation_can_be_deleted(validated, create_user, add_member, login, app):
+def test_a_file_of_a_revoked_validation_can_be_deleted(validated, ngo_admin, login, app):
     from app.validation import operations as validation_ops
 
-    admin = create_user("admin@example.org", name="Ada Admin", locale="en")
-    add_member(validated.ngo, admin, "admin")
-    validation_ops.revoke_validation(current_validations(validated.claims[0])[0], admin, "Wrong claim")
+    validation_ops.revoke_validation(current_validations(validated.claims[0])[0], ngo_admin, "Wrong claim")
     db.session.flush()
     assert ops.evidence_delete_refusal(validated.pdf) is None
     client = app.test_client()
@@ -166,12 +152,8 @@ def test_deleting_a_draft_claim_warns_of_nothing(validated, volunteer_client):
 # --- 3. Dashboard hints -----------------------------------------------------------------------------------------
 
 
-def test_hints_leave_out_claims_under_review(db_session, create_user, create_org, add_member, login, app):
-    ngo = create_org("Solidarité Monde")
-    volunteer = create_user("vol@example.org", name="Valentine", locale="en")
-    add_member(ngo, volunteer, "volunteer")
-    _version, nodes = make_framework(db_session)
-    mission = create_mission(volunteer)
+def test_hints_leave_out_claims_under_review(db_session, ngo, volunteer, framework, mission, login, app):
+    _version, nodes = framework
     submitted, draft = create_claims(volunteer, mission, nodes[:2], situation="", actions="")
     submit_claims(volunteer, mission, ngo, [submitted])
     db_session.flush()
@@ -202,96 +184,3 @@ def test_the_edit_form_of_a_draft_claim_has_no_such_warning(validated, volunteer
     page = volunteer_client.get(f"/portfolio/claims/{draft.id}/edit")
     assert page.status_code == 200
     assert 'id="new-version-notice"' not in page.get_data(as_text=True)
-
-
-# --- 5. Stored sizes --------------------------------------------------------------------------------------------
-
-
-def grown_jpeg() -> tuple[bytes, int]:
-    """A noisy photo saved at a very low JPEG quality: re-encoding it (quality 90) makes it larger.
-    Returns the upload and the size it is stored at."""
-    from PIL import Image
-
-    from app.core import storage
-
-    rng = random.Random(7)
-    image = Image.new("RGB", (200, 150))
-    image.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(200 * 150)])
-    output = io.BytesIO()
-    image.save(output, "JPEG", quality=5)
-    data = output.getvalue()
-    _meta, stored = storage.inspect_upload(data)
-    assert len(stored) > len(data) + 100
-    return data, len(stored)
-
-
-def upload(client, data: bytes):
-    return client.post(
-        "/portfolio/evidence",
-        data={"file": (io.BytesIO(data), "photo.jpg"), "title": "Photo"},
-        content_type="multipart/form-data",
-    )
-
-
-def file_error(response) -> str:
-    match = re.search(r'<p class="error-message" id="file-error">(.*?)</p>', response.get_data(as_text=True), re.S)
-    assert match, "no error next to the file field"
-    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).replace("Error:", "").strip()
-
-
-@pytest.fixture
-def uploader(app, create_user, login):
-    user = create_user("uploader@example.org", name="Ulla", locale="en")
-    client = app.test_client()
-    login(client, user)
-    return types.SimpleNamespace(user=user, client=client)
-
-
-def test_the_size_limit_holds_for_the_re_encoded_file(app, uploader, monkeypatch, storage_dir):
-    data, stored_size = grown_jpeg()
-    monkeypatch.setitem(app.config, "EVIDENCE_MAX_BYTES", (len(data) + stored_size) // 2)
-    before = stored_files(storage_dir)
-    response = upload(uploader.client, data)
-    assert response.status_code == 422
-    assert file_error(response) == "This file is larger than the allowed size."
-    assert stored_files(storage_dir) == before
-    assert ops.used_storage(uploader.user) == 0
-
-
-def test_the_quota_holds_for_the_re_encoded_file(app, uploader, monkeypatch, storage_dir):
-    data, stored_size = grown_jpeg()
-    monkeypatch.setitem(app.config, "EVIDENCE_QUOTA_BYTES", (len(data) + stored_size) // 2)
-    before = stored_files(storage_dir)
-    response = upload(uploader.client, data)
-    assert response.status_code == 422
-    assert file_error(response) == "Your evidence library is full. Delete files you no longer need."
-    assert stored_files(storage_dir) == before
-    assert ops.used_storage(uploader.user) == 0
-
-    monkeypatch.setitem(app.config, "EVIDENCE_QUOTA_BYTES", stored_size)
-    assert upload(uploader.client, data).status_code == 302
-    assert ops.used_storage(uploader.user) == stored_size
-
-
-# --- 6. Upload rate limit ---------------------------------------------------------------------------------------
-
-
-def test_uploads_are_rate_limited(limited_app):
-    client = limited_app.test_client()
-    for attempt in range(10):
-        response = client.post(
-            "/portfolio/evidence", data={"file": (io.BytesIO(b"x"), "a.pdf")}, content_type="multipart/form-data"
-        )
-        assert response.status_code == 302, attempt  # to the login page: counted all the same
-    response = client.post(
-        "/portfolio/evidence", data={"file": (io.BytesIO(b"x"), "a.pdf")}, content_type="multipart/form-data"
-    )
-    assert response.status_code == 429
-    assert client.get("/portfolio/evidence").status_code == 302  # reading is not limited
-    # The limit is shared by every form that takes a file…
-    claim_upload = client.post(
-        "/portfolio/claims/1/edit", data={"file": (io.BytesIO(b"x"), "a.pdf")}, content_type="multipart/form-data"
-    )
-    assert claim_upload.status_code == 429
-    # …but saving a claim without a new file is not an upload.
-    assert client.post("/portfolio/claims/1/edit", data={"situation": "x"}).status_code == 302
