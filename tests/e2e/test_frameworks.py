@@ -40,7 +40,7 @@ def test_browse_and_search(live_server, shipped, page):
     # Open the framework tree: domains are <details> elements, opened and closed without script.
     table.get_by_role("link", name="Compétences de la solidarité internationale").click()
     check_page(page)
-    first_details = page.locator("details").first
+    first_details = page.get_by_role("main").locator("details").first
     expect(first_details).to_have_attribute("open", "")
     summary = first_details.locator("summary").first
     summary.click()

@@ -47,8 +47,8 @@ def test_a_new_volunteer_follows_the_task_list_to_a_submitted_mission(live_serve
     nav = page.get_by_role("navigation", name="Main menu")
     top = nav.locator(":scope > ul > li")
     assert top.count() <= 6
-    boxes = {round(top.nth(i).bounding_box()["y"]) for i in range(top.count())}
-    assert len(boxes) == 1, boxes
+    tops = [top.nth(i).bounding_box()["y"] for i in range(top.count())]
+    assert max(tops) - min(tops) < 10, tops  # one line, not two
     nav.get_by_text("More", exact=True).focus()
     page.keyboard.press("Enter")
     expect(nav.get_by_role("link", name="Frameworks")).to_be_visible()
