@@ -19,9 +19,9 @@ from app.core.i18n import force_locale
 from app.documents.operations import css_string
 from app.documents.signing import signing_config
 from app.documents.worker import RenderLimits, render_in_child
-from app.survey.charts import likert_chart
+from app.survey.charts import group_labels, likert_chart
 from app.survey.questionnaire import Questionnaire
-from app.survey.reports import Report
+from app.survey.reports import THRESHOLD, Report
 
 TEMPLATE = "pdf/survey_report.html"
 
@@ -80,6 +80,8 @@ def report_html(printed: PrintedReport, *, language: str, breakdown_by: str | No
             printed_at=format_datetime(utcnow(), "long"),
             chart=chart,
             scale_labels=scale_labels,
+            group_labels=group_labels(),
+            threshold=THRESHOLD,
             language=language,
             asset=asset_url,
             css_string=css_string,

@@ -150,8 +150,10 @@ class Report:
     filter: tuple[str, str] | None = None
     #: whether the filtered view was hidden because of its size or its complement's size
     filter_hidden: bool = False
-    #: The items in three groups with their means: readable when the detailed cells are mostly hidden.
+    #: The items in groups with their means: readable when the detailed cells are mostly hidden.
     summaries: tuple[ItemSummary, ...] = ()
+    #: For a view with too few respondents: how many there are so far (the page says "n = 3 of 5 needed").
+    respondents_so_far: int = 0
 
 
 # --- Suppression primitives ---
@@ -479,7 +481,9 @@ def build_report(
     """
     total = respondent_count(rows)
     if total < threshold:
-        return Report(questionnaire=questionnaire, respondents=HIDDEN, publishable=False)
+        return Report(
+            questionnaire=questionnaire, respondents=HIDDEN, publishable=False, respondents_so_far=max(0, total)
+        )
     respondents = Cell(total, 100.0)
     profiles = tuple(
         ProfileDistribution(q, profile_distribution(rows, q, threshold=threshold)[0]) for q in questionnaire.profile

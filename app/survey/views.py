@@ -20,12 +20,12 @@ from app.organisations import operations as org_ops
 from app.organisations.models import MembershipRole
 from app.survey import bp
 from app.survey import operations as ops
-from app.survey.charts import likert_chart
+from app.survey.charts import group_labels, likert_chart
 from app.survey.forms import ModerationForm, questionnaire_form
 from app.survey.printing import PrintedReport, render_report_pdf
 from app.survey.privacy import epsilon_for
 from app.survey.questionnaire import get_questionnaire, latest, open_questionnaires, versions_of
-from app.survey.reports import build_report, compare_versions, neutralise_cell
+from app.survey.reports import THRESHOLD, build_report, compare_versions, neutralise_cell
 
 # --- Returnees ---
 
@@ -181,6 +181,8 @@ class ReportMixin:
             comments=comments,
             chart=chart,
             scale_labels=scale_labels,
+            group_labels=group_labels(),
+            threshold=THRESHOLD,
             view=view,
             language=language,
             organisation=self.organisation,
