@@ -68,6 +68,7 @@ def test_a_new_volunteer_follows_the_task_list_to_a_submitted_mission(live_serve
     check_page(page)
     page.get_by_role("button", name=f"Ask to join {org.name}").click()
     expect(page.get_by_role("status")).to_contain_text("Your request has been sent")
+    check_page(page)
     visit(page, "/")
     expect(_step_status(page, "Join your sending NGO")).to_have_text("In progress")
     with live_server.committing() as session:
@@ -113,6 +114,7 @@ def test_a_new_volunteer_follows_the_task_list_to_a_submitted_mission(live_serve
     page.get_by_role("button", name="Submit for validation").click()
     expect(page.get_by_role("status")).to_contain_text("has been sent to")
     check_page(page)
+    page.wait_for_load_state("networkidle")
 
     visit(page, "/")
     expect(_step_status(page, "Submit for validation")).to_have_text("Completed")
