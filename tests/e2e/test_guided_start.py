@@ -186,3 +186,21 @@ def test_an_adviser_reads_the_competence_profile(live_server, new_page):
     adviser_page.emulate_media(media="print")
     pdf = adviser_page.pdf(format="A4", print_background=True)
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+@pytest.mark.parametrize("locale", ["fr", "es"])
+def test_the_longest_menu_fits_on_one_line_at_1280_px(live_server, new_page, locale):
+    org = live_server.create_org(unique_name("Réseau"))
+    user = live_server.create_user(name="Camille Conseillère-Formatrice", adviser=True, locale=locale)
+    live_server.add_member(org, user, "trainer")
+    page = new_page(locale=locale)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    login(page, user.email)
+    nav = page.get_by_role("navigation", name=live_server.translate(locale, "Main menu"))
+    top = nav.locator(":scope > ul > li")
+    assert top.count() <= 6
+    tops = [top.nth(i).bounding_box()["y"] for i in range(top.count())]
+    assert max(tops) - min(tops) < 10, tops
+    header = page.locator(".site-header").bounding_box()
+    assert header["height"] < 80, header  # one row: brand, menu and tools
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
