@@ -122,6 +122,8 @@ PAGES = {
     "shared-with-me": ("adviser", lambda d: "/sharing/with-me"),
     "shared-selection": ("adviser", lambda d: f"/shared/{d.shares[0].id}"),
     "shared-whole": ("adviser", lambda d: f"/shared/{d.shares[-1].id}"),
+    "shared-profile": ("adviser", lambda d: f"/shared/{d.shares[-1].id}/profile"),
+    "volunteer-home": ("volunteer", lambda d: "/"),
     "shared-experience": ("adviser", lambda d: f"/shared/{d.shares[0].id}/experiences/{d.missions[0].id}"),
     "my-data": ("volunteer", lambda d: "/account/data"),
 }

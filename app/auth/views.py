@@ -36,6 +36,8 @@ from app.core.views import RHAuthenticated, RHGuestOnly, RHPublic
 from app.extensions import db, limiter
 
 PENDING_2FA_KEY = "pending_2fa"
+#: The address just confirmed, prefilled once in the sign-in form.
+LOGIN_EMAIL_KEY = "login_email"
 PENDING_2FA_SECONDS = 300
 PENDING_TOTP_SECRET_KEY = "pending_totp_secret"  # noqa: S105 - a session key name
 POST_LIMIT = [limiter.limit("30 per minute", methods=["POST"])]
@@ -109,6 +111,9 @@ class RHVerifyEmail(RHPublic):
             flash(_("This confirmation link is invalid or has expired. Sign in to receive a new one."), "error")
             return redirect(url_for("auth.login"))
         flash(_("Thank you, your e-mail address %(email)s is confirmed.", email=user.email), "success")
+        if not current_user.is_authenticated:
+            # The sign-in form opens with the confirmed address filled in (kept in the signed session, not the URL).
+            session[LOGIN_EMAIL_KEY] = user.email
         return redirect(url_for("main.home" if current_user.is_authenticated else "auth.login"))
 
 
@@ -132,6 +137,8 @@ class RHLogin(RHGuestOnly):
 
     def _process(self):
         form = LoginForm()
+        if not form.is_submitted() and session.get(LOGIN_EMAIL_KEY):
+            form.email.data = session.pop(LOGIN_EMAIL_KEY)
         next_url = request.args.get("next")
         status = 200
         if form.validate_on_submit():

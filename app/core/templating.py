@@ -37,31 +37,43 @@ def format_moment(value: datetime | None) -> str:
     return format_datetime(value, pattern)
 
 
-def _navigation() -> list[tuple[str, object]]:
-    """(endpoint, label) pairs for the main menu of the current user."""
+#: At most this many links in the header's top row; the others go into the "More" menu (fits 1280 px in one line).
+TOP_NAVIGATION_ITEMS = 5
+
+
+def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
+    """(endpoint, label) pairs for the main menu of the current user: the top row, then the "More" menu.
+
+    Items are listed by purpose, most used first for the user's roles: the home (with the task list), the
+    volunteer's own work, the staff's and advisers' work, then the reference pages and the account."""
     from flask_babel import lazy_gettext as _l
 
     # ``current_user`` is None outside a request (e-mails rendered by a CLI command or a worker).
     if not current_user or not current_user.is_authenticated:
-        return [("main.home", _l("Home")), ("auth.login", _l("Sign in")), ("auth.register", _l("Create an account"))]
-    items = [
-        ("main.home", _l("My space")),
-        ("claims.dashboard", _l("My portfolio")),
-        ("documents.index", _l("My documents")),
-        ("organisations.directory", _l("Organisations")),
-        ("frameworks.index", _l("Frameworks")),
-        ("survey.index", _l("Impact survey")),
-    ]
-    if any(m.is_active and m.role in ("trainer", "admin") for m in current_user.memberships):
+        return [
+            ("main.home", _l("Home")),
+            ("auth.login", _l("Sign in")),
+            ("auth.register", _l("Create an account")),
+        ], []
+    is_staff = any(m.is_active and m.role in ("trainer", "admin") for m in current_user.memberships)
+    items = [("main.home", _l("Home"))]
+    if is_staff:
         items.append(("validation.queue", _l("Reviews")))
     if current_user.is_adviser:
         items.append(("sharing.shared_with_me", _l("Shared with me")))
-    items.append(("sharing.index", _l("Sharing")))
-    items.append(("validation.notifications", _l("Notifications")))
+    items += [
+        ("claims.dashboard", _l("My portfolio")),
+        ("documents.index", _l("My documents")),
+        ("organisations.directory", _l("Organisations")),
+        ("sharing.index", _l("Sharing")),
+        ("frameworks.index", _l("Frameworks")),
+        ("survey.index", _l("Impact survey")),
+        ("validation.notifications", _l("Notifications")),
+    ]
     if current_user.is_platform_admin:
         items.append(("admin.index", _l("Administration")))
     items.append(("auth.account", _l("My account")))
-    return items
+    return items[:TOP_NAVIGATION_ITEMS], items[TOP_NAVIGATION_ITEMS:]
 
 
 def note_page_errors() -> str:
@@ -84,7 +96,7 @@ def init_templating(app: Flask) -> None:
         return {
             "language_names": LANGUAGE_NAMES,
             "current_language": current_language(),
-            "navigation": _navigation(),
+            **dict(zip(("navigation", "navigation_more"), _navigation(), strict=True)),
             "current_path": request.full_path.rstrip("?") if request else "/",
             "country_name": country_name,
             "template_hook": template_hook,

@@ -7,13 +7,13 @@ from flask import jsonify, redirect, render_template, request, send_file, sessio
 from flask_login import current_user
 
 from app.auth import operations as auth_ops
-from app.auth.forms import LanguageForm
+from app.auth.forms import EmptyForm, LanguageForm
 from app.core.i18n import SESSION_KEY, is_supported
 from app.core.permissions import require
 from app.core.security import safe_next_url
-from app.core.views import RHPublic
+from app.core.views import RHAuthenticated, RHPublic
 from app.extensions import csrf, db, limiter
-from app.main import bp
+from app.main import bp, tasklist
 from app.organisations import operations as org_ops
 from app.printing import pdf
 
@@ -26,7 +26,25 @@ class RHHome(RHPublic):
             return render_template("main/landing.html")
         if current_user.must_enrol_totp:
             return redirect(url_for("auth.totp_setup"))
-        return render_template("main/home.html", overview=org_ops.home_overview(current_user))
+        tasks = tasklist.volunteer_task_list(current_user) if tasklist.wants_task_list(current_user) else None
+        return render_template(
+            "main/home.html",
+            overview=org_ops.home_overview(current_user),
+            tasks=tasks,
+            show_tour=tasks is not None and not session.get(tasklist.TOUR_SESSION_KEY),
+            tour_form=EmptyForm(formdata=None),
+        )
+
+
+class RHDismissTour(RHAuthenticated):
+    """Closes the first-visit tour; the session remembers it (the tour is a help, not a setting worth storing)."""
+
+    methods = ("POST",)
+
+    def _process(self):
+        if EmptyForm().validate_on_submit():
+            session[tasklist.TOUR_SESSION_KEY] = True
+        return redirect(url_for("main.home"))
 
 
 class RHSetLanguage(RHPublic):
@@ -86,6 +104,7 @@ FONT_MAX_AGE = 7 * 24 * 3600
 
 
 bp.add_url_rule("/", view_func=RHHome.as_view("home"))
+bp.add_url_rule("/tour/dismiss", view_func=RHDismissTour.as_view("dismiss_tour"))
 bp.add_url_rule("/fonts/<name>", view_func=RHFont.as_view("font"))
 bp.add_url_rule("/language", view_func=RHSetLanguage.as_view("set_language"))
 bp.add_url_rule("/healthz", view_func=RHHealth.as_view("healthz"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, send_file, url_for
+from flask import flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,7 +18,7 @@ from app.core.security import canonical_url
 from app.core.views import RHAuthenticated, RHPublic
 from app.documents.files import document_path
 from app.experiences import operations as experience_ops
-from app.sharing import bp
+from app.sharing import bp, profile
 from app.sharing import operations as ops
 from app.sharing.forms import NoteForm, ShareForm
 from app.sharing.models import ShareKind
@@ -174,6 +174,31 @@ class RHSharedPortfolio(RHSharedBase):
         )
 
 
+class RHSharedProfile(RHSharedBase):
+    """The competence profile of the shared portfolio: a chart per framework with its table, filters by framework
+    and state, printable on one page."""
+
+    def _process(self):
+        portfolio = ops.shared_portfolio(self.share)
+        version_id = request.args.get("framework", type=int)
+        state = request.args.get("state") or None
+        result = profile.competence_profile(portfolio, version_id=version_id, state=state)
+        ops.log_access(self.share, self.viewer, "profile", self.share.owner.display_name)
+        return _with_private_headers(
+            render_template(
+                "sharing/profile.html",
+                portfolio=portfolio,
+                share=self.share,
+                profile=result,
+                chart_rows=profile.chart_rows,
+                chart=profile,
+                state_labels=profile.STATE_LABELS,
+                selected_framework=version_id,
+                selected_state=state if state in profile.STATE_LABELS else "",
+            )
+        )
+
+
 class RHSharedExperience(RHSharedBase):
     def _load(self, share_id, experience_id):
         super()._load(share_id)
@@ -272,6 +297,7 @@ _ROUTES = [
     ("/sharing/with-me", RHSharedWithMe, "shared_with_me"),
     ("/s/<token>", RHOpenLink, "open_link"),
     ("/shared/<int:share_id>", RHSharedPortfolio, "portfolio"),
+    ("/shared/<int:share_id>/profile", RHSharedProfile, "profile"),
     ("/shared/<int:share_id>/experiences/<int:experience_id>", RHSharedExperience, "experience"),
     ("/shared/<int:share_id>/evidence/<int:evidence_id>/file", RHSharedEvidence, "evidence_file"),
     ("/shared/<int:share_id>/documents/<int:document_id>", RHSharedDocument, "document"),

@@ -12,9 +12,10 @@ import base64
 import re
 
 import pygal
+from flask_babel import gettext as _
 from pygal.style import Style
 
-from app.survey.reports import ItemDistribution
+from app.survey.reports import GROUPS, ItemDistribution
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 
@@ -32,8 +33,15 @@ _STYLE = Style(
 )
 
 
-def likert_chart(distributions: list[ItemDistribution], *, title: str, scale_labels: list[str], language: str) -> str:
-    """A data URI of a horizontal stacked bar chart: one bar per item, one segment per scale point (% of answers)."""
+def likert_chart(
+    distributions: list[ItemDistribution], *, title: str, scale_labels: list[str], language: str
+) -> str | None:
+    """A data URI of a horizontal stacked bar chart: one bar per item, one segment per scale point (% of answers).
+
+    ``None`` when every segment is hidden: the pages then say in words that there are not enough answers yet,
+    instead of a chart that only says "No data"."""
+    if all(_value(d, index) is None for d in distributions for index in range(len(scale_labels))):
+        return None
     chart = pygal.HorizontalStackedBar(
         style=_STYLE,
         js=[],
@@ -42,9 +50,10 @@ def likert_chart(distributions: list[ItemDistribution], *, title: str, scale_lab
         height=max(260, 60 + 42 * len(distributions)),
         range=(0, 100),
         legend_at_bottom=True,
-        legend_at_bottom_columns=3,
+        # Two columns of whole legend labels ("Neither agree nor disagree" included): never cut.
+        legend_at_bottom_columns=2,
         truncate_label=60,
-        truncate_legend=40,
+        truncate_legend=-1,
         print_values=False,
         show_y_guides=False,
         disable_xml_declaration=False,
@@ -63,3 +72,14 @@ def likert_chart(distributions: list[ItemDistribution], *, title: str, scale_lab
 def _value(distribution: ItemDistribution, index: int):
     cell = distribution.line.cells[index]
     return None if cell.hidden else cell.percent
+
+
+def group_labels() -> list[str]:
+    """Column headings of the grouped answers (:data:`app.survey.reports.GROUPS`), translated now."""
+    labels = {
+        "disagree": _("Disagree (1 or 2)"),
+        "neutral": _("Neutral (3)"),
+        "agree": _("Agree (4 or 5)"),
+        "na": _("Not applicable"),
+    }
+    return [labels[key] for key, _values in GROUPS]

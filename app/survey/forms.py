@@ -68,3 +68,9 @@ class ModerationForm(SafeForm):
         validators=[InputRequired(message=_l("Please choose a decision."))],
     )
     next = HiddenField()
+
+
+class InviteForm(SafeForm):
+    """Sends the invitations; ``confirm`` is set by the confirmation step before sending again."""
+
+    confirm = HiddenField()

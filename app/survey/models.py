@@ -216,3 +216,28 @@ class SurveyComment(Base):
             return True
         admin_of = {m.organisation_id for m in user.memberships if m.is_active and m.role == MembershipRole.ADMIN}
         return bool(admin_of & self.response.organisation_ids)
+
+
+class SurveyInvitation(Base):
+    """One sending of the invitation e-mails by an NGO's admin: when, for which questionnaire version, how many."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (sa.Index("ix_survey_invitations_org_questionnaire", "organisation_id", "questionnaire_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    questionnaire_id: Mapped[str] = mapped_column(sa.String(40))
+    questionnaire_version: Mapped[int]
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_count: Mapped[int] = mapped_column(default=0)
+
+
+class SurveyInvitationLink(Base):
+    """One e-mailed invitation link, known only by the hash of its random token: it records that the link was
+    opened, never who received it (no user id), so the counts cannot be tied back to a member."""
+
+    __tablename__ = "survey_invitation_links"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_invitations.id", ondelete="CASCADE"), index=True)
+    opened_at: Mapped[datetime | None]

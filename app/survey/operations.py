@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -21,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.auth.models import User
+from app.auth.models import User, sha256_hex
 from app.core.audit import log_event
 from app.core.db import utcnow
 from app.core.dbfiles import forget_log
@@ -33,6 +34,8 @@ from app.organisations.models import Membership, MembershipRole, MembershipState
 from app.survey.models import (
     CommentState,
     SurveyComment,
+    SurveyInvitation,
+    SurveyInvitationLink,
     SurveyParticipation,
     SurveyPendingAnswer,
     SurveyRelease,
@@ -216,7 +219,8 @@ def invite_returnees(organisation: Organisation, questionnaire: Questionnaire, *
     """E-mail every active volunteer member of ``organisation`` an invitation, each in their own language.
 
     Everyone is invited, whether they already answered or not: the number sent must not tell the admin how many
-    members took part. Returns the number of invitations.
+    members took part. Each e-mail carries its own link token, stored only as a hash beside the sending (never
+    with the recipient), so the invitation page can count opened links. Returns the number of invitations.
     """
     members = db.session.scalars(
         sa.select(User)
@@ -229,8 +233,18 @@ def invite_returnees(organisation: Organisation, questionnaire: Questionnaire, *
         )
         .order_by(User.id)
     ).all()
-    url = canonical_url("survey.answer", questionnaire_id=questionnaire.id, version=questionnaire.version)
+    invitation = SurveyInvitation(
+        organisation_id=organisation.id,
+        questionnaire_id=questionnaire.id,
+        questionnaire_version=questionnaire.version,
+        sent_count=len(members),
+    )
+    db.session.add(invitation)
+    db.session.flush()
     for user in members:
+        token = secrets.token_urlsafe(24)
+        db.session.add(SurveyInvitationLink(token_hash=sha256_hex(token), invitation_id=invitation.id))
+        url = canonical_url("survey.answer", questionnaire_id=questionnaire.id, version=questionnaire.version, i=token)
         queue_email(
             "survey_invitation",
             recipient=user.email,
@@ -241,6 +255,7 @@ def invite_returnees(organisation: Organisation, questionnaire: Questionnaire, *
             title=questionnaire.title.get(user.locale),
             url=url,
         )
+    db.session.flush()
     log_event(
         "survey.invitations_sent",
         actor=actor,
@@ -249,6 +264,56 @@ def invite_returnees(organisation: Organisation, questionnaire: Questionnaire, *
         data={"questionnaire": questionnaire.id, "version": questionnaire.version, "count": len(members)},
     )
     return len(members)
+
+
+def mark_invitation_opened(token: str) -> None:
+    """Record that the invitation link with ``token`` was opened (the first time only; unknown tokens are
+    ignored)."""
+    db.session.execute(
+        sa.update(SurveyInvitationLink)
+        .where(SurveyInvitationLink.token_hash == sha256_hex(token), SurveyInvitationLink.opened_at.is_(None))
+        .values(opened_at=utcnow())
+    )
+
+
+@dataclass(frozen=True)
+class InvitationCounts:
+    """What the invitation page shows for one questionnaire version."""
+
+    sent: int
+    opened: int
+    sendings: int
+    last_sent_at: datetime | None
+
+
+def invitation_counts(organisation: Organisation, questionnaire: Questionnaire) -> InvitationCounts:
+    """Invitations sent and links opened for ``questionnaire`` by ``organisation``, with the last sending date (one
+    statement)."""
+    invitations = sa.select(SurveyInvitation.id).where(
+        SurveyInvitation.organisation_id == organisation.id,
+        SurveyInvitation.questionnaire_id == questionnaire.id,
+        SurveyInvitation.questionnaire_version == questionnaire.version,
+    )
+    scope = (
+        SurveyInvitation.organisation_id == organisation.id,
+        SurveyInvitation.questionnaire_id == questionnaire.id,
+        SurveyInvitation.questionnaire_version == questionnaire.version,
+    )
+    row = db.session.execute(
+        sa.select(
+            sa.select(sa.func.coalesce(sa.func.sum(SurveyInvitation.sent_count), 0)).where(*scope).scalar_subquery(),
+            sa.select(sa.func.count())
+            .select_from(SurveyInvitationLink)
+            .where(SurveyInvitationLink.invitation_id.in_(invitations), SurveyInvitationLink.opened_at.is_not(None))
+            .scalar_subquery(),
+            sa.select(sa.func.count()).select_from(SurveyInvitation).where(*scope).scalar_subquery(),
+            sa.select(sa.func.max(SurveyInvitation.sent_at)).where(*scope).scalar_subquery(),
+        )
+    ).one()
+    last = row[3]
+    if last is not None and last.tzinfo is None:  # a bare aggregate comes back without the column's type
+        last = last.replace(tzinfo=UTC)
+    return InvitationCounts(sent=int(row[0]), opened=int(row[1]), sendings=int(row[2]), last_sent_at=last)
 
 
 # --- Moderation ---

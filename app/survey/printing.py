@@ -20,9 +20,9 @@ from app.printing.css import css_string
 from app.printing.pdf import asset_url
 from app.printing.sandbox import RenderLimits, render_in_child
 from app.printing.signing import signing_config
-from app.survey.charts import likert_chart
+from app.survey.charts import group_labels, likert_chart
 from app.survey.questionnaire import Questionnaire
-from app.survey.reports import Report
+from app.survey.reports import THRESHOLD, Report
 
 TEMPLATE = "pdf/survey_report.html"
 
@@ -79,6 +79,8 @@ def report_html(printed: PrintedReport, *, language: str, breakdown_by: str | No
             printed_at=format_datetime(utcnow(), "long"),
             chart=chart,
             scale_labels=scale_labels,
+            group_labels=group_labels(),
+            threshold=THRESHOLD,
             language=language,
             asset=asset_url,
             css_string=css_string,

@@ -42,6 +42,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from itertools import combinations
 from typing import Any
 
 from app.survey.privacy import RESPONDENTS, cross_key
@@ -116,6 +118,23 @@ class Comparison:
     agree: tuple[Cell, ...]
 
 
+#: The scale's values grouped for small numbers: disagree (1, 2), neutral (3), agree (4, 5), not applicable.
+#: "Not applicable" is a group of its own so that the groups add up to the same total as the detailed line.
+GROUPS = (("disagree", ("1", "2")), ("neutral", ("3",)), ("agree", ("4", "5")), ("na", ("na",)))
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """An item at small numbers: answers in three groups (each cell under the same k rule, with complementary
+    suppression over the groups' total) and the mean of the 1 to 5 answers with how many it counts (shown only when
+    that count reaches the threshold)."""
+
+    item: Item
+    line: Line  # categories = GROUPS
+    mean: float | None
+    mean_count: Cell
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything one report page or export shows."""
@@ -131,6 +150,10 @@ class Report:
     filter: tuple[str, str] | None = None
     #: whether the filtered view was hidden because of its size or its complement's size
     filter_hidden: bool = False
+    #: The items in groups with their means: readable when the detailed cells are mostly hidden.
+    summaries: tuple[ItemSummary, ...] = ()
+    #: For a view with too few respondents: how many there are so far (the page says "n = 3 of 5 needed").
+    respondents_so_far: int = 0
 
 
 # --- Suppression primitives ---
@@ -330,6 +353,73 @@ def _cross_counts(data: Data, item: Item, question: ProfileQuestion) -> list[lis
 # --- Building blocks (each protected once, reused by every view) ---
 
 
+def item_summary(data: Data, item: Item, *, threshold: int = THRESHOLD) -> ItemSummary:
+    """The item's answers in three groups and its mean (see :class:`ItemSummary`).
+
+    The counts are the same (noisy, for a published tally) counts as the detailed distribution, so the summary is
+    post-processing of what is already published under differential privacy. The k rule still holds for every
+    cell shown, and jointly with the detailed line published beside it: the groups are more equations on the
+    detailed line's hidden cells, so they are all left out when they would let anyone compute a hidden cell, or a
+    sum of hidden cells below the threshold."""
+    counts = _item_counts(data, item.key)
+    by_value = dict(zip(SCALE_VALUES, counts, strict=True))
+    grouped = [sum(by_value[v] for v in values) for _key, values in GROUPS]
+    line, hidden_groups = _distribution(item.key, grouped, threshold)
+    answered = sum(grouped) - by_value["na"]
+    detailed_line, detailed_hidden = _distribution(item.key, counts, threshold)
+    equations = [] if detailed_line.total.hidden else [[1] * len(SCALE_VALUES)]
+    for index, (_key, values) in enumerate(GROUPS):
+        if index not in hidden_groups and not line.total.hidden:
+            equations.append([1 if v in values else 0 for v in SCALE_VALUES])
+    if _reveals(counts, detailed_hidden, equations, threshold):
+        return ItemSummary(item, _line(item.key, grouped, set(), sum(grouped), total_hidden=True), None, HIDDEN)
+    if answered < threshold:
+        return ItemSummary(item, line, None, HIDDEN)
+    # The mean is not a cell: published with the number of answers it averages once that number reaches the
+    # threshold. It is computed from the published (noisy) tally, so it adds nothing to the differential-privacy
+    # budget; an exact audit of it would hide it at almost every small n (a mean and its count fix the sum of the
+    # values, and with it the n/a count), which is what the small-number view is for.
+    mean = round(sum(int(v) * by_value[v] for v in SCALE_VALUES if v != "na") / answered, 1)
+    return ItemSummary(item, line, mean, Cell(answered, 100.0))
+
+
+def _reveals(counts: Sequence[int], hidden: set[int], equations: list[list[int]], threshold: int) -> bool:
+    """Whether the published ``equations`` (coefficient rows over every cell; the visible cells are known) fix a
+    hidden cell or a sum of hidden cells below ``threshold``."""
+    order = sorted(hidden)
+    if not order:
+        return False
+    rows = [[Fraction(row[i]) for i in order] for row in equations]
+    rows = [r for r in rows if any(r)]
+    base = _rank(rows)
+    for size in range(1, len(order) + 1):
+        for subset in combinations(range(len(order)), size):
+            if sum(counts[order[i]] for i in subset) >= threshold:
+                continue
+            target = [Fraction(1 if i in subset else 0) for i in range(len(order))]
+            if _rank([*rows, target]) == base:
+                return True
+    return False
+
+
+def _rank(rows: list[list[Fraction]]) -> int:
+    """Rank of a small matrix over the rationals (Gaussian elimination)."""
+    matrix = [list(r) for r in rows]
+    rank = 0
+    columns = len(matrix[0]) if matrix else 0
+    for col in range(columns):
+        pivot = next((i for i in range(rank, len(matrix)) if matrix[i][col] != 0), None)
+        if pivot is None:
+            continue
+        matrix[rank], matrix[pivot] = matrix[pivot], matrix[rank]
+        for i in range(len(matrix)):
+            if i != rank and matrix[i][col] != 0:
+                factor = matrix[i][col] / matrix[rank][col]
+                matrix[i] = [a - factor * b for a, b in zip(matrix[i], matrix[rank], strict=True)]
+        rank += 1
+    return rank
+
+
 def _distribution(key: str, counts: list[int], threshold: int) -> tuple[Line, set[int]]:
     """A protected line whose total is the sum of its cells, and its hidden indexes."""
     total = sum(counts)
@@ -391,7 +481,9 @@ def build_report(
     """
     total = respondent_count(rows)
     if total < threshold:
-        return Report(questionnaire=questionnaire, respondents=HIDDEN, publishable=False)
+        return Report(
+            questionnaire=questionnaire, respondents=HIDDEN, publishable=False, respondents_so_far=max(0, total)
+        )
     respondents = Cell(total, 100.0)
     profiles = tuple(
         ProfileDistribution(q, profile_distribution(rows, q, threshold=threshold)[0]) for q in questionnaire.profile
@@ -414,6 +506,7 @@ def build_report(
         distributions=distributions,
         profiles=profiles,
         breakdown=breakdown,
+        summaries=tuple(item_summary(rows, item, threshold=threshold) for item in questionnaire.items),
     )
 
 
@@ -481,6 +574,8 @@ def published_counts(report: Report) -> list[int]:
     counts = [report.respondents.count] if report.respondents.count is not None else []
     lines = [d.line for d in report.distributions] + [p.line for p in report.profiles]
     lines += [line for ct in report.breakdown for line in (*ct.lines, ct.total)]
+    lines += [summary.line for summary in report.summaries]
+    counts += [summary.mean_count.count for summary in report.summaries if summary.mean_count.count is not None]
     for line in lines:
         counts += [c.count for c in (*line.cells, line.total) if c.count is not None]
     return counts

@@ -21,12 +21,12 @@ from app.printing.messages import RENDER_ERRORS
 from app.printing.sandbox import RenderFailed
 from app.survey import bp
 from app.survey import operations as ops
-from app.survey.charts import likert_chart
-from app.survey.forms import ModerationForm, questionnaire_form
+from app.survey.charts import group_labels, likert_chart
+from app.survey.forms import InviteForm, ModerationForm, questionnaire_form
 from app.survey.printing import PrintedReport, render_report_pdf
 from app.survey.privacy import epsilon_for
 from app.survey.questionnaire import get_questionnaire, latest, open_questionnaires, versions_of
-from app.survey.reports import build_report, compare_versions, neutralise_cell
+from app.survey.reports import THRESHOLD, build_report, compare_versions, neutralise_cell, respondent_count
 
 # --- Returnees ---
 
@@ -56,6 +56,13 @@ class RHAnswer(RHAuthenticated):
         require(self.questionnaire is not None and self.questionnaire.open)
 
     def _process(self):
+        token = request.args.get("i")
+        if token and request.method == "GET":
+            # An invitation link: counted as opened, then the same page without the token (kept out of history).
+            ops.mark_invitation_opened(token)
+            return redirect(
+                url_for("survey.answer", questionnaire_id=self.questionnaire.id, version=self.questionnaire.version)
+            )
         language = current_language()
         if ops.has_answered(current_user, self.questionnaire):
             return render_template("survey/answered.html", questionnaire=self.questionnaire, language=language)
@@ -182,6 +189,8 @@ class ReportMixin:
             comments=comments,
             chart=chart,
             scale_labels=scale_labels,
+            group_labels=group_labels(),
+            threshold=THRESHOLD,
             view=view,
             language=language,
             organisation=self.organisation,
@@ -336,17 +345,56 @@ class RHAdminReportPDF(ReportMixin, RHPlatformAdmin):
         return self._pdf("survey-all", "survey.admin_report", {})
 
 
+class RHInvitations(RHOrgBase):
+    """The NGO admin's invitation page: sent, opened and answered counts, the last sending, the send button."""
+
+    def _process(self):
+        return _invitations_page(self.organisation)
+
+
 class RHInvite(RHOrgBase):
-    """E-mail the organisation's volunteers an invitation to the open questionnaire."""
+    """E-mail the organisation's volunteers an invitation to the open questionnaire; sending again asks for a
+    confirmation first (a page that says when the last sending was and to how many)."""
 
     methods = ("POST",)
 
     def _process(self):
         questionnaire = next(iter(open_questionnaires()), None)
-        if EmptyForm().validate_on_submit() and questionnaire is not None:
-            count = ops.invite_returnees(self.organisation, questionnaire, actor=current_user)
-            flash(_("Invitation sent to %(count)d returnees.", count=count), "success")
-        return redirect(url_for("survey.org_report", slug=self.organisation.slug))
+        form = InviteForm()
+        if not form.validate_on_submit() or questionnaire is None:
+            return redirect(url_for("survey.invitations", slug=self.organisation.slug))
+        counts = ops.invitation_counts(self.organisation, questionnaire)
+        if counts.sendings and not form.confirm.data:
+            return _invitations_page(self.organisation, confirming=True)
+        count = ops.invite_returnees(self.organisation, questionnaire, actor=current_user)
+        flash(_("Invitation sent to %(count)d returnees.", count=count), "success")
+        return redirect(url_for("survey.invitations", slug=self.organisation.slug))
+
+
+def _invitations_page(organisation, *, confirming: bool = False):
+    questionnaire = next(iter(open_questionnaires()), None)
+    counts = answered = None
+    if questionnaire is not None:
+        counts = ops.invitation_counts(organisation, questionnaire)
+        # The organisation's report figure, for those who may read that report only (platform admins read the
+        # all-answers report, never one NGO's: see app.survey.reports on disjoint scopes).
+        if ops.can_view_organisation_report(current_user, organisation):
+            exclude = frozenset(ops.administered_organisation_ids(current_user) - {organisation.id})
+            tally = ops.report_data(questionnaire, organisation=organisation, exclude=exclude).tally
+            answered = respondent_count(tally)
+    form = InviteForm(formdata=None)
+    form.confirm.data = "1" if confirming else ""
+    return render_template(
+        "survey/invitations.html",
+        organisation=organisation,
+        questionnaire=questionnaire,
+        counts=counts,
+        answered=answered,
+        threshold=THRESHOLD,
+        confirming=confirming,
+        form=form,
+        language=current_language(),
+    )
 
 
 # --- Moderation ---
@@ -414,6 +462,7 @@ _ROUTES = [
     ("/orgs/<slug>/report.csv", RHOrgReportCSV, "org_report_csv"),
     ("/orgs/<slug>/report.pdf", RHOrgReportPDF, "org_report_pdf"),
     ("/orgs/<slug>/invite", RHInvite, "invite"),
+    ("/orgs/<slug>/invitations", RHInvitations, "invitations"),
     ("/orgs/<slug>/moderation", RHOrgModeration, "org_moderation"),
     ("/comments/<comment_id>/moderate", RHModerate, "moderate"),
     ("/admin/report", RHAdminReport, "admin_report"),

@@ -29,9 +29,10 @@ def shipped(live_server):
 def test_browse_and_search(live_server, shipped, page):
     user = live_server.create_user(name="Bruno Browse", locale="fr")
     login(page, user.email, user.password)
-    page.get_by_role("navigation").first.get_by_role("link", name="Frameworks").or_(
-        page.get_by_role("link", name="Référentiels")
-    ).first.click()
+    # Frameworks sit in the menu's "More" disclosure.
+    nav = page.get_by_role("navigation").first
+    nav.get_by_text("More", exact=True).or_(nav.get_by_text("Plus", exact=True)).first.click()
+    nav.get_by_role("link", name="Frameworks").or_(nav.get_by_role("link", name="Référentiels")).first.click()
     check_page(page)
     table = page.get_by_role("table")
     expect(table).to_contain_text("solidarit")
@@ -39,7 +40,7 @@ def test_browse_and_search(live_server, shipped, page):
     # Open the framework tree: domains are <details> elements, opened and closed without script.
     table.get_by_role("link", name="Compétences de la solidarité internationale").click()
     check_page(page)
-    first_details = page.locator("details").first
+    first_details = page.get_by_role("main").locator("details").first
     expect(first_details).to_have_attribute("open", "")
     summary = first_details.locator("summary").first
     summary.click()

@@ -64,6 +64,7 @@ POLICY = {
     "sharing.shared_with_me": rule(USER),
     "sharing.open_link": rule(expect("ok"), url=lambda w: {"token": w.link_token}, notes="the token is the key"),
     "sharing.portfolio": rule(NAMED_ADVISER_ONLY, url=_share),
+    "sharing.profile": rule(NAMED_ADVISER_ONLY, url=_share, notes="the competence profile of the shared portfolio"),
     "sharing.experience": rule(
         NAMED_ADVISER_ONLY, url=lambda w: {"share_id": w.share.id, "experience_id": w.mission.id}
     ),

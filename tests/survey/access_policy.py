@@ -51,6 +51,7 @@ POLICY = {
     "survey.org_report_csv": rule(REPORT_OF_ORG, url=_org),
     "survey.org_report_pdf": rule(REPORT_OF_ORG, url=_org, notes="rendered in the bounded child process"),
     "survey.invite": rule(ORG_ADMIN, url=_org, methods=("POST",)),
+    "survey.invitations": rule(ORG_ADMIN, url=_org, notes="sent / opened / answered counts and the send button"),
     "survey.org_moderation": rule(ORG_ADMIN, url=_org),
     "survey.moderate": rule(
         expect(404, guest="login", org_admin="ok", platform_admin="ok"),
