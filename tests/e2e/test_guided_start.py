@@ -36,7 +36,7 @@ def test_a_new_volunteer_follows_the_task_list_to_a_submitted_mission(live_serve
     from app.experiences.models import Experience
     from app.extensions import db
     from app.organisations.models import Membership, MembershipState
-    from tests.fixtures import worlds
+    from tests import cast as worlds
 
     org = live_server.create_org(unique_name("Eau Partagée"))
     volunteer = live_server.create_user(name="Noé Nouveau", locale="en")
@@ -129,7 +129,7 @@ def test_an_adviser_reads_the_competence_profile(live_server, new_page):
     from app.extensions import db
     from app.organisations.models import Organisation
     from app.sharing.models import Share, ShareKind
-    from tests.fixtures import worlds
+    from tests import cast as worlds
 
     org = live_server.create_org(unique_name("Solidarité Andes"))
     volunteer = live_server.create_user(name="Vera Volunteer", locale="en")

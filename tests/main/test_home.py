@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from app.main import tasklist
-from tests.fixtures import worlds
+from tests import cast as worlds
 
 
 def _states(html: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from tests.fixtures.statements import count_statements
 @pytest.fixture
 def ngo_admin(create_user, create_org, add_member):
     org = create_org("Solidarité Ouest", slug="solidarite-ouest")
-    admin = create_user("admin@solidarite.example", name="Ada Admin")
+    admin = create_user("admin@solidarite.example", name="Ada Admin", locale="en")
     add_member(org, admin, "admin")
     return org, admin
 
