@@ -39,6 +39,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
+from app.claims.validations import ClaimValidation
 from app.core.audit import log_event
 from app.core.db import after_commit, after_rollback, utcnow
 from app.documents import codes
@@ -58,7 +59,7 @@ from app.documents.typography import french_typography
 from app.documents.worker import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
 from app.extensions import db
 from app.organisations.models import Organisation
-from app.validation.models import ClaimValidation, content_hash
+from app.validation.models import content_hash
 
 if TYPE_CHECKING:
     from rq import Queue
@@ -823,8 +824,7 @@ def current_validation_ids(organisation: Organisation, volunteer: User) -> list[
             .where(
                 Claim.owner_id == volunteer.id,
                 ClaimValidation.organisation_id == organisation.id,
-                ClaimValidation.revoked_at.is_(None),
-                ClaimValidation.superseded_at.is_(None),
+                ClaimValidation.is_current,
             )
         )
     )
@@ -895,8 +895,7 @@ def validated_volunteers(organisation_ids: list[int]) -> list[tuple[Organisation
         .join(Claim, Claim.id == ClaimValidation.claim_id)
         .where(
             ClaimValidation.organisation_id.in_(organisation_ids),
-            ClaimValidation.revoked_at.is_(None),
-            ClaimValidation.superseded_at.is_(None),
+            ClaimValidation.is_current,
         )
         .distinct()
     ).all()

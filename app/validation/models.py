@@ -189,43 +189,6 @@ class SubmissionItem(Base):
         return self.decision not in (ItemDecision.PENDING, ItemDecision.WITHDRAWN)
 
 
-class ClaimValidation(Base):
-    """An immutable record: this version of this claim, with exactly this content, was validated."""
-
-    __tablename__ = "claim_validations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True)
-    claim_version: Mapped[int]
-    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submission_items.id", ondelete="SET NULL"))
-    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    content_hash: Mapped[str] = mapped_column(sa.String(64))
-    framework_version_id: Mapped[int] = mapped_column(sa.ForeignKey("framework_versions.id"))
-    level: Mapped[int | None]
-    validator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    validator_name: Mapped[str] = mapped_column(sa.String(120), default="")
-    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
-    validated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None]
-    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    revoked_reason: Mapped[str] = mapped_column(sa.Text, default="")
-    superseded_at: Mapped[datetime | None]
-
-    claim = relationship("Claim")
-    organisation = relationship(Organisation)
-    validator = relationship(User, foreign_keys=[validator_id])
-    revoked_by = relationship(User, foreign_keys=[revoked_by_id])
-
-    @property
-    def is_current(self) -> bool:
-        """Valid and printable: neither revoked nor replaced by the validation of a newer version."""
-        return self.revoked_at is None and self.superseded_at is None
-
-    def can_revoke(self, user) -> bool:
-        """Organisation admins of the NGO that validated."""
-        return self.revoked_at is None and self.organisation.has_role(user, MembershipRole.ADMIN)
-
-
 class ReferentRequest(Base):
     """A host-country referent asked to confirm the facts of a mission and selected claims (no account)."""
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
 from app.claims.narrative import NARRATIVE_LABELS
+from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent, log_event
 from app.core.db import utcnow
 from app.core.mail import queue_email
@@ -35,7 +36,6 @@ from app.organisations.models import Membership, MembershipRole, MembershipState
 from app.validation import suggestions
 from app.validation.models import (
     FACTS_OPEN_STATES,
-    ClaimValidation,
     FactsDecision,
     ItemDecision,
     Notification,
@@ -624,8 +624,7 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
             .where(
                 ClaimValidation.claim_id == claim.id,
                 ClaimValidation.id != validation.id,
-                ClaimValidation.superseded_at.is_(None),
-                ClaimValidation.revoked_at.is_(None),
+                ClaimValidation.is_current,
             )
             .values(superseded_at=now)
             .execution_options(synchronize_session=False)

@@ -14,9 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from app.claims.models import Claim, Evidence
 from app.claims.records import Records, ValidationRecord
+from app.claims.validations import ClaimValidation
 from app.core.hooks import hook
 from app.extensions import db
-from app.validation.models import ClaimValidation, ReferentRequest, Submission, SubmissionItem
+from app.validation.models import ReferentRequest, Submission, SubmissionItem
 
 
 def _current_validations(claim_ids_query) -> list[ClaimValidation]:
@@ -25,8 +26,7 @@ def _current_validations(claim_ids_query) -> list[ClaimValidation]:
             sa.select(ClaimValidation)
             .where(
                 ClaimValidation.claim_id.in_(claim_ids_query),
-                ClaimValidation.revoked_at.is_(None),
-                ClaimValidation.superseded_at.is_(None),
+                ClaimValidation.is_current,
             )
             .options(selectinload(ClaimValidation.organisation))
             .order_by(ClaimValidation.validated_at, ClaimValidation.id)

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
+from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent, AuditLogImmutableError
 from app.core.db import utcnow
 from app.core.i18n import force_locale
 from app.extensions import db
 from app.validation import operations as ops
 from app.validation.models import (
-    ClaimValidation,
     FactsDecision,
     ItemDecision,
     Notification,
