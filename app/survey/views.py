@@ -13,6 +13,7 @@ from app.auth.forms import EmptyForm
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.security import safe_next_url
+from app.core.spreadsheet import neutralise_cell
 from app.core.views import RHAuthenticated, RHPlatformAdmin
 from app.documents.operations import RENDER_ERRORS
 from app.documents.worker import RenderFailed
@@ -25,7 +26,7 @@ from app.survey.forms import ModerationForm, questionnaire_form
 from app.survey.printing import PrintedReport, render_report_pdf
 from app.survey.privacy import epsilon_for
 from app.survey.questionnaire import get_questionnaire, latest, open_questionnaires, versions_of
-from app.survey.reports import build_report, compare_versions, neutralise_cell
+from app.survey.reports import build_report, compare_versions
 
 # --- Returnees ---
 
