@@ -52,7 +52,7 @@ def _navigation() -> list[tuple[str, object]]:
         ("frameworks.index", _l("Frameworks")),
         ("survey.index", _l("Impact survey")),
     ]
-    if any(m.is_active and m.role in ("trainer", "admin") for m in current_user.memberships):
+    if any(m.is_staff for m in current_user.memberships):  # Membership.is_staff
         items.append(("validation.queue", _l("Reviews")))
     if current_user.is_adviser:
         items.append(("sharing.shared_with_me", _l("Shared with me")))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -41,6 +40,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.claims.validations import ClaimValidation
 from app.core.audit import log_event
+from app.core.canonical import canonical_json, content_hash
 from app.core.db import after_commit, after_rollback, utcnow
 from app.documents import codes
 from app.documents.context import (
@@ -59,7 +59,6 @@ from app.documents.typography import french_typography
 from app.documents.worker import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
 from app.extensions import db
 from app.organisations.models import Organisation
-from app.validation.models import content_hash
 
 if TYPE_CHECKING:
     from rq import Queue
@@ -93,10 +92,6 @@ ABANDON_GRACE_SECONDS = 60
 ALLOWED_SNAPSHOT_NAME = "snapshot.json"
 #: Largest PDF accepted by POST /verify (the request itself is capped by MAX_CONTENT_LENGTH, 12 MB).
 VERIFY_MAX_BYTES = 10 * 1024 * 1024
-
-
-def canonical_json(snapshot: dict) -> bytes:
-    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def cache_key(kind: str, language: str, snapshot_hash: str) -> str:

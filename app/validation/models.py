@@ -9,8 +9,6 @@ afterwards.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
@@ -21,18 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.db import Base, enum_column, utcnow
 from app.core.enums import LabelledEnum
-from app.experiences.models import Experience
+from app.experiences.models import REVIEW_PENDING, REVIEWS_TABLE, Experience
 from app.organisations.models import MembershipRole, Organisation
 
 
-def content_hash(snapshot: Any) -> str:
-    """SHA-256 hex of the canonical JSON of ``snapshot`` (sorted keys, no spaces, UTF-8)."""
-    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 class SubmissionState(LabelledEnum):
-    PENDING = "pending", _l("Awaiting review")
+    #: Locks the experience (see :func:`app.experiences.models.under_review_condition`).
+    PENDING = REVIEW_PENDING, _l("Awaiting review")
     RETURNED = "returned", _l("Changes requested")
     DECIDED = "decided", _l("Decided")
     #: Taken back by the volunteer before any decision (terminal for the round; the dossier may be resubmitted).
@@ -60,7 +53,7 @@ class FactsDecision(LabelledEnum):
 class Submission(Base):
     """One experience submitted to one sending NGO; rounds follow each other after changes are requested."""
 
-    __tablename__ = "submissions"
+    __tablename__ = REVIEWS_TABLE
     __table_args__ = (
         sa.UniqueConstraint("experience_id", "organisation_id", name="uq_submissions_experience_org"),
         # The trainers' queue: counts by state and pages by submission time, within the NGO (index-only counts).
@@ -103,7 +96,7 @@ class Submission(Base):
 
     def can_view(self, user) -> bool:
         """Trainers and admins of the NGO the submission was addressed to."""
-        return self.organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+        return self.organisation.is_staff(user)
 
     def is_reviewer(self, user) -> bool:
         """A trainer of the NGO the submission is addressed to, other than the volunteer (nobody reviews their own

@@ -11,6 +11,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
 from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent, AuditLogImmutableError
+from app.core.canonical import content_hash
 from app.core.db import utcnow
 from app.core.i18n import force_locale
 from app.extensions import db
@@ -21,7 +22,6 @@ from app.validation.models import (
     Notification,
     Submission,
     SubmissionState,
-    content_hash,
 )
 
 V, C, R = ItemDecision.VALIDATED, ItemDecision.CHANGES_REQUESTED, ItemDecision.REJECTED
