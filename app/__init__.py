@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
+    _register_extensions_of_pages(app)
     _register_cli(app)
     from app.core.errors import init_error_handlers
     from app.core.security import init_security
@@ -84,9 +85,18 @@ BLUEPRINT_PACKAGES = (
     "sharing",
     "portability",
 )
+#: What packages contribute to the pages and documents of lower packages, registered in this order (explicitly:
+#: importing a module registers nothing). Page panels (``register_panels``, see app.core.hooks: each panel's
+#: ``order`` places it on the page) and the document grant of shares (see app.documents.models.DocumentGrant).
+PAGE_EXTENSIONS = (
+    "app.claims.views:register_panels",
+    "app.validation.views:register_panels",
+    "app.portability.views:register_panels",
+    "app.sharing.operations:register_document_grants",
+)
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
 CLI_COMMANDS = (
-    "app.auth.cli:users_cli",
+    "app.organisations.users_cli:users_cli",
     "app.organisations.cli:orgs_cli",
     "app.checks:check_command",
     "app.demo.cli:demo_cli",
@@ -105,6 +115,12 @@ def _register_blueprints(app: Flask) -> None:
         module = importlib.import_module(f"app.{package}")
         importlib.import_module(f"app.{package}.views")  # registers the routes on the blueprint
         app.register_blueprint(module.bp)
+
+
+def _register_extensions_of_pages(app: Flask) -> None:
+    for spec in PAGE_EXTENSIONS:
+        module_name, attribute = spec.split(":")
+        getattr(importlib.import_module(module_name), attribute)(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -15,7 +15,7 @@ from app.claims import operations as ops
 from app.claims import suggestions as sg
 from app.claims.models import NARRATIVE_PARTS
 from app.core.forms import SafeForm
-from app.core.hooks import hook, panel
+from app.core.hooks import Panel, panel
 from app.core.permissions import require
 from app.core.views import RHAuthenticated
 from app.experiences import operations as experience_ops
@@ -110,11 +110,13 @@ def claim_form_suggestions(form, node):
     return sg.suggest_for(sg.narrative_text(values), node.version)
 
 
-@hook("experience-panels").connect
-def _suggest_panel(sender, experience, **kwargs):
+def _suggest_panel(*, experience, **kwargs):
     """On the experience page (package ``experiences``): the way to "Suggest competences"."""
     return panel("claims/_suggest_link_panel.html", experience=experience)
 
+
+#: Registered by :func:`app.claims.views.register_panels`.
+SUGGEST_PANEL = Panel("experience-panels", 10, _suggest_panel)
 
 _ROUTES = [
     ("/experiences/<int:experience_id>/suggestions", RHExperienceSuggestions, "suggestions"),

@@ -15,7 +15,8 @@ from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
 from app.core.errors import UserError, populate_errors, user_errors
-from app.core.hooks import hook, panel
+from app.core.hooks import Panel, panel
+from app.core.hooks import register_panels as register
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated
@@ -234,9 +235,7 @@ class RHDeleteClaim(RHClaimBase):
             ops.delete_claim(self.claim, actor=current_user)
             flash(_("The claim has been deleted."), "success")
             return redirect(url_for("experiences.detail", experience_id=experience_id))
-        return render_template(
-            "claims/delete.html", claim=self.claim, form=form, records=records.records_of_claim(self.claim)
-        )
+        return render_template("claims/delete.html", claim=self.claim, form=form)
 
 
 class RHEvidenceLibrary(RHAuthenticated):
@@ -315,16 +314,14 @@ class RHDeleteEvidence(RHEvidenceBase):
         ), status
 
 
-@hook("experience-panels").connect
-def _experience_claims_panel(sender, experience, **kwargs):
+def _experience_claims_panel(*, experience, **kwargs):
     """The claims of an experience, shown on the experience page (package ``experiences``)."""
     return panel("claims/_experience_panel.html", experience=experience, claims=ops.claims_of(current_user, experience))
 
 
-@hook("experience-delete-warnings").connect
-def _experience_delete_warning(sender, experience, **kwargs):
-    """On the experience's delete page (package ``experiences``): the NGO's records that would go with it."""
-    return panel("claims/_records_warning.html", records=records.records_of_experience(experience.id))
+def register_panels(app) -> None:
+    """The panels ``claims`` adds to pages of ``experiences`` (see :mod:`app.core.hooks`)."""
+    register(app, suggestion_views.SUGGEST_PANEL, Panel("experience-panels", 20, _experience_claims_panel))
 
 
 _ROUTES = [

@@ -55,7 +55,7 @@ def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
             ("auth.login", _l("Sign in")),
             ("auth.register", _l("Create an account")),
         ], []
-    is_staff = any(m.is_active and m.role in ("trainer", "admin") for m in current_user.memberships)
+    is_staff = any(m.is_staff for m in current_user.memberships)  # Membership.is_staff
     items = [("main.home", _l("Home"))]
     if is_staff:
         items.append(("validation.queue", _l("Reviews")))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.claims.requirements import bloc_status, required_level, requirement_status
+from app.claims.validations import ClaimValidation
 from app.core.countries import country_name
 from app.experiences.models import Experience, ExperienceKind
 from app.experiences.rules import union_days
@@ -41,7 +42,7 @@ from app.frameworks.models import (
 )
 from app.organisations.models import Organisation
 from app.organisations.profile import letterhead
-from app.validation.models import ClaimValidation, ReferentRequest, Submission
+from app.validation.models import ReferentRequest, Submission
 
 #: Bumped whenever a template's output changes for the same snapshot (part of the cache key).
 TEMPLATE_VERSION = "2026.12.1"
@@ -240,8 +241,7 @@ def current_validations(claim_ids, organisation_id: int | None = None) -> dict[i
         sa.select(ClaimValidation)
         .where(
             ClaimValidation.claim_id.in_(list(claim_ids)),
-            ClaimValidation.revoked_at.is_(None),
-            ClaimValidation.superseded_at.is_(None),
+            ClaimValidation.is_current,
         )
         .options(selectinload(ClaimValidation.organisation))
         .order_by(ClaimValidation.validated_at)

@@ -8,17 +8,20 @@ changed; what the verify page says about their entries (valid, superseded, revok
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, utcnow
 from app.core.enums import LabelledEnum
-from app.organisations.models import MembershipRole, Organisation
+from app.organisations.models import Organisation
 
 
 def _enum_column(enum_cls, length: int = 30):
@@ -82,12 +85,16 @@ class Document(Base):
 
     def can_download(self, user) -> bool:
         """The holder, the trainers and admins of the issuing NGO, and whoever a registered grant rule lets read
-        this very document (advisers through a share: see :data:`DOCUMENT_GRANTS`)."""
+        this very document (advisers through a share: see :class:`DocumentGrant`)."""
         return can_render_for(user, self.holder, self.issuer_organisation_id) or self.granted_to(user)
 
     def granted_to(self, user) -> bool:
-        """Whether a registered grant rule lets ``user`` read this document (see :data:`DOCUMENT_GRANTS`)."""
-        return user is not None and user.is_authenticated and any(rule(user, self) for rule in DOCUMENT_GRANTS)
+        """Whether a grant registered on the app lets ``user`` read this document (see :class:`DocumentGrant`)."""
+        return (
+            user is not None
+            and user.is_authenticated
+            and any(grant.may_read(user, self) for grant in document_grants())
+        )
 
     def experience_ids(self) -> frozenset[int] | None:
         """The ids of the experiences whose data the snapshot shows, or ``None`` when they cannot be established.
@@ -212,7 +219,7 @@ class Opinion(Base):
             user is not None
             and user.is_authenticated
             and user.id != self.volunteer_id
-            and self.organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+            and self.organisation.is_staff(user)
         )
 
     def can_render(self, user) -> bool:
@@ -281,10 +288,35 @@ def snapshot_experience_ids(kind, snapshot) -> frozenset[int] | None:
 
 # --- Who may print whose documents ----------------------------------------------------------------------------
 
-#: Extension point: functions ``(user, document) -> bool`` added by later packages, letting ``user`` read and
-#: download one issued ``document`` (advisers named in a share that includes it). A grant never lets anyone
-#: print: printing is for the holder, or for an NGO's trainers and admins in the NGO's name.
-DOCUMENT_GRANTS: list = []
+
+@dataclass(frozen=True)
+class DocumentGrant:
+    """A rule of a package above letting someone read and download one issued document (advisers named in a share
+    that includes it), registered explicitly at app creation (:func:`register_document_grant`). Without one, only
+    the holder and the issuing NGO's staff read documents: a missing grant refuses, it never lets through.
+
+    ``may_read(user, document)`` answers the access question; ``record_read(document, viewer)`` is called on each
+    read by someone no direct rule let in, and records it where the grant's owner keeps its logs (it checks for
+    itself which of its grants applied). A grant never lets anyone print: printing is for the holder, or for an
+    NGO's trainers and admins in the NGO's name."""
+
+    may_read: Callable[[Any, Document], bool]
+    record_read: Callable[[Document, Any], None]
+
+
+_GRANTS_KEY = "acquis.document_grants"
+
+
+def register_document_grant(app, grant: DocumentGrant) -> None:
+    """Add ``grant`` to ``app`` (registering the same grant again changes nothing)."""
+    grants: list[DocumentGrant] = app.extensions.setdefault(_GRANTS_KEY, [])
+    if grant not in grants:
+        grants.append(grant)
+
+
+def document_grants() -> tuple[DocumentGrant, ...]:
+    """The grants registered on the current app."""
+    return tuple(current_app.extensions.get(_GRANTS_KEY, ()))
 
 
 def can_render_for(user, holder, organisation_id: int | None = None) -> bool:
@@ -300,4 +332,4 @@ def can_render_for(user, holder, organisation_id: int | None = None) -> bool:
     organisation = next(
         (m.organisation for m in user.memberships if m.organisation_id == organisation_id and m.is_active), None
     )
-    return organisation is not None and organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+    return organisation is not None and organisation.is_staff(user)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -36,7 +35,9 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.erased import erased_validators
 from app.auth.models import User
+from app.claims.validations import ClaimValidation
 from app.core.audit import log_event
+from app.core.canonical import canonical_json, content_hash
 from app.core.db import after_commit, after_rollback, utcnow
 from app.documents import codes
 from app.documents.context import (
@@ -61,7 +62,6 @@ from app.printing.pdf import asset_url
 from app.printing.sandbox import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
 from app.printing.signing import check_signature, trust_roots
 from app.printing.typography import french_typography
-from app.validation.models import ClaimValidation, content_hash
 
 logger = logging.getLogger("acquis.documents")
 
@@ -90,10 +90,6 @@ ABANDON_GRACE_SECONDS = 60
 ALLOWED_SNAPSHOT_NAME = "snapshot.json"
 #: Largest PDF accepted by POST /verify (the request itself is capped by MAX_CONTENT_LENGTH, 12 MB).
 VERIFY_MAX_BYTES = 10 * 1024 * 1024
-
-
-def canonical_json(snapshot: dict) -> bytes:
-    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def cache_key(kind: str, language: str, snapshot_hash: str) -> str:
@@ -774,8 +770,7 @@ def current_validation_ids(organisation: Organisation, volunteer: User) -> list[
             .where(
                 Claim.owner_id == volunteer.id,
                 ClaimValidation.organisation_id == organisation.id,
-                ClaimValidation.revoked_at.is_(None),
-                ClaimValidation.superseded_at.is_(None),
+                ClaimValidation.is_current,
             )
         )
     )
@@ -846,8 +841,7 @@ def validated_volunteers(organisation_ids: list[int]) -> list[tuple[Organisation
         .join(Claim, Claim.id == ClaimValidation.claim_id)
         .where(
             ClaimValidation.organisation_id.in_(organisation_ids),
-            ClaimValidation.revoked_at.is_(None),
-            ClaimValidation.superseded_at.is_(None),
+            ClaimValidation.is_current,
         )
         .distinct()
     ).all()

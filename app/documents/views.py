@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
-from app.core.hooks import hook
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
@@ -26,11 +25,11 @@ from app.documents.forms import (
     VerifyCodeForm,
     VerifyUploadForm,
 )
-from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for
+from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for, document_grants
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.frameworks.models import localized
-from app.organisations.models import MembershipRole, Organisation
+from app.organisations.models import Organisation
 from app.printing.sandbox import setting
 from app.printing.signing import PKCS12_MAX_BYTES, CertificateRefused, trust_root_fingerprints, trust_roots
 
@@ -250,7 +249,9 @@ class RHDocumentBase(RHAuthenticated):
     def _note_read(self) -> None:
         """A reader let in by a grant (an adviser's share): the package that granted it records the read."""
         if self.through_grant:
-            hook("document-read-through-grant").send(self.document, viewer=current_user._get_current_object())
+            viewer = current_user._get_current_object()
+            for grant in document_grants():
+                grant.record_read(self.document, viewer)
 
 
 class RHDocument(RHDocumentBase):
@@ -276,11 +277,7 @@ class RHDownload(RHDocumentBase):
 
 
 def _reviewer_organisations(user) -> list[Organisation]:
-    return [
-        m.organisation
-        for m in user.memberships
-        if m.is_active and m.role in (MembershipRole.TRAINER, MembershipRole.ADMIN)
-    ]
+    return [m.organisation for m in user.memberships if m.is_staff]
 
 
 class RHOpinions(RHAuthenticated):
@@ -312,10 +309,7 @@ class RHOpinionNew(RHAuthenticated):
         self.opinion = ops.current_opinion(organisation_id, volunteer_id)
 
     def _check_access(self):
-        require(
-            self.volunteer.id != current_user.id
-            and self.organisation.has_role(current_user, MembershipRole.TRAINER, MembershipRole.ADMIN)
-        )
+        require(self.volunteer.id != current_user.id and self.organisation.is_staff(current_user))
         pairs = ops.validated_volunteers([self.organisation.id])
         require(any(user.id == self.volunteer.id for _org, user in pairs))
 

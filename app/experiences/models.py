@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from app.auth.models import User
 from app.core.db import Base, TimestampMixin, enum_column, utcnow
@@ -66,6 +66,27 @@ class EngagementStatus(Base):
         return localized(self.name)
 
 
+# --- The review lock ---------------------------------------------------------------------------------------------
+#
+# An experience cannot be edited while a submission of it awaits review. The submissions are written by
+# ``validation`` (a package above), and the rule must hold whether or not that package was imported, so the one
+# fact it reads is declared here, at the floor that owns the rule: the two columns of the ``submissions`` table the
+# lock depends on, as a lightweight table clause (not a model: the table and its mapping stay in validation, whose
+# ``SubmissionState.PENDING`` is defined from :data:`REVIEW_PENDING`). tests/test_architecture.py pins that the
+# mapped table has these columns.
+
+#: Name of the table of submissions and the state value of a submission awaiting review.
+REVIEWS_TABLE = "submissions"
+REVIEW_PENDING = "pending"
+
+_reviews = sa.table(REVIEWS_TABLE, sa.column("experience_id"), sa.column("state"))
+
+
+def under_review_condition(experience_id) -> sa.Exists:
+    """SQL condition: experience ``experience_id`` (an id or a column) has a submission awaiting review."""
+    return sa.exists().where(_reviews.c.experience_id == experience_id, _reviews.c.state == REVIEW_PENDING)
+
+
 class Experience(TimestampMixin, Base):
     """Something a volunteer lived: a mission abroad, a training, or another engagement."""
 
@@ -119,11 +140,11 @@ class Experience(TimestampMixin, Base):
 
     @property
     def is_locked(self) -> bool:
-        """True when a package above (validation) reports the experience as under review; packages only depend
-        downwards, so they answer through the ``experience-locked`` signal."""
-        from app.core.hooks import hook
-
-        return any(value for _receiver, value in hook("experience-locked").send(self))
+        """True while a submission of the experience awaits review (one statement, no listener involved)."""
+        session = object_session(self)
+        if session is None or self.id is None:
+            return False
+        return bool(session.scalar(sa.select(under_review_condition(self.id))))
 
     # --- Derived facts --------------------------------------------------------------------------------------
     @property

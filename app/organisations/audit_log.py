@@ -26,9 +26,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.auth.models import User
 from app.core.audit import LEGACY_LABEL_PREFIX, REDACTED_LABEL, AuditEvent
+from app.core.spreadsheet import neutralise_cell
 from app.extensions import db
 from app.organisations.models import Membership, Organisation
-from app.survey.reports import neutralise_cell
 
 #: Events on one page of the view.
 PAGE_SIZE = 50

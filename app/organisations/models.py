@@ -29,6 +29,10 @@ class MembershipRole(LabelledEnum):
     ADMIN = "admin", _l("Organisation admin")
 
 
+#: The roles of an NGO's staff (trainers and admins): one home for "is staff", see :meth:`Organisation.is_staff`.
+STAFF_ROLES = (MembershipRole.TRAINER, MembershipRole.ADMIN)
+
+
 class MembershipState(LabelledEnum):
     """Join requests are pending until an organisation admin approves them."""
 
@@ -78,6 +82,11 @@ class Organisation(TimestampMixin, Base):
         membership = self.membership_of(user)
         return bool(membership and membership.is_active and (not roles or membership.role in roles))
 
+    def is_staff(self, user) -> bool:
+        """Whether ``user`` is on the NGO's staff: an active trainer or admin (who review its submissions, print in
+        its name, write its opinions)."""
+        return self.has_role(user, *STAFF_ROLES)
+
     def can_manage(self, user) -> bool:
         """Organisation admins and platform admins manage members and invitations."""
         if user is None or not user.is_authenticated:
@@ -99,7 +108,7 @@ class Organisation(TimestampMixin, Base):
                     Membership.organisation_id == self.id,
                     Membership.state == MembershipState.ACTIVE,
                     Membership.signs_since.is_not(None),
-                    Membership.role.in_((MembershipRole.TRAINER, MembershipRole.ADMIN)),
+                    Membership.role.in_(STAFF_ROLES),
                 )
                 .options(joinedload(Membership.user))
                 .order_by(Membership.signs_since, Membership.id)
@@ -150,11 +159,12 @@ class Membership(TimestampMixin, Base):
     @property
     def is_signatory(self) -> bool:
         """An active trainer or admin who agreed to sign (and still may)."""
-        return (
-            self.is_active
-            and self.signs_since is not None
-            and self.role in (MembershipRole.TRAINER, MembershipRole.ADMIN)
-        )
+        return self.is_active and self.signs_since is not None and self.role in STAFF_ROLES
+
+    @property
+    def is_staff(self) -> bool:
+        """An active trainer or admin: the NGO's staff (see :meth:`Organisation.is_staff`)."""
+        return self.is_active and self.role in STAFF_ROLES
 
 
 class Invitation(TimestampMixin, Base):

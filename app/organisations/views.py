@@ -95,10 +95,7 @@ class RHSignatory(RHOrganisationBase):
 
     def _check_access(self):
         self.membership = self.organisation.membership_of(current_user)
-        require(
-            self.membership is not None
-            and self.organisation.has_role(current_user, MembershipRole.TRAINER, MembershipRole.ADMIN)
-        )
+        require(self.membership is not None and self.organisation.is_staff(current_user))
 
     def _process(self):
         if request.form.get("stop"):

@@ -91,14 +91,13 @@ def badge_eligible(validation) -> bool:
 
 
 def current_validation(claim):
-    from app.validation.models import ClaimValidation
+    from app.claims.validations import ClaimValidation
 
     return db.session.scalar(
         sa.select(ClaimValidation)
         .where(
             ClaimValidation.claim_id == claim.id,
-            ClaimValidation.revoked_at.is_(None),
-            ClaimValidation.superseded_at.is_(None),
+            ClaimValidation.is_current,
         )
         .order_by(ClaimValidation.validated_at.desc(), ClaimValidation.id.desc())
     )
@@ -211,7 +210,7 @@ def status_list_jwt(organisation: Organisation, algorithm: str = keys.DEFAULT_AL
     """The NGO's signed revocation list: bit ``validation.id`` is set for every revoked validation."""
     from openbadgeslib.ob3 import build_status_list_credential
 
-    from app.validation.models import ClaimValidation
+    from app.claims.validations import ClaimValidation
 
     revoked = list(
         db.session.scalars(

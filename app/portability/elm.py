@@ -103,7 +103,8 @@ class Validated:
 def load_validated(experiences) -> Validated:
     """Load what :func:`elm_document` and the Europass CV need for ``experiences`` (a fixed number of statements)."""
     from app.claims.models import Claim
-    from app.validation.models import ClaimValidation, ReferentRequest
+    from app.claims.validations import ClaimValidation
+    from app.validation.models import ReferentRequest
 
     ids = [e.id for e in experiences] or [0]
     validations = {
@@ -113,8 +114,7 @@ def load_validated(experiences) -> Validated:
             .join(Claim, Claim.id == ClaimValidation.claim_id)
             .where(
                 Claim.experience_id.in_(ids),
-                ClaimValidation.revoked_at.is_(None),
-                ClaimValidation.superseded_at.is_(None),
+                ClaimValidation.is_current,
             )
             .options(selectinload(ClaimValidation.organisation))
         )
@@ -340,12 +340,12 @@ def elm_document(experience: Experience, *, language: str = "fr", loaded: Valida
 def validated_experiences(user) -> list[Experience]:
     """The user's experiences with at least one current validation, oldest first."""
     from app.claims.models import Claim
-    from app.validation.models import ClaimValidation
+    from app.claims.validations import ClaimValidation
 
     validated = (
         sa.select(Claim.experience_id)
         .join(ClaimValidation, ClaimValidation.claim_id == Claim.id)
-        .where(ClaimValidation.revoked_at.is_(None), ClaimValidation.superseded_at.is_(None))
+        .where(ClaimValidation.is_current)
     )
     return list(
         db.session.scalars(

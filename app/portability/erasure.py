@@ -103,7 +103,7 @@ def erase_user(user: User) -> None:
 
 
 def _blank_names(user_id: int) -> None:
-    from app.validation.models import ClaimValidation
+    from app.claims.validations import ClaimValidation
 
     db.session.execute(
         sa.update(ClaimValidation).where(ClaimValidation.validator_id == user_id).values(validator_name="")

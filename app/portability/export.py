@@ -109,9 +109,10 @@ def instance_url() -> str:
 
 def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
     """The export document and the files to put beside it (zip path → bytes)."""
+    from app.claims.validations import ClaimValidation
     from app.portability.framework_files import export_frameworks
     from app.portability.models import ImportedConfirmation, ImportedValidation
-    from app.validation.models import ClaimValidation, ReferentRequest
+    from app.validation.models import ReferentRequest
 
     files: dict[str, bytes] = {}
     evidence_rows = list(

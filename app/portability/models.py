@@ -15,7 +15,7 @@ from app.core.db import Base, utcnow
 class ImportedValidation(Base):
     """A validation that arrived with an import: *imported — not verified here*.
 
-    It is never a :class:`~app.validation.models.ClaimValidation`: nothing on this instance vouches for it, so an
+    It is never a :class:`~app.claims.validations.ClaimValidation`: nothing on this instance vouches for it, so an
     import can never forge a validation. It records what the exported file said, for the volunteer's information.
     """
 

@@ -241,11 +241,11 @@ for rule, handler, endpoint in _ROUTES:
 
 
 # --- Panels on the pages of lower packages (template hooks) ----------------------------------------------------
-from app.core.hooks import hook, panel  # noqa: E402
+from app.core.hooks import Panel, panel  # noqa: E402
+from app.core.hooks import register_panels as register  # noqa: E402
 
 
-@hook("claim-panels").connect
-def _claim_panel(sender, claim, **kwargs):
+def _claim_panel(*, claim, **kwargs):
     validation = badges.current_validation(claim)
     imported = db.session.scalars(
         sa.select(models.ImportedValidation).where(models.ImportedValidation.claim_id == claim.id)
@@ -270,8 +270,7 @@ def _imported_confirmations(experience_id: int) -> list[models.ImportedConfirmat
     )
 
 
-@hook("experience-panels").connect
-def _experience_panel(sender, experience, **kwargs):
+def _experience_panel(*, experience, **kwargs):
     return panel(
         "portability/_experience_panel.html",
         experience=experience,
@@ -279,6 +278,15 @@ def _experience_panel(sender, experience, **kwargs):
     )
 
 
-@hook("dashboard-panels").connect
-def _dashboard_panel(sender, **kwargs):
+def _dashboard_panel(**kwargs):
     return panel("portability/_dashboard_panel.html")
+
+
+def register_panels(app) -> None:
+    """The panels ``portability`` adds to pages of lower packages (see :mod:`app.core.hooks` for the orders)."""
+    register(
+        app,
+        Panel("claim-panels", 40, _claim_panel),
+        Panel("experience-panels", 40, _experience_panel),
+        Panel("dashboard-panels", 40, _dashboard_panel),
+    )

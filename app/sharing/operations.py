@@ -19,9 +19,9 @@ from app.claims.models import Claim, Evidence
 from app.core.audit import log_event
 from app.core.db import utcnow
 from app.core.errors import UserError
-from app.core.hooks import hook
 from app.core.mail import queue_email
 from app.core.security import canonical_url
+from app.documents.models import DocumentGrant, register_document_grant
 from app.experiences.models import Experience
 from app.extensions import db
 from app.sharing.models import AdviserNote, Share, ShareAccess, ShareKind, share_experiences
@@ -375,14 +375,10 @@ def _shares_granting(user, document) -> list[Share]:
     return [share for share in candidates if share.is_adviser(user) and share_covers_document(share, document)]
 
 
-def register_document_grant() -> None:
-    """Hook ``adviser_may_read_document`` into ``app.documents.models.DOCUMENT_GRANTS`` (once)."""
-    from app.documents.models import DOCUMENT_GRANTS
-
-    if adviser_may_read_document not in DOCUMENT_GRANTS:
-        DOCUMENT_GRANTS.append(adviser_may_read_document)
-        hook("document-read-through-grant").connect(_on_document_read, weak=False)
+#: What a share lets its adviser do with the holder's documents (read and download, never print).
+ADVISER_GRANT = DocumentGrant(may_read=adviser_may_read_document, record_read=record_document_read)
 
 
-def _on_document_read(document, viewer) -> None:
-    record_document_read(document, viewer)
+def register_document_grants(app) -> None:
+    """Register the share's document grant on ``app`` (called by ``create_app``)."""
+    register_document_grant(app, ADVISER_GRANT)

@@ -303,7 +303,6 @@ _ROUTES = [
     ("/shared/<int:share_id>/documents/<int:document_id>", RHSharedDocument, "document"),
     ("/shared/<int:share_id>/notes", RHSharedNotes, "notes"),
 ]
-ops.register_document_grant()
 
 for rule, handler, endpoint in _ROUTES:
     bp.add_url_rule(rule, view_func=handler.as_view(endpoint))

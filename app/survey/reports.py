@@ -579,14 +579,3 @@ def published_counts(report: Report) -> list[int]:
     for line in lines:
         counts += [c.count for c in (*line.cells, line.total) if c.count is not None]
     return counts
-
-
-# --- Export ---
-
-#: First characters that make spreadsheet software read a cell as a formula (or inject a new cell/line).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def neutralise_cell(value: str) -> str:
-    """Prefix with an apostrophe any CSV cell a spreadsheet would run as a formula (CSV/formula injection)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value

@@ -14,6 +14,7 @@ from app.core.errors import UserError, populate_errors, user_errors
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.security import safe_next_url
+from app.core.spreadsheet import neutralise_cell
 from app.core.views import RHAuthenticated, RHPlatformAdmin
 from app.organisations import operations as org_ops
 from app.organisations.models import MembershipRole
@@ -26,7 +27,7 @@ from app.survey.forms import InviteForm, ModerationForm, questionnaire_form
 from app.survey.printing import PrintedReport, render_report_pdf
 from app.survey.privacy import epsilon_for
 from app.survey.questionnaire import get_questionnaire, latest, open_questionnaires, versions_of
-from app.survey.reports import THRESHOLD, build_report, compare_versions, neutralise_cell, respondent_count
+from app.survey.reports import THRESHOLD, build_report, compare_versions, respondent_count
 
 # --- Returnees ---
 

@@ -9,8 +9,6 @@ afterwards.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
@@ -21,18 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.db import Base, enum_column, utcnow
 from app.core.enums import LabelledEnum
-from app.experiences.models import Experience
+from app.experiences.models import REVIEW_PENDING, REVIEWS_TABLE, Experience
 from app.organisations.models import MembershipRole, Organisation
 
 
-def content_hash(snapshot: Any) -> str:
-    """SHA-256 hex of the canonical JSON of ``snapshot`` (sorted keys, no spaces, UTF-8)."""
-    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 class SubmissionState(LabelledEnum):
-    PENDING = "pending", _l("Awaiting review")
+    #: Locks the experience (see :func:`app.experiences.models.under_review_condition`).
+    PENDING = REVIEW_PENDING, _l("Awaiting review")
     RETURNED = "returned", _l("Changes requested")
     DECIDED = "decided", _l("Decided")
     #: Taken back by the volunteer before any decision (terminal for the round; the dossier may be resubmitted).
@@ -60,7 +53,7 @@ class FactsDecision(LabelledEnum):
 class Submission(Base):
     """One experience submitted to one sending NGO; rounds follow each other after changes are requested."""
 
-    __tablename__ = "submissions"
+    __tablename__ = REVIEWS_TABLE
     __table_args__ = (
         sa.UniqueConstraint("experience_id", "organisation_id", name="uq_submissions_experience_org"),
         # The trainers' queue: counts by state and pages by submission time, within the NGO (index-only counts).
@@ -103,7 +96,7 @@ class Submission(Base):
 
     def can_view(self, user) -> bool:
         """Trainers and admins of the NGO the submission was addressed to."""
-        return self.organisation.has_role(user, MembershipRole.TRAINER, MembershipRole.ADMIN)
+        return self.organisation.is_staff(user)
 
     def is_reviewer(self, user) -> bool:
         """A trainer of the NGO the submission is addressed to, other than the volunteer (nobody reviews their own
@@ -187,43 +180,6 @@ class SubmissionItem(Base):
     def is_decided(self) -> bool:
         """A trainer decided (a withdrawn item is closed but was never reviewed)."""
         return self.decision not in (ItemDecision.PENDING, ItemDecision.WITHDRAWN)
-
-
-class ClaimValidation(Base):
-    """An immutable record: this version of this claim, with exactly this content, was validated."""
-
-    __tablename__ = "claim_validations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True)
-    claim_version: Mapped[int]
-    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submission_items.id", ondelete="SET NULL"))
-    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    content_hash: Mapped[str] = mapped_column(sa.String(64))
-    framework_version_id: Mapped[int] = mapped_column(sa.ForeignKey("framework_versions.id"))
-    level: Mapped[int | None]
-    validator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    validator_name: Mapped[str] = mapped_column(sa.String(120), default="")
-    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
-    validated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None]
-    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    revoked_reason: Mapped[str] = mapped_column(sa.Text, default="")
-    superseded_at: Mapped[datetime | None]
-
-    claim = relationship("Claim")
-    organisation = relationship(Organisation)
-    validator = relationship(User, foreign_keys=[validator_id])
-    revoked_by = relationship(User, foreign_keys=[revoked_by_id])
-
-    @property
-    def is_current(self) -> bool:
-        """Valid and printable: neither revoked nor replaced by the validation of a newer version."""
-        return self.revoked_at is None and self.superseded_at is None
-
-    def can_revoke(self, user) -> bool:
-        """Organisation admins of the NGO that validated."""
-        return self.revoked_at is None and self.organisation.has_role(user, MembershipRole.ADMIN)
 
 
 class ReferentRequest(Base):

@@ -26,7 +26,9 @@ from werkzeug.exceptions import Forbidden
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
 from app.claims.narrative import NARRATIVE_LABELS
+from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent, log_event
+from app.core.canonical import content_hash
 from app.core.db import utcnow
 from app.core.errors import Conflict, UserError
 from app.core.mail import queue_email
@@ -35,11 +37,17 @@ from app.core.tokens import hash_token, new_random_token
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion
-from app.organisations.models import Membership, MembershipRole, MembershipState, Organisation, OrganisationKind
+from app.organisations.models import (
+    STAFF_ROLES,
+    Membership,
+    MembershipRole,
+    MembershipState,
+    Organisation,
+    OrganisationKind,
+)
 from app.validation import suggestions
 from app.validation.models import (
     FACTS_OPEN_STATES,
-    ClaimValidation,
     FactsDecision,
     ItemDecision,
     Notification,
@@ -47,7 +55,6 @@ from app.validation.models import (
     Submission,
     SubmissionItem,
     SubmissionState,
-    content_hash,
 )
 
 #: Claims that may go into a (new) round: not under review, not already validated at their current version.
@@ -637,8 +644,7 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
             .where(
                 ClaimValidation.claim_id == claim.id,
                 ClaimValidation.id != validation.id,
-                ClaimValidation.superseded_at.is_(None),
-                ClaimValidation.revoked_at.is_(None),
+                ClaimValidation.is_current,
             )
             .values(superseded_at=now)
             .execution_options(synchronize_session=False)
@@ -1228,7 +1234,7 @@ def confirm_referent(request: ReferentRequest, *, facts_confirmed: bool, claim_i
 
 def reviewer_organisations(user: User) -> list[Organisation]:
     """Sending NGOs where ``user`` is an active trainer or admin (whose submissions they may see)."""
-    return _sending_ngos_of(user, (MembershipRole.TRAINER, MembershipRole.ADMIN))
+    return _sending_ngos_of(user, STAFF_ROLES)
 
 
 @dataclass(frozen=True)

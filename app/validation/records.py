@@ -1,53 +1,49 @@
-"""The answers of ``validation`` to the portfolio pages of ``claims``: what NGOs and host referents recorded.
+"""What deleting a claim or an experience would also delete, shown as a warning panel on their delete pages.
 
-``claims`` sits below this package and may not import it, so :mod:`app.claims.records` asks through signals and
-:func:`connect_receivers` (called when the views are imported, at app start) connects the functions here:
-``claim-validations`` and ``evidence-validations`` answer a list of
-:class:`~app.claims.records.ValidationRecord`, ``claim-records`` and ``experience-records`` a
-:class:`~app.claims.records.Records`. Each receiver runs a fixed number of statements.
+The delete pages belong to ``claims`` and ``experiences``, below this package; the warning lists review records
+this package keeps (submissions, referent confirmations) beside the validations, so it is a page panel
+(:mod:`app.core.hooks`: ``claim-delete-warnings``, ``experience-delete-warnings``) and never a rule: deleting
+does not depend on it. Each panel runs a fixed number of statements.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.claims.models import Claim, Evidence
-from app.claims.records import Records, ValidationRecord
-from app.core.hooks import hook
+from app.claims.models import Claim
+from app.claims.records import ValidationRecord, current_validations, validation_record
+from app.core.hooks import panel
 from app.extensions import db
-from app.validation.models import ClaimValidation, ReferentRequest, Submission, SubmissionItem
+from app.validation.models import ReferentRequest, Submission, SubmissionItem
 
 
-def _current_validations(claim_ids_query) -> list[ClaimValidation]:
-    return list(
-        db.session.scalars(
-            sa.select(ClaimValidation)
-            .where(
-                ClaimValidation.claim_id.in_(claim_ids_query),
-                ClaimValidation.revoked_at.is_(None),
-                ClaimValidation.superseded_at.is_(None),
-            )
-            .options(selectinload(ClaimValidation.organisation))
-            .order_by(ClaimValidation.validated_at, ClaimValidation.id)
-        )
-    )
+@dataclass
+class Records:
+    """What deleting a claim or an experience would also delete."""
 
+    validations: list[ValidationRecord] = field(default_factory=list)
+    #: Names of the host referents who confirmed the facts or claims concerned.
+    referents: list[str] = field(default_factory=list)
+    #: Names of the NGOs the claims or experience were submitted to (the review history).
+    submitted_to: list[str] = field(default_factory=list)
 
-def _record(validation: ClaimValidation) -> ValidationRecord:
-    return ValidationRecord(
-        claim_id=validation.claim_id,
-        code=(validation.snapshot or {}).get("node", {}).get("code", ""),
-        organisation=validation.organisation.name,
-        validated_at=validation.validated_at,
-    )
+    @property
+    def any(self) -> bool:
+        return bool(self.validations or self.referents or self.submitted_to)
+
+    @property
+    def validating_organisations(self) -> list[str]:
+        return sorted({v.organisation for v in self.validations})
 
 
 def _records(experience_id: int, claim_ids: set[int] | None) -> Records:
     claims = sa.select(Claim.id).where(Claim.experience_id == experience_id)
     if claim_ids is not None:
         claims = claims.where(Claim.id.in_(claim_ids))
-    records = Records(validations=[_record(v) for v in _current_validations(claims)])
+    records = Records(validations=[validation_record(v) for v in current_validations(claims)])
     referents = db.session.scalars(
         sa.select(ReferentRequest)
         .where(ReferentRequest.experience_id == experience_id, ReferentRequest.confirmed_at.is_not(None))
@@ -70,48 +66,22 @@ def _records(experience_id: int, claim_ids: set[int] | None) -> Records:
     return records
 
 
-def current_validations_of_claim(claim: Claim, **kwargs) -> list[ValidationRecord]:
-    """Receiver of ``claim-validations``: the current validations of ``claim`` (of its validated version, which
-    stays valid while a newer one is written)."""
-    return [_record(v) for v in _current_validations([claim.id])]
-
-
-def records_of_claim(claim: Claim, **kwargs) -> Records:
-    """Receiver of ``claim-records``: what deleting ``claim`` also deletes (its validations, its review history,
-    referent confirmations of it)."""
+def records_of_claim(claim: Claim) -> Records:
+    """What deleting ``claim`` also deletes: its validations, its review history, referent confirmations of it."""
     return _records(claim.experience_id, {claim.id})
 
 
-def records_of_experience(experience_id: int, **kwargs) -> Records:
-    """Receiver of ``experience-records``: what deleting an experience also deletes (the validations of its claims,
-    its submissions, referent confirmations)."""
+def records_of_experience(experience_id: int) -> Records:
+    """What deleting an experience also deletes: the validations of its claims, its submissions, referent
+    confirmations."""
     return _records(experience_id, None)
 
 
-def validated_claims_using(evidence: Evidence, **kwargs) -> list[ValidationRecord]:
-    """Receiver of ``evidence-validations``: the current validations whose validated version lists ``evidence``
-    (same file id and SHA-256), whether or not a newer draft of the claim still uses it: that version must stay
-    printable with its evidence."""
-    owned = sa.select(Claim.id).where(Claim.owner_id == evidence.owner_id)
-    return [
-        _record(v)
-        for v in _current_validations(owned)
-        if any(
-            item.get("id") == evidence.id and item.get("sha256") == evidence.sha256
-            for item in (v.snapshot or {}).get("evidence", [])
-        )
-    ]
+def claim_delete_warning(*, claim, **kwargs):
+    """Panel ``claim-delete-warnings``: the NGO's and referents' records that deleting ``claim`` would delete."""
+    return panel("validation/_records_warning.html", records=records_of_claim(claim))
 
 
-RECEIVERS = {
-    "claim-validations": current_validations_of_claim,
-    "claim-records": records_of_claim,
-    "experience-records": records_of_experience,
-    "evidence-validations": validated_claims_using,
-}
-
-
-def connect_receivers() -> None:
-    """Connect the receivers above to the signals ``claims`` sends (connecting again changes nothing)."""
-    for name, receiver in RECEIVERS.items():
-        hook(name).connect(receiver, weak=False)
+def experience_delete_warning(*, experience, **kwargs):
+    """Panel ``experience-delete-warnings``: the records that deleting ``experience`` would delete."""
+    return panel("validation/_records_warning.html", records=records_of_experience(experience.id))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from app.claims.models import NARRATIVE_PARTS
-from app.core.hooks import hook, panel
+from app.core.hooks import Panel, panel
 from app.core.i18n import current_language
 from app.frameworks.learning import DecisionData, record_decision
 from app.frameworks.suggest import suggest
@@ -63,9 +63,12 @@ def also_validate(submission: Submission, items: list[SubmissionItem], versions:
     return found
 
 
-@hook("submission-panels").connect
-def _also_validate_panel(sender, submission, items, versions, **kwargs):
+def _also_validate_panel(*, submission, items, versions, **kwargs):
     """On the review page: "You may also validate…" (reviewers only)."""
     if not submission.is_reviewer(current_user) or not items:
         return None
     return panel("validation/_also_validate.html", found=also_validate(submission, items, versions))
+
+
+#: Registered by :func:`app.validation.views.register_panels`.
+ALSO_VALIDATE_PANEL = Panel("submission-panels", 10, _also_validate_panel)

@@ -16,7 +16,8 @@ from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
 from app.core.dead_ends import explain_dead_end
 from app.core.errors import UserError, user_errors
-from app.core.hooks import hook, panel
+from app.core.hooks import Panel, panel
+from app.core.hooks import register_panels as register
 from app.core.i18n import SESSION_KEY, current_language, is_supported
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
@@ -25,7 +26,7 @@ from app.experiences.models import ExperienceKind
 from app.extensions import db, limiter
 from app.frameworks.models import FrameworkVersion
 from app.organisations.models import MembershipRole
-from app.validation import bp, records
+from app.validation import bp, records, suggestions
 from app.validation import operations as ops
 from app.validation.forms import (
     DecisionForm,
@@ -507,17 +508,8 @@ class RHNotificationsRead(RHAuthenticated):
 
 # --- Panels on pages of lower packages ------------------------------------------------------------------------
 
-# What NGOs and referents recorded, asked by the portfolio pages of ``claims`` (see app.validation.records).
-records.connect_receivers()
 
-
-@hook("experience-locked").connect
-def _experience_locked(sender, **kwargs):
-    return ops.is_experience_locked(sender)
-
-
-@hook("experience-panels").connect
-def _experience_validation_panel(sender, experience, **kwargs):
+def _experience_validation_panel(*, experience, **kwargs):
     submissions = ops.submissions_of_experience(experience)
     claim_ids = [c.id for c in ops.claims_of_experience(experience)]
     return panel(
@@ -531,8 +523,7 @@ def _experience_validation_panel(sender, experience, **kwargs):
     )
 
 
-@hook("claim-panels").connect
-def _claim_validation_panel(sender, claim, **kwargs):
+def _claim_validation_panel(*, claim, **kwargs):
     validations = ops.validations_for_claims([claim.id])[claim.id]
     referents = [
         r
@@ -549,10 +540,22 @@ def _claim_validation_panel(sender, claim, **kwargs):
     )
 
 
-@hook("dashboard-panels").connect
-def _dashboard_validation_panel(sender, claims, **kwargs):
+def _dashboard_validation_panel(*, claims, **kwargs):
     validations = ops.validations_for_claims([c.id for c in claims])
     return panel("validation/_dashboard_panel.html", claims=claims, validations=validations)
+
+
+def register_panels(app) -> None:
+    """The panels ``validation`` adds to pages of lower packages (see :mod:`app.core.hooks` for the orders)."""
+    register(
+        app,
+        Panel("experience-panels", 30, _experience_validation_panel),
+        Panel("claim-panels", 30, _claim_validation_panel),
+        Panel("dashboard-panels", 30, _dashboard_validation_panel),
+        suggestions.ALSO_VALIDATE_PANEL,
+        Panel("experience-delete-warnings", 30, records.experience_delete_warning),
+        Panel("claim-delete-warnings", 30, records.claim_delete_warning),
+    )
 
 
 _ROUTES = [

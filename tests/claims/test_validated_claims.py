@@ -53,7 +53,7 @@ def text_of(response) -> str:
 
 
 def current_validations(claim):
-    from app.validation.models import ClaimValidation
+    from app.claims.validations import ClaimValidation
 
     return list(
         db.session.scalars(

@@ -118,10 +118,10 @@ def test_portfolio_in_english_signed_pdfa_verifiable(app, client, login, docworl
 def test_revoked_validation_shows_as_revoked(app, client, login, docworld):
     import sqlalchemy as sa
 
+    from app.claims.validations import ClaimValidation
     from app.documents import codes
     from app.extensions import db
     from app.validation import operations as vops
-    from app.validation.models import ClaimValidation
 
     login(client, docworld.volunteer)
     document, _ = print_document(client, "attestation", language="fr", experience_id=str(docworld.mission.id))

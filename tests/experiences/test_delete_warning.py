@@ -41,7 +41,7 @@ def test_the_delete_page_of_a_validated_mission_names_the_records_lost(
     assert "the history of the review by Solidarité Monde" in text
 
     # The warning is what happens: deleting removes the validations.
-    from app.validation.models import ClaimValidation
+    from app.claims.validations import ClaimValidation
 
     assert client.post(f"/experiences/{mission.id}/delete").status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ClaimValidation)) == 0

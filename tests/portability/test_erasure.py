@@ -119,8 +119,8 @@ def test_actor_of_an_erased_account_is_a_former_user(app, world, db_session):
 
 
 def test_validations_of_an_erased_trainer_remain_as_a_former_trainer(app, client, login, world, db_session):
+    from app.claims.validations import ClaimValidation
     from app.portability.erasure import erase_user
-    from app.validation.models import ClaimValidation
 
     validation_id = world.validation.id
     erase_user(world.trainer)

@@ -94,10 +94,10 @@ def test_erasing_a_volunteer_leaves_their_name_and_address_nowhere(app, client, 
 
 
 def test_erasing_a_trainer_leaves_only_printed_documents(app, client, world, create_org, db_session):
+    from app.claims.validations import ClaimValidation
     from app.documents import codes
     from app.documents.context import _validation_entry
     from app.portability.erasure import erase_user
-    from app.validation.models import ClaimValidation
     from tests.cast import store_document_stand_in
 
     trainer = world.trainer

@@ -52,8 +52,8 @@ def test_export_includes_issued_documents(client, login, world, db_session):
 
 def test_round_trip(app, client, login, world, create_user, db_session):
     from app.claims.models import Claim, ClaimState
+    from app.claims.validations import ClaimValidation
     from app.portability.models import ImportedValidation
-    from app.validation.models import ClaimValidation
 
     login(client, world.volunteer)
     first, _archive = _export(client)

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 
+from app.core.spreadsheet import neutralise_cell
 from app.survey.questionnaire import SCALE_VALUES, get_questionnaire
 from app.survey.reports import (
     THRESHOLD,
@@ -15,7 +16,6 @@ from app.survey.reports import (
     build_report,
     compare_versions,
     crosstab,
-    neutralise_cell,
     protect_line,
     protect_table,
     published_counts,

@@ -60,8 +60,8 @@ def build(world):
     ops.decide_item(submission2.items[0], world.users["trainer"], ops.Decision(ItemDecision.VALIDATED))
     import sqlalchemy as sa
 
+    from app.claims.validations import ClaimValidation
     from app.extensions import db
-    from app.validation.models import ClaimValidation
 
     world.validation = db.session.scalar(sa.select(ClaimValidation).where(ClaimValidation.claim_id == claim2.id))
     _request, world.referent_token = ops.request_referent(

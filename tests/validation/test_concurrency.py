@@ -104,8 +104,9 @@ def _post(opener, url: str, data: dict) -> tuple[int, str]:
 
 
 def test_two_trainers_deciding_the_same_claim_at_once(live):
+    from app.claims.validations import ClaimValidation
     from app.core.audit import AuditEvent
-    from app.validation.models import ClaimValidation, Submission, SubmissionItem, SubmissionState
+    from app.validation.models import Submission, SubmissionItem, SubmissionState
 
     app, base_url = live
     seeded = _seed(app)

@@ -9,20 +9,20 @@ import sqlalchemy as sa
 
 from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
+from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent, AuditLogImmutableError
+from app.core.canonical import content_hash
 from app.core.db import utcnow
 from app.core.errors import UserError
 from app.core.i18n import force_locale
 from app.extensions import db
 from app.validation import operations as ops
 from app.validation.models import (
-    ClaimValidation,
     FactsDecision,
     ItemDecision,
     Notification,
     Submission,
     SubmissionState,
-    content_hash,
 )
 
 V, C, R = ItemDecision.VALIDATED, ItemDecision.CHANGES_REQUESTED, ItemDecision.REJECTED

@@ -8,10 +8,11 @@ import re
 import sqlalchemy as sa
 
 from app.claims.models import ClaimState
+from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent
 from app.extensions import db
 from app.validation import operations as ops
-from app.validation.models import ClaimValidation, ItemDecision, SubmissionState
+from app.validation.models import ItemDecision, SubmissionState
 from tests.translated import in_template, in_template_up_to, printed, printed_up_to
 
 

@@ -12,11 +12,12 @@ from flask_babel import force_locale
 
 from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
+from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent
 from app.core.errors import UserError
 from app.extensions import db
 from app.validation import operations as ops
-from app.validation.models import ClaimValidation, ItemDecision, Notification, SubmissionItem, SubmissionState
+from app.validation.models import ItemDecision, Notification, SubmissionItem, SubmissionState
 from tests.translated import in_template, printed, printed_up_to
 from tests.validation.test_concurrency import live, live_database_url  # noqa: F401  (fixtures of the HTTP race)
 

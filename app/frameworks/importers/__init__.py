@@ -6,13 +6,13 @@ Every parser either returns :class:`ParsedFramework` / :class:`ParsedCrosswalk` 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import force_locale, gettext
 from flask_babel.speaklater import LazyString
+
+from app.core import canonical
 
 
 @dataclass(frozen=True)
@@ -144,5 +144,6 @@ class ParsedCrosswalk:
 
 
 def content_hash(data) -> str:
-    """SHA-256 of the canonical JSON form of ``data`` (formatting and comments of the source do not count)."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """SHA-256 of the canonical JSON form of ``data`` (formatting and comments of the source do not count): the
+    spaced form framework versions have always stored (see :mod:`app.core.canonical`)."""
+    return canonical.content_hash(data, spaced=True)

@@ -1,4 +1,5 @@
-"""``flask users create`` and ``flask users list``."""
+"""``flask users create`` and ``flask users list``: accounts with their organisation roles, so at the organisations
+floor (it uses both ``auth`` and ``organisations``; in ``auth`` it made a cycle)."""
 
 from __future__ import annotations
 
