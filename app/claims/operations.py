@@ -16,6 +16,7 @@ from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
 from app.claims.records import validated_claims_using
 from app.core import storage
 from app.core.audit import log_event
+from app.core.hooks import hook
 from app.experiences.models import Experience
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion, NodeKind
@@ -136,7 +137,10 @@ def _content(claim: Claim) -> tuple:
 
 
 def delete_claim(claim: Claim, *, actor: User) -> None:
+    """Delete ``claim`` from the portfolio; the NGOs' validation records of it are kept, withdrawn (the
+    ``claims-withdrawing`` hook, answered by ``app.validation.archive`` before the row goes)."""
     log_event("claim.deleted", actor=actor, obj=claim, data={"node_id": claim.node_id})
+    hook("claims-withdrawing").send(None, claim_ids=[claim.id])
     db.session.delete(claim)
     db.session.flush()
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
+from app.core.hooks import hook
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind, WorkingTime
 from app.extensions import db
 from app.organisations.models import Organisation, OrganisationKind
@@ -96,6 +97,8 @@ def delete_experience(experience: Experience, *, actor: User) -> None:
     # The id (in the event's object) and the kind, never the title: audit events are append-only and outlive an
     # account's erasure, so they must not hold what the person wrote (see app/portability/erasure.py).
     log_event("experience.deleted", actor=actor, obj=experience, data={"kind": experience.kind.value})
+    # The NGOs' validation records of its claims are kept, withdrawn (app.validation.archive answers).
+    hook("experience-withdrawing").send(None, experience_id=experience.id)
     db.session.delete(experience)
     db.session.flush()
 

@@ -43,6 +43,7 @@ from app.core.mail import purge_mail_sink
 from app.extensions import db
 from app.organisations.models import Invitation
 from app.portability.models import ErasedUser
+from app.validation import archive
 
 #: table → what erasure does to the rows referring to the erased person.
 ERASURE_REGISTRY: dict[str, str] = {
@@ -56,7 +57,8 @@ ERASURE_REGISTRY: dict[str, str] = {
     "claims": "deleted (cascade)",
     "submissions": "the volunteer's deleted (cascade); facts_confirmed_by_id set to NULL on others'",
     "submission_items": "deleted with the volunteer's submissions; decided_by_id set to NULL on others'",
-    "claim_validations": "deleted with the volunteer's claims; a trainer's validations kept, name blanked",
+    "claim_validations": "the volunteer's kept as the NGO's pseudonymous record (competence, level, NGO, validator, "
+    "dates, content hash; no narrative, evidence or holder); a trainer's validations kept, name blanked",
     "referent_requests": "deleted (cascade)",
     "notifications": "deleted (cascade); trainers' notifications about the person's submissions deleted",
     "survey_participations": "deleted (cascade); anonymous answers are not linked to anyone and stay",
@@ -84,6 +86,7 @@ def erase_user(user: User) -> None:
         storage.delete_after_commit(key)
     _erase_documents(user_id)
     _blank_names(user_id)
+    archive.scrub_for_erasure(user_id)
     _erase_notifications_about(user_id)
     from app.sharing.models import Share
 

@@ -193,9 +193,23 @@ class ClaimValidation(Base):
     """An immutable record: this version of this claim, with exactly this content, was validated."""
 
     __tablename__ = "claim_validations"
+    __table_args__ = (
+        # One winner per NGO: a version of a claim has at most one standing validation by each organisation
+        # (other organisations validate it independently).
+        sa.Index(
+            "uq_claim_validations_claim_version_org",
+            "claim_id",
+            "claim_version",
+            "organisation_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    #: NULL once the holder deleted the claim: the NGO's record outlives it (see ``withdrawn_at``).
+    claim_id: Mapped[int | None] = mapped_column(sa.ForeignKey("claims.id", ondelete="SET NULL"), index=True)
     claim_version: Mapped[int]
     item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submission_items.id", ondelete="SET NULL"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
@@ -210,16 +224,38 @@ class ClaimValidation(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     revoked_reason: Mapped[str] = mapped_column(sa.Text, default="")
     superseded_at: Mapped[datetime | None]
+    # --- Issue 20: the NGO's record outlives the claim; countersignature (app/validation/archive.py, countersign.py)
+    #: The volunteer whose claim was validated (NULL once their account is erased).
+    holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    #: When the holder deleted the claim, its experience or their account: out of the portfolio, kept as a record.
+    withdrawn_at: Mapped[datetime | None]
+    #: The NGO's rules asked for a second trainer's countersignature when the claim was validated.
+    countersignature_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    countersigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    countersigner_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    countersigned_at: Mapped[datetime | None]
 
     claim = relationship("Claim")
     organisation = relationship(Organisation)
     validator = relationship(User, foreign_keys=[validator_id])
     revoked_by = relationship(User, foreign_keys=[revoked_by_id])
+    countersigned_by = relationship(User, foreign_keys=[countersigned_by_id])
+
+    @property
+    def awaiting_countersignature(self) -> bool:
+        """Validated by one trainer, the second one the NGO requires has not signed yet (not complete)."""
+        return self.countersignature_required and self.countersigned_at is None
 
     @property
     def is_current(self) -> bool:
-        """Valid and printable: neither revoked nor replaced by the validation of a newer version."""
-        return self.revoked_at is None and self.superseded_at is None
+        """Valid and printable: complete, neither revoked, withdrawn nor replaced by the validation of a newer
+        version."""
+        return (
+            self.revoked_at is None
+            and self.superseded_at is None
+            and self.withdrawn_at is None
+            and not self.awaiting_countersignature
+        )
 
     def can_revoke(self, user) -> bool:
         """Organisation admins of the NGO that validated."""

@@ -24,7 +24,7 @@ from app.experiences.models import ExperienceKind
 from app.extensions import db, limiter
 from app.frameworks.models import FrameworkVersion
 from app.organisations.models import MembershipRole
-from app.validation import bp, records
+from app.validation import archive, bp, records, several
 from app.validation import operations as ops
 from app.validation.forms import (
     DecisionForm,
@@ -82,7 +82,8 @@ class RHSubmit(RHOwnExperienceBase):
     def _process(self):
         organisations = ops.submission_organisations(current_user)
         claims = ops.claims_of_experience(self.experience)
-        submittable = [c for c in claims if ops.submittable(c)]
+        validators = several.standing_validators(claims)
+        submittable = [c for c in claims if ops.submittable(c, [o.id for o in organisations], validators)]
         pending = ops.pending_submission(self.experience.id)
         form = SubmitForm()
         form.organisation_id.choices = [(o.id, o.name) for o in organisations]
@@ -563,6 +564,7 @@ class RHNotificationsRead(RHAuthenticated):
 
 # What NGOs and referents recorded, asked by the portfolio pages of ``claims`` (see app.validation.records).
 records.connect_receivers()
+archive.connect_receivers()
 
 
 @hook("experience-locked").connect
@@ -625,3 +627,6 @@ _ROUTES = [
 ]
 for rule, handler, endpoint in _ROUTES:
     bp.add_url_rule(rule, view_func=handler.as_view(endpoint))
+
+# The countersignature pages (issue 20) register their routes on the same blueprint.
+from app.validation import countersign_views  # noqa: E402, F401
