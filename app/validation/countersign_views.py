@@ -23,8 +23,14 @@ from app.validation.forms import CountersignatureRuleForm, CountersignForm
 class RHCountersignatures(RHAuthenticated):
     """Validations of the trainer's NGOs awaiting a second trainer's countersignature (at most 100, oldest first)."""
 
+    def _load(self):
+        self.organisations = ops.reviewer_organisations(current_user)
+
+    def _check_access(self):
+        require(bool(self.organisations))
+
     def _process(self):
-        organisations = ops.reviewer_organisations(current_user)
+        organisations = self.organisations
         waiting = countersign.awaiting_countersignature([o.id for o in organisations])
         return render_template(
             "validation/countersignatures.html",

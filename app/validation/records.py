@@ -16,6 +16,7 @@ from app.claims.models import Claim, Evidence
 from app.claims.records import Records, ValidationRecord
 from app.core.hooks import hook
 from app.extensions import db
+from app.validation.countersign import complete_clause
 from app.validation.models import ClaimValidation, ReferentRequest, Submission, SubmissionItem
 
 
@@ -27,6 +28,7 @@ def _current_validations(claim_ids_query) -> list[ClaimValidation]:
                 ClaimValidation.claim_id.in_(claim_ids_query),
                 ClaimValidation.revoked_at.is_(None),
                 ClaimValidation.superseded_at.is_(None),
+                complete_clause(),
             )
             .options(selectinload(ClaimValidation.organisation))
             .order_by(ClaimValidation.validated_at, ClaimValidation.id)
