@@ -124,7 +124,9 @@ def test_countersignature_required_and_recorded(submitted, rule, app, login):
     world = submitted
     ops.confirm_facts(world.submission, world.trainer, ops.FactsDecision.CONFIRMED, acknowledged=True)
     ops.decide_item(world.items[0], world.trainer, ops.Decision(ItemDecision.VALIDATED, level=2))
-    ops.decide_item(world.items[1], world.trainer, ops.Decision(ItemDecision.VALIDATED, level=1, comment="Shown at discovery level"))
+    ops.decide_item(
+        world.items[1], world.trainer, ops.Decision(ItemDecision.VALIDATED, level=1, comment="Shown at discovery level")
+    )
     high = _validations(claim_id=world.claims[0].id)[0]
     low = _validations(claim_id=world.claims[1].id)[0]
     assert high.awaiting_countersignature and not high.is_current
