@@ -14,6 +14,10 @@ user" where other records kept it. After the commit the database files are compa
 (:func:`app.core.dbfiles.compact`: SQLite ``VACUUM`` and a truncated write-ahead log) and the development mail
 sink loses every message to the person, so their name and address survive in no file of the instance.
 
+The volunteer's validations are the NGOs' records: they are kept, reduced to a pseudonymous record
+(:func:`app.validation.archive.scrub_for_erasure`: competence, level, NGO, trainer, dates, content hash; no
+narrative, evidence or link to the person), as the README and FORMAT.md state.
+
 Validations a deleted trainer gave stay valid: the trainer's id
 is set to NULL by the foreign key and their name is blanked, so they read "a former trainer (ORG)"; the public
 verification page of a document printed with their name says "a former trainer" too (the PDF itself cannot change).
