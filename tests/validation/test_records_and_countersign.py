@@ -247,3 +247,17 @@ def test_one_standing_validation_per_ngo_and_version(submitted):
     with db.session.begin_nested():
         db.session.add(copy(world.other_ngo.id))
         db.session.flush()
+
+
+def test_the_export_gives_back_withdrawn_records(submitted):
+    """The NGO's record of a deleted claim still refers to the person: it is in their export (right of access)."""
+    from app.claims import operations as claim_ops
+    from app.portability.export import build_export
+
+    validate_everything(submitted.submission, submitted.trainer)
+    record = _validations(claim_id=submitted.claims[0].id)[0]
+    claim_ops.delete_claim(submitted.claims[0], actor=submitted.volunteer)
+    db.session.flush()
+    withdrawn = build_export(submitted.volunteer)[0]["records"]["withdrawn_validations"]
+    assert [(row["id"], row["content_hash"]) for row in withdrawn] == [(record.id, record.content_hash)]
+    assert withdrawn[0]["withdrawn_at"]
