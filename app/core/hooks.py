@@ -11,7 +11,9 @@ The same signals carry questions that are not HTML. The hooks in use (sender →
 - ``experience-locked`` (experience → validation: a pending submission locks it);
 - ``claim-validations``, ``claim-records``, ``experience-records``, ``evidence-validations`` (claim, experience id
   or evidence → validation: what an NGO or a host referent recorded, see ``app/claims/records.py``);
-- ``document-read-through-grant`` (document, viewer → sharing: an adviser's read goes to the share's access log).
+- ``document-read-through-grant`` (document, viewer → sharing: an adviser's read goes to the share's access log);
+- ``claims-withdrawing``, ``experience-withdrawing`` (claim ids or an experience id, before their deletion →
+  validation: the NGOs' records of them are kept, marked withdrawn; see ``app/validation/archive.py``).
 """
 
 from __future__ import annotations
