@@ -48,4 +48,4 @@ def test_countersignature_pages_do_not_grow(db_session, create_user, create_org,
     for before, after in zip(small, large, strict=True):
         assert len(before) == len(after), explain(before, after)
     page = trainers.get("/validation/countersignatures").get_data(as_text=True)
-    assert page.count("/countersign") >= 21  # 7 missions × 3 claims awaiting
+    assert page.count("/countersign") >= 21  # 7 missions of 3 claims awaiting

@@ -56,7 +56,10 @@ class RHCountersign(RHAuthenticated):
     def _process(self):
         form = CountersignForm()
         status = 200
-        if form.validate_on_submit():
+        if form.validate_on_submit() and not self.validation.countersignature_required:
+            flash(_("This validation needs no countersignature."), "warning")
+            status = 409
+        elif form.validate_on_submit():
             try:
                 countersign.countersign(self.validation, current_user)
             except ops.AlreadyDecided as exc:

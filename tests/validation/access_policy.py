@@ -109,7 +109,9 @@ POLICY = {
     "validation.countersign": rule(
         REVIEWERS,
         url=lambda w: {"validation_id": w.validation.id},
-        notes="GET only here; who may countersign (POST) is tested in tests/validation/test_records_and_countersign.py",
+        methods=("GET", "POST"),
+        notes="world.validation needs no countersignature: a POST answers 409; who may countersign one that does "
+        "(403 for the validator) is tested in tests/validation/test_records_and_countersign.py",
     ),
     "validation.countersignature_rules": rule(
         NGO_ADMIN, url=lambda w: {"slug": w.ngo.slug}, methods=("GET", "POST"), notes="an empty form answers 422"

@@ -139,6 +139,11 @@ def test_countersignature_required_and_recorded(submitted, rule, app, login):
     with pytest.raises(ops.TransitionRefused):
         countersign.countersign(high, world.trainer)
 
+    validator = app.test_client()
+    login(validator, world.trainer)
+    assert validator.post(f"/validation/validations/{high.id}/countersign").status_code == 403
+    assert validator.post(f"/validation/validations/{low.id}/countersign").status_code == 409  # nothing to sign
+
     client = app.test_client()
     login(client, world.trainer2)
     listing = client.get("/validation/countersignatures")
