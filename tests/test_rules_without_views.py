@@ -135,3 +135,16 @@ def test_review_lock_reads_the_mapped_submissions_table():
     assert Submission.__table__.name == REVIEWS_TABLE
     assert {"experience_id", "state"} <= set(Submission.__table__.c.keys())
     assert SubmissionState.PENDING.value == REVIEW_PENDING
+
+
+def test_experience_deletion_writes_the_mapped_validation_records():
+    """``experiences`` marks its claims' validation records withdrawn through the tables it names; they are the
+    claims floor's mappings (issue 20: the NGO's record outlives the experience)."""
+    from app.claims.models import Claim
+    from app.claims.validations import ClaimValidation
+    from app.experiences import operations
+
+    assert Claim.__table__.name == operations.CLAIMS_TABLE
+    assert ClaimValidation.__table__.name == operations.VALIDATIONS_TABLE
+    assert {"id", "experience_id"} <= set(Claim.__table__.c.keys())
+    assert {"claim_id", "withdrawn_at"} <= set(ClaimValidation.__table__.c.keys())

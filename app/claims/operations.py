@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
 from app.claims.records import validated_claims_using
+from app.claims.validations import withdraw_validations
 from app.core import storage
 from app.core.audit import log_event
 from app.core.errors import UserError
@@ -128,7 +129,10 @@ def _content(claim: Claim) -> tuple:
 
 
 def delete_claim(claim: Claim, *, actor: User) -> None:
+    """Delete ``claim`` from the portfolio; the NGOs' validation records of it are kept, withdrawn (see
+    :func:`app.claims.validations.withdraw_validations`)."""
     log_event("claim.deleted", actor=actor, obj=claim, data={"node_id": claim.node_id})
+    withdraw_validations([claim.id])
     db.session.delete(claim)
     db.session.flush()
 

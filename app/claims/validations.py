@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.claims.models import Claim
 from app.core.db import Base, utcnow
+from app.extensions import db
 from app.organisations.models import MembershipRole, Organisation
 
 
@@ -28,9 +29,23 @@ class ClaimValidation(Base):
     """An immutable record: this version of this claim, with exactly this content, was validated."""
 
     __tablename__ = "claim_validations"
+    __table_args__ = (
+        # One winner per NGO: a version of a claim has at most one standing validation by each organisation
+        # (other organisations validate it independently).
+        sa.Index(
+            "uq_claim_validations_claim_version_org",
+            "claim_id",
+            "claim_version",
+            "organisation_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    #: NULL once the holder deleted the claim: the NGO's record outlives it (see ``withdrawn_at``).
+    claim_id: Mapped[int | None] = mapped_column(sa.ForeignKey("claims.id", ondelete="SET NULL"), index=True)
     claim_version: Mapped[int]
     item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submission_items.id", ondelete="SET NULL"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
@@ -45,23 +60,75 @@ class ClaimValidation(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     revoked_reason: Mapped[str] = mapped_column(sa.Text, default="")
     superseded_at: Mapped[datetime | None]
+    # --- Issue 20: the NGO's record outlives the claim; countersignature (app/validation/archive.py, countersign.py)
+    #: The volunteer whose claim was validated (NULL once their account is erased).
+    holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    #: When the holder deleted the claim, its experience or their account: out of the portfolio, kept as a record.
+    withdrawn_at: Mapped[datetime | None]
+    #: The NGO's rules asked for a second trainer's countersignature when the claim was validated.
+    countersignature_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    countersigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    countersigner_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    countersigned_at: Mapped[datetime | None]
 
     claim = relationship(Claim)
     organisation = relationship(Organisation)
     validator = relationship(User, foreign_keys=[validator_id])
     revoked_by = relationship(User, foreign_keys=[revoked_by_id])
+    countersigned_by = relationship(User, foreign_keys=[countersigned_by_id])
+
+    @property
+    def awaiting_countersignature(self) -> bool:
+        """Validated by one trainer, the second one the NGO requires has not signed yet (not complete)."""
+        return self.countersignature_required and self.countersigned_at is None
+
+    @hybrid_property
+    def is_complete(self) -> bool:
+        """Needs no countersignature, or has it."""
+        return not self.awaiting_countersignature
+
+    @is_complete.inplace.expression
+    @classmethod
+    def _is_complete_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.or_(cls.countersignature_required.is_(False), cls.countersigned_at.is_not(None))
 
     @hybrid_property
     def is_current(self) -> bool:
-        """Valid and printable: neither revoked nor replaced by the validation of a newer version. In a query,
-        ``ClaimValidation.is_current`` is the same rule as a SQL condition."""
-        return self.revoked_at is None and self.superseded_at is None
+        """Valid and printable: complete, neither revoked, withdrawn by the holder nor replaced by the validation
+        of a newer version. In a query, ``ClaimValidation.is_current`` is the same rule as a SQL condition."""
+        return (
+            self.revoked_at is None
+            and self.superseded_at is None
+            and self.withdrawn_at is None
+            and not self.awaiting_countersignature
+        )
 
     @is_current.inplace.expression
     @classmethod
     def _is_current_expression(cls) -> sa.ColumnElement[bool]:
-        return sa.and_(cls.revoked_at.is_(None), cls.superseded_at.is_(None))
+        return sa.and_(
+            cls.revoked_at.is_(None),
+            cls.superseded_at.is_(None),
+            cls.withdrawn_at.is_(None),
+            cls.is_complete,
+        )
 
     def can_revoke(self, user) -> bool:
         """Organisation admins of the NGO that validated."""
         return self.revoked_at is None and self.organisation.has_role(user, MembershipRole.ADMIN)
+
+
+def withdraw_validations(claim_ids) -> int:
+    """Mark the standing records of the claims ``claim_ids`` (ids, or a select of ids) withdrawn by the holder,
+    now, before the claims are deleted: the NGO's record outlives the claim (issue 20). Returns how many."""
+    count = db.session.execute(
+        sa.update(ClaimValidation)
+        .where(ClaimValidation.claim_id.in_(claim_ids), ClaimValidation.withdrawn_at.is_(None))
+        .values(withdrawn_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    # Loaded records reload after the claims' deletion: withdrawn_at here, claim_id NULLed by the foreign key.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, ClaimValidation):
+            db.session.expire(obj)
+    return count

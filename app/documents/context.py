@@ -233,6 +233,29 @@ def _claims_of(holder: User, experience_ids) -> list[Claim]:
     )
 
 
+def co_validations(chosen: dict[int, ClaimValidation]) -> dict[int, list[ClaimValidation]]:
+    """For each claim, the other organisations' current validations of the same version as the one printed
+    (several NGOs may validate one claim, each on its own; a document names every validator). One statement."""
+    versions = {cid: v.claim_version for cid, v in chosen.items()}
+    if not versions:
+        return {}
+    found: dict[int, list[ClaimValidation]] = defaultdict(list)
+    query = (
+        sa.select(ClaimValidation)
+        .where(
+            ClaimValidation.claim_id.in_(list(versions)),
+            ClaimValidation.id.not_in([v.id for v in chosen.values()]),
+            ClaimValidation.is_current,
+        )
+        .options(selectinload(ClaimValidation.organisation))
+        .order_by(ClaimValidation.validated_at, ClaimValidation.id)
+    )
+    for validation in db.session.scalars(query):
+        if versions.get(validation.claim_id) == validation.claim_version:
+            found[validation.claim_id].append(validation)
+    return found
+
+
 def current_validations(claim_ids, organisation_id: int | None = None) -> dict[int, ClaimValidation]:
     """The current (neither revoked nor superseded) validation of each claim, optionally by one NGO."""
     if not claim_ids:
@@ -381,8 +404,10 @@ def build_portfolio(
     claims_by_experience: dict[int, list[dict]] = defaultdict(list)
     evidence_index: dict[int, dict] = {}
     matrix: dict[str, dict] = {}
+    others = co_validations(validations) if organisation is None else {}
     for claim in claims:
         data = _claim(claim, validations.get(claim.id), language)
+        data["co_validations"] = [_validation_entry(v, language) for v in others.get(claim.id, [])]
         claims_by_experience[claim.experience_id].append(data)
         for item in data["evidence"]:
             evidence_index.setdefault(item["id"], item)
@@ -408,6 +433,8 @@ def build_portfolio(
         facts["confirmations"] = confirmations.get(experience.id, {"ngo": [], "referents": []})
         experience_data.append(facts)
     entries = [c["validation"] for e in experience_data for c in e["claims"] if c["validation"]]
+    # Every validator is listed: the other organisations' validations of the same version (issue 20).
+    entries += [v for e in experience_data for c in e["claims"] for v in c.get("co_validations") or []]
     missions = [e for e in experience_data if e["kind"] == ExperienceKind.MISSION.value]
     return {
         "kind": "portfolio",

@@ -632,12 +632,15 @@ def find_by_code(text: str) -> Document | None:
 @dataclass(frozen=True)
 class EntryStatus:
     entry: dict
-    status: str  # valid | superseded | revoked | unknown
+    status: str  # valid | superseded | revoked | withdrawn | awaiting_countersignature | unknown
     changed_at: datetime | None = None
     reason: str = ""
     #: The trainer who gave the validation has erased their account: the page says "a former trainer" instead of
     #: the name printed in the document (the PDF cannot change; the live page must not keep naming them).
     validator_erased: bool = False
+    #: The second trainer who countersigned (name, date), when the NGO required one (issue 20).
+    countersigner: str = ""
+    countersigned_at: datetime | None = None
 
 
 def entry_statuses(document: Document) -> list[EntryStatus]:
@@ -663,14 +666,24 @@ def entry_statuses(document: Document) -> list[EntryStatus]:
         if validation is None:
             result.append(EntryStatus(entry, "unknown", validator_erased=entry.get("validation_id") in erased))
             continue
-        former = validation.validator_id is None
-        if validation.revoked_at is not None:
-            result.append(EntryStatus(entry, "revoked", validation.revoked_at, validation.revoked_reason, former))
-        elif validation.superseded_at is not None:
-            result.append(EntryStatus(entry, "superseded", validation.superseded_at, validator_erased=former))
-        else:
-            result.append(EntryStatus(entry, "valid", validator_erased=former))
+        result.append(_record_status(entry, validation))
     return result
+
+
+def _record_status(entry: dict, validation: ClaimValidation) -> EntryStatus:
+    """What the NGO's record says today: revoked (by the NGO, with its reason) wins over withdrawn (the holder
+    deleted the claim: the record stays, issue 20), which wins over superseded."""
+    former = validation.validator_id is None
+    signed = {"countersigner": validation.countersigner_name, "countersigned_at": validation.countersigned_at}
+    if validation.revoked_at is not None:
+        return EntryStatus(entry, "revoked", validation.revoked_at, validation.revoked_reason, former, **signed)
+    if validation.withdrawn_at is not None or validation.claim_id is None:
+        return EntryStatus(entry, "withdrawn", validation.withdrawn_at, validator_erased=former, **signed)
+    if validation.superseded_at is not None:
+        return EntryStatus(entry, "superseded", validation.superseded_at, validator_erased=former, **signed)
+    if validation.awaiting_countersignature:
+        return EntryStatus(entry, "awaiting_countersignature", validator_erased=former)
+    return EntryStatus(entry, "valid", validator_erased=former, **signed)
 
 
 def printed_referents(snapshot: dict) -> list[dict]:

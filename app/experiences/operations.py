@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.audit import log_event
+from app.core.db import UTCDateTime, utcnow
 from app.core.errors import UserError
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind, WorkingTime
 from app.extensions import db
@@ -88,8 +89,32 @@ def delete_experience(experience: Experience, *, actor: User) -> None:
     # The id (in the event's object) and the kind, never the title: audit events are append-only and outlive an
     # account's erasure, so they must not hold what the person wrote (see app/portability/erasure.py).
     log_event("experience.deleted", actor=actor, obj=experience, data={"kind": experience.kind.value})
+    _withdraw_validations_of_claims(experience.id)
     db.session.delete(experience)
     db.session.flush()
+
+
+# The NGOs' validation records of the experience's claims outlive them (issue 20): they are marked withdrawn before
+# the claims go by cascade. Claims and their validations live on a higher floor, so this floor names only the
+# tables and columns it writes (tests/test_rules_without_views.py pins them against the models).
+CLAIMS_TABLE = "claims"
+VALIDATIONS_TABLE = "claim_validations"
+_claims = sa.table(CLAIMS_TABLE, sa.column("id"), sa.column("experience_id"))
+_validations = sa.table(VALIDATIONS_TABLE, sa.column("claim_id"), sa.column("withdrawn_at", UTCDateTime()))
+
+
+def _withdraw_validations_of_claims(experience_id: int) -> None:
+    """Mark the standing validation records of the experience's claims withdrawn by the holder, now."""
+    claim_ids = sa.select(_claims.c.id).where(_claims.c.experience_id == experience_id)
+    db.session.execute(
+        sa.update(_validations)
+        .where(_validations.c.claim_id.in_(claim_ids), _validations.c.withdrawn_at.is_(None))
+        .values(withdrawn_at=utcnow())
+    )
+    # Records already loaded reload from the database (withdrawn_at here, claim_id NULLed by the foreign key).
+    for obj in list(db.session.identity_map.values()):
+        if getattr(obj, "__tablename__", None) == VALIDATIONS_TABLE:
+            db.session.expire(obj)
 
 
 def experiences_of(owner: User) -> list[Experience]:

@@ -14,6 +14,10 @@ user" where other records kept it. After the commit the database files are compa
 (:func:`app.core.dbfiles.compact`: SQLite ``VACUUM`` and a truncated write-ahead log) and the development mail
 sink loses every message to the person, so their name and address survive in no file of the instance.
 
+The volunteer's validations are the NGOs' records: they are kept, reduced to a pseudonymous record
+(:func:`app.validation.archive.scrub_for_erasure`: competence, level, NGO, trainer, dates, content hash; no
+narrative, evidence or link to the person), as the README and FORMAT.md state.
+
 Validations a deleted trainer gave stay valid: the trainer's id
 is set to NULL by the foreign key and their name is blanked, so they read "a former trainer (ORG)"; the public
 verification page of a document printed with their name says "a former trainer" too (the PDF itself cannot change).
@@ -44,6 +48,7 @@ from app.documents.files import documents_dir
 from app.documents.models import Document
 from app.extensions import db
 from app.organisations.models import Invitation
+from app.validation import archive
 
 #: table → what erasure does to the rows referring to the erased person.
 ERASURE_REGISTRY: dict[str, str] = {
@@ -57,7 +62,8 @@ ERASURE_REGISTRY: dict[str, str] = {
     "claims": "deleted (cascade)",
     "submissions": "the volunteer's deleted (cascade); facts_confirmed_by_id set to NULL on others'",
     "submission_items": "deleted with the volunteer's submissions; decided_by_id set to NULL on others'",
-    "claim_validations": "deleted with the volunteer's claims; a trainer's validations kept, name blanked",
+    "claim_validations": "the volunteer's kept as the NGO's pseudonymous record (competence, level, NGO, validator, "
+    "dates, content hash; no narrative, evidence or holder); a trainer's validations kept, name blanked",
     "referent_requests": "deleted (cascade)",
     "notifications": "deleted (cascade); trainers' notifications about the person's submissions deleted",
     "survey_participations": "deleted (cascade); anonymous answers are not linked to anyone and stay",
@@ -85,6 +91,7 @@ def erase_user(user: User) -> None:
         storage.delete_after_commit(key)
     _erase_documents(user_id)
     _blank_names(user_id)
+    archive.scrub_for_erasure(user_id)
     _erase_notifications_about(user_id)
     from app.sharing.models import Share
 

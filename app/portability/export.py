@@ -42,7 +42,7 @@ EXPORT_REGISTRY: dict[str, str] = {
     "claims": "experiences[].claims",
     "submissions": "records.submissions",
     "submission_items": "records.submission_items",
-    "claim_validations": "experiences[].claims[].validations",
+    "claim_validations": "experiences[].claims[].validations; withdrawn ones in records.withdrawn_validations",
     "referent_requests": "records.referent_requests",
     "notifications": "records.notifications",
     "survey_participations": "records.survey_participations",
@@ -309,6 +309,11 @@ def _record_queries(user: User) -> dict[str, tuple[str, object]]:
             ),
         ),
         "referent_requests": ("referent_requests", tables["referent_requests"].c.volunteer_id == uid),
+        # The NGOs' records of validations whose claim the person deleted (issue 20): still about them.
+        "withdrawn_validations": (
+            "claim_validations",
+            sa.and_(tables["claim_validations"].c.holder_id == uid, tables["claim_validations"].c.claim_id.is_(None)),
+        ),
         "notifications": ("notifications", tables["notifications"].c.user_id == uid),
         "survey_participations": ("survey_participations", tables["survey_participations"].c.user_id == uid),
         "shares": ("shares", sa.or_(shares.c.owner_id == uid, shares.c.adviser_id == uid)),

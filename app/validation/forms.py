@@ -118,3 +118,18 @@ class ReferentConfirmForm(SafeForm):
     facts_confirmed = BooleanField(_l("I confirm the facts of this mission"))
     claim_ids = MultiCheckboxField(_l("I confirm these competences"), coerce=int, validate_choice=False)
     comment = TextAreaField(_l("Comment"), validators=[max_length(COMMENT_LIMIT)])
+
+
+class CountersignForm(SafeForm):
+    """A second trainer countersigns a validation (nothing to fill in: the button is the act)."""
+
+
+class CountersignatureRuleForm(SafeForm):
+    """An NGO admin's rule: a framework (or any) and an optional lowest level needing a countersignature."""
+
+    framework_slug = SelectField(_l("Framework"), validate_choice=False)
+    min_level = SelectField(
+        _l("From level"),
+        choices=[("", _l("Any level")), ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("5", "5")],
+        validate_choice=True,
+    )

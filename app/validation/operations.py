@@ -45,7 +45,7 @@ from app.organisations.models import (
     Organisation,
     OrganisationKind,
 )
-from app.validation import suggestions
+from app.validation import archive, several, suggestions
 from app.validation.models import (
     FACTS_OPEN_STATES,
     FactsDecision,
@@ -390,8 +390,14 @@ def _run_guarded(attempt):
 # --- Submission -----------------------------------------------------------------------------------------------
 
 
-def submittable(claim: Claim) -> bool:
-    return claim.state in SUBMITTABLE_STATES
+def submittable(claim: Claim, organisation_ids=None, validators: dict[int, set[int]] | None = None) -> bool:
+    """Whether ``claim`` may be submitted: judged on its state alone, or, given ``organisation_ids``, to one of
+    them (another NGO's validation never blocks; see :mod:`app.validation.several`)."""
+    if organisation_ids is None:
+        return claim.state in SUBMITTABLE_STATES
+    if validators is None:
+        validators = several.standing_validators([claim])
+    return several.open_to(claim, organisation_ids, validators)
 
 
 def submit_experience(volunteer: User, experience: Experience, organisation: Organisation, claim_ids) -> Submission:
@@ -411,7 +417,8 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
     claims = [c for c in claims_of_experience(experience) if c.id in wanted]
     if not wanted:
         raise UserError(_l("Please choose at least one competence to submit."), "claim_ids")
-    if len(claims) != len(wanted) or not all(submittable(c) for c in claims):
+    validators = several.standing_validators(claims)
+    if len(claims) != len(wanted) or not all(submittable(c, [organisation.id], validators) for c in claims):
         raise UserError(_l("Please choose competences of this experience that can be submitted."), "claim_ids")
     now = utcnow()
     facts = facts_snapshot(experience)
@@ -608,11 +615,15 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
         raise AlreadyDecided(_name(item.decided_by), item.decided_at)
     submission = item.submission
     claim = item.claim
-    claim.state = {
-        ItemDecision.VALIDATED: ClaimState.VALIDATED,
-        ItemDecision.CHANGES_REQUESTED: ClaimState.CHANGES_REQUESTED,
-        ItemDecision.REJECTED: ClaimState.REJECTED,
-    }[data.decision]
+    claim.state = several.state_after_decision(
+        claim,
+        {
+            ItemDecision.VALIDATED: ClaimState.VALIDATED,
+            ItemDecision.CHANGES_REQUESTED: ClaimState.CHANGES_REQUESTED,
+            ItemDecision.REJECTED: ClaimState.REJECTED,
+        }[data.decision],
+        submission.organisation_id,
+    )
     audit_data = {
         "submission_id": submission.id,
         "item_id": item.id,
@@ -624,8 +635,16 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
         "comment": comment,
     }
     if data.decision == ItemDecision.VALIDATED:
+        # countersign imports this module (its errors): imported here to break the cycle.
+        from app.validation import countersign
+
+        needs_second = countersign.requires_countersignature(
+            submission.organisation_id, item.snapshot["node"].get("framework", ""), level
+        )
         validation = ClaimValidation(
             claim_id=claim.id,
+            holder_id=claim.owner_id,
+            countersignature_required=needs_second,
             claim_version=item.claim_version,
             item_id=item.id,
             snapshot=item.snapshot,
@@ -639,17 +658,9 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
         )
         db.session.add(validation)
         db.session.flush()
-        db.session.execute(
-            sa.update(ClaimValidation)
-            .where(
-                ClaimValidation.claim_id == claim.id,
-                ClaimValidation.id != validation.id,
-                ClaimValidation.is_current,
-            )
-            .values(superseded_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        audit_data.update(validation_id=validation.id, level=level)
+        if not needs_second:  # a validation awaiting its countersignature replaces nothing yet
+            countersign.supersede_others(validation, now)
+        audit_data.update(validation_id=validation.id, level=level, countersignature_required=needs_second)
     db.session.flush()
     suggestions.learn_from_decision(
         item, db.session.get(FrameworkVersion, audit_data["framework_version_id"]), data.decision, level
@@ -827,7 +838,7 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
     claims = list(db.session.scalars(sa.select(Claim).where(Claim.id.in_(claim_ids)).order_by(Claim.id)))
     for claim in claims:
         if claim.state == ClaimState.SUBMITTED:
-            claim.state = ClaimState.DRAFT
+            claim.state = several.state_after_decision(claim, ClaimState.DRAFT, submission.organisation_id)
     db.session.flush()
     experience = submission.experience
     organisation = submission.organisation
@@ -1024,8 +1035,11 @@ def revoke_validation(validation: ClaimValidation, actor: User, reason: str) -> 
     if rowcount != 1:
         raise AlreadyDecided(_name(validation.revoked_by), validation.revoked_at)
     claim = validation.claim
+    if claim is None:  # the holder withdrew the claim: the NGO's record is revoked all the same
+        archive.log_revoked_record(validation, actor, reason)
+        return
     if claim.state == ClaimState.VALIDATED and claim.version == validation.claim_version:
-        claim.state = ClaimState.DRAFT
+        claim.state = several.state_after_decision(claim, ClaimState.DRAFT, validation.organisation_id)
     db.session.flush()
     log_event(
         "validation.revoked",

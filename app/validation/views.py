@@ -26,7 +26,7 @@ from app.experiences.models import ExperienceKind
 from app.extensions import db, limiter
 from app.frameworks.models import FrameworkVersion
 from app.organisations.models import MembershipRole
-from app.validation import bp, records, suggestions
+from app.validation import bp, records, several, suggestions
 from app.validation import operations as ops
 from app.validation.forms import (
     DecisionForm,
@@ -60,7 +60,8 @@ class RHSubmit(RHOwnExperienceBase):
     def _process(self):
         organisations = ops.submission_organisations(current_user)
         claims = ops.claims_of_experience(self.experience)
-        submittable = [c for c in claims if ops.submittable(c)]
+        validators = several.standing_validators(claims)
+        submittable = [c for c in claims if ops.submittable(c, [o.id for o in organisations], validators)]
         pending = ops.pending_submission(self.experience.id)
         form = SubmitForm()
         form.organisation_id.choices = [(o.id, o.name) for o in organisations]
@@ -574,3 +575,6 @@ _ROUTES = [
 ]
 for rule, handler, endpoint in _ROUTES:
     bp.add_url_rule(rule, view_func=handler.as_view(endpoint))
+
+# The countersignature pages (issue 20) register their routes on the same blueprint.
+from app.validation import countersign_views  # noqa: E402, F401

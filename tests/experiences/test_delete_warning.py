@@ -1,5 +1,5 @@
-"""Deleting an experience deletes what the NGO and the host referent recorded about it (validations, submissions,
-referent confirmations): the confirmation page names them in plain words before anything is lost."""
+"""Deleting an experience deletes the review history and the host referent's confirmations, and withdraws the NGO's
+validations (kept as the NGO's records, issue 20): the confirmation page names them in plain words first."""
 
 from __future__ import annotations
 
@@ -40,11 +40,15 @@ def test_the_delete_page_of_a_validated_mission_names_the_records_lost(
     assert "the confirmation given by your host referent Rosa Quispe" in text
     assert "the history of the review by Solidarité Monde" in text
 
-    # The warning is what happens: deleting removes the validations.
+    assert "Solidarité Monde keeps its record" in text
+
+    # The warning is what happens: the validations leave the portfolio, the NGO's records stay, withdrawn (issue 20).
     from app.claims.validations import ClaimValidation
 
     assert client.post(f"/experiences/{mission.id}/delete").status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ClaimValidation)) == 0
+    kept = list(db.session.scalars(sa.select(ClaimValidation)))
+    assert len(kept) == 2
+    assert all(v.claim_id is None and v.withdrawn_at is not None and v.holder_id == volunteer.id for v in kept)
 
 
 def test_the_delete_page_of_a_plain_mission_has_no_warning(volunteer, framework, mission, app, login):

@@ -123,7 +123,9 @@ def test_erasing_a_trainer_leaves_only_printed_documents(app, client, world, cre
 
 
 def test_verify_page_names_no_erased_trainer_of_a_deleted_validation(app, client, world, db_session):
-    """The validation row is gone (the claim was deleted): the audit log says who gave it."""
+    """The claim was deleted: the NGO's record stays (issue 20), withdrawn, and still names its trainer until the
+    trainer's account is erased."""
+    from app.claims import operations as claim_ops
     from app.claims.models import Claim
     from app.documents import codes
     from app.documents.context import _validation_entry
@@ -133,11 +135,12 @@ def test_verify_page_names_no_erased_trainer_of_a_deleted_validation(app, client
     document = store_document_stand_in(
         world.volunteer, world.ngo, snapshot={"entries": [_validation_entry(world.validation, "en")]}
     )
-    db_session.execute(sa.delete(Claim).where(Claim.id == world.claims[0].id))
+    claim_ops.delete_claim(db_session.get(Claim, world.claims[0].id), actor=world.volunteer)
     db_session.flush()
     url = f"/verify/{codes.formatted(document.code)}"
     page = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Théo Trainer" in page and "Unknown" in page  # still named while the account exists
+    assert "Théo Trainer" in page and "Withdrawn by the holder on" in page  # still named while the account exists
+    assert "Unknown" not in page
 
     erase_user(world.trainer)
     db_session.commit()

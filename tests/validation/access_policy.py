@@ -64,6 +64,11 @@ def build(world):
     from app.extensions import db
 
     world.validation = db.session.scalar(sa.select(ClaimValidation).where(ClaimValidation.claim_id == claim2.id))
+    from app.validation import countersign
+
+    world.countersign_rule = countersign.set_rule(
+        world.ngo, world.users["org_admin"], countersign.RuleData("other-fw", min_level=3)
+    )
     _request, world.referent_token = ops.request_referent(
         volunteer, world.val_experience2, ops.ReferentData(name="Rosa", email="rosa@example.org", language="es")
     )
@@ -100,6 +105,20 @@ POLICY = {
     ),
     "validation.revoke": rule(NGO_ADMIN, url=lambda w: {"validation_id": w.validation.id}, methods=("GET", "POST")),
     "validation.referent": rule(PUBLIC, url=lambda w: {"token": w.referent_token}, methods=("GET", "POST")),
+    "validation.countersignatures": rule(QUEUE, notes="trainers and admins see their own NGOs' list"),
+    "validation.countersign": rule(
+        REVIEWERS,
+        url=lambda w: {"validation_id": w.validation.id},
+        methods=("GET", "POST"),
+        notes="world.validation needs no countersignature: a POST answers 409; who may countersign one that does "
+        "(403 for the validator) is tested in tests/validation/test_records_and_countersign.py",
+    ),
+    "validation.countersignature_rules": rule(
+        NGO_ADMIN, url=lambda w: {"slug": w.ngo.slug}, methods=("GET", "POST"), notes="an empty form answers 422"
+    ),
+    "validation.countersignature_rule_delete": rule(
+        NGO_ADMIN, url=lambda w: {"slug": w.ngo.slug, "rule_id": w.countersign_rule.id}, methods=("POST",)
+    ),
     "validation.notifications": rule(USER),
     "validation.notifications_read": rule(USER, methods=("POST",)),
 }
