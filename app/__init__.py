@@ -83,6 +83,7 @@ BLUEPRINT_PACKAGES = (
     "documents",
     "sharing",
     "portability",
+    "vae",
 )
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
 CLI_COMMANDS = (
@@ -97,6 +98,7 @@ CLI_COMMANDS = (
     "app.portability.cli:portability_cli",
     "app.core.backup_cli:backup_cli",
     "app.survey.cli:survey_cli",
+    "app.vae.cli:vae_cli",
 )
 
 

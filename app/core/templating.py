@@ -48,6 +48,7 @@ def _navigation() -> list[tuple[str, object]]:
         ("main.home", _l("My space")),
         ("claims.dashboard", _l("My portfolio")),
         ("documents.index", _l("My documents")),
+        ("vae.index", _l("VAE")),
         ("organisations.directory", _l("Organisations")),
         ("frameworks.index", _l("Frameworks")),
         ("survey.index", _l("Impact survey")),
