@@ -97,7 +97,10 @@ def analyse(project: VaeProject) -> GapAnalysis:
     experiences = {
         e.id: e
         for e in db.session.scalars(
-            sa.select(Experience).where(Experience.owner_id == project.owner_id).order_by(Experience.start_date)
+            sa.select(Experience)
+            .where(Experience.owner_id == project.owner_id)
+            .options(selectinload(Experience.sending_organisation))
+            .order_by(Experience.start_date)
         )
     }
     claims = [
