@@ -33,9 +33,7 @@ DRAFT_LABELS = {
 
 
 class ProjectForm(SafeForm):
-    framework_id = SelectField(
-        _l("Target certification"), coerce=int, validators=[required(_l("Please choose a certification."))]
-    )
+    framework_id = SelectField(_l("Target certification"), validators=[required(_l("Please choose a certification."))])
     route = RadioField(
         _l("Route"),
         choices=VaeRoute.choices(),

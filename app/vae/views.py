@@ -62,7 +62,9 @@ class RHNewProject(RHAuthenticated):
     def _process(self):
         frameworks = ops.target_frameworks()
         form = ProjectForm()
-        form.framework_id.choices = [(f.id, localized(f.current_version.title)[0]) for f in frameworks]
+        form.framework_id.choices = [("", _("— Choose a certification —"))] + [
+            (str(f.id), localized(f.current_version.title)[0]) for f in frameworks
+        ]
         blocs = {f.id: ops.bloc_nodes(f.current_version.id) for f in frameworks}
         form.bloc_codes.choices = [
             (node.code, f"{node.code} — {localized(node.title)[0]}") for nodes in blocs.values() for node in nodes
@@ -78,7 +80,7 @@ class RHNewProject(RHAuthenticated):
                     project = ops.create_project(
                         current_user,
                         ops.ProjectData(
-                            framework_id=form.framework_id.data,
+                            framework_id=int(form.framework_id.data),
                             route=VaeRoute(form.route.data),
                             started_on=form.started_on.data,
                             bloc_codes=codes,
@@ -111,7 +113,9 @@ class RHProjectBase(RHAuthenticated):
 
 def _status_form(project, form=None) -> StatusForm:
     form = form or StatusForm(formdata=None)
-    form.status.choices = [(s.value, s.label) for s in project.next_statuses if s != VaeStatus.DECIDED]
+    form.status.choices = [("", _("— Choose the next step —"))] + [
+        (s.value, s.label) for s in project.next_statuses if s != VaeStatus.DECIDED
+    ]
     if form.expected.data in (None, ""):
         form.expected.data = project.status.value
     if form.on.data is None:
