@@ -376,14 +376,14 @@ def send_reminders(today: date | None = None) -> int:
             left = deadline.days_left(today)
             if left < 0:
                 continue
-            for days in REMINDER_DAYS:
-                key = f"{deadline.key}:{deadline.due.isoformat()}:{days}"
-                if left > days or key in (project.reminders_sent or []):
-                    continue
-                _remind(project, deadline, left)
-                project.reminders_sent = [*(project.reminders_sent or []), key]
-                sent += 1
-                break  # the 30-day and the 7-day reminder never go out together
+            # The narrowest window the deadline is in: a run missed at 30 days sends the 7-day reminder only.
+            days = next((d for d in sorted(REMINDER_DAYS) if left <= d), None)
+            key = f"{deadline.key}:{deadline.due.isoformat()}:{days}"
+            if days is None or key in (project.reminders_sent or []):
+                continue
+            _remind(project, deadline, left)
+            project.reminders_sent = [*(project.reminders_sent or []), key]
+            sent += 1
     db.session.flush()
     return sent
 

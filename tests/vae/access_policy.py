@@ -29,6 +29,8 @@ def build(world):
         owner_id=volunteer.id,
         kind=ShareKind.ADVISER,
         adviser_email=world.users["adviser"].email,
+        # Without documents, like world.share: the documents' grant rule stays as tests/documents expects it.
+        include_documents=False,
         expires_at=utcnow() + timedelta(days=30),
     )
     world.vae_project = VaeProject(

@@ -254,3 +254,22 @@ def test_outcome_needs_a_scheduled_jury_and_a_certifier(vaeworld, make_project):
     with pytest.raises(ops.VaeError) as error:
         ops.record_outcome(project, ops.OutcomeData(VaeOutcome.TOTAL, TODAY, "  "), actor=vaeworld.volunteer)
     assert error.value.field == "certifier"
+
+
+def test_remind_command_sends_and_commits(app, vaeworld, make_project, outbox):
+    from app.vae import operations as ops
+    from app.vae.models import VaeStatus
+
+    project = walk(
+        make_project(),
+        vaeworld.volunteer,
+        (VaeStatus.FEASIBILITY_SENT, TODAY - timedelta(days=60)),
+        (VaeStatus.ADMISSIBLE, TODAY - timedelta(days=10)),
+    )
+    due = ops.add_months(project.admissibility_on, 6)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["vae", "remind", "--today", (due - timedelta(days=5)).isoformat()])
+    assert result.exit_code == 0 and "sent 1 reminders" in result.output
+    assert [m.recipient for m in outbox if "deadline" in m.subject] == [vaeworld.volunteer.email]
+    result = runner.invoke(args=["vae", "remind", "--today", (due - timedelta(days=4)).isoformat()])
+    assert "sent 0 reminders" in result.output
