@@ -112,3 +112,9 @@ class SwornForm(SafeForm):
             "(déclaration sur l'honneur)."
         )
     )
+
+
+class PrintForm(SafeForm):
+    """The print button of one document; the hidden field names it again (a bare POST prints nothing)."""
+
+    document = HiddenField(validators=[required(_l("Choose a document to print."))])

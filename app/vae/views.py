@@ -28,6 +28,7 @@ from app.vae.forms import (
     CompanionForm,
     DraftForm,
     OutcomeForm,
+    PrintForm,
     ProjectForm,
     StatusForm,
     SwornForm,
@@ -159,7 +160,7 @@ def render_project(project, *, status_form=None, outcome_form=None, companion_fo
         outcome_form=_outcome_form(project, outcome_form),
         companion_form=companion_form or CompanionForm(formdata=None),
         sworn_form=sworn_form or SwornForm(formdata=None),
-        print_form=EmptyForm(),
+        print_form=PrintForm(formdata=None),
         end_form=EmptyForm(),
         documents=printing.DOCUMENTS,
         VaeStatus=VaeStatus,
@@ -193,8 +194,9 @@ class RHAdvance(RHProjectBase):
             except ops.VaeError as exc:
                 _add_error(form, exc.field if exc.field in form._fields else "status", exc.message)
             except ops.AlreadyMoved as exc:
+                # A reload of the page as it is now, answering 409 (the conflict), with the reason on top.
                 flash(_("The project had already moved on (now: %(status)s).", status=exc.status.label), "error")
-                return redirect(url_for("vae.project", project_id=self.project.id)), 409
+                return render_project(self.project, code=409)
             else:
                 flash(_("The project moved on: %(status)s.", status=self.project.status.label), "success")
                 return redirect(url_for("vae.project", project_id=self.project.id))
@@ -225,7 +227,7 @@ class RHOutcome(RHProjectBase):
                 _add_error(form, exc.field if exc.field in form._fields else "outcome", exc.message)
             except ops.AlreadyMoved:
                 flash(_("The jury's decision was already recorded."), "error")
-                return redirect(url_for("vae.project", project_id=self.project.id)), 409
+                return render_project(self.project, code=409)
             else:
                 flash(_("The jury's decision is recorded."), "success")
                 if following is not None:
@@ -303,9 +305,10 @@ class RHPrint(RHProjectBase):
         self.kind = kind
 
     def _process(self):
-        if not EmptyForm().validate_on_submit():
-            flash(_("The form expired. Please try again."), "error")
-            return redirect(url_for("vae.project", project_id=self.project.id))
+        form = PrintForm()
+        if not form.validate_on_submit() or form.document.data != self.kind:
+            flash(_("Choose a document to print."), "error")
+            return redirect(url_for("vae.project", project_id=self.project.id) + "#documents")
         try:
             target = printing.print_project_document(self.project, self.kind, actor=current_user)
         except printing.NotReady as exc:

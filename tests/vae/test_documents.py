@@ -18,7 +18,7 @@ def _print(client, project, kind):
     from app.documents.models import Document
     from app.extensions import db
 
-    response = client.post(f"/vae/{project.id}/print/{kind}")
+    response = client.post(f"/vae/{project.id}/print/{kind}", data={"document": kind})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     location = response.headers["Location"]
     assert "/documents/" in location and "/jobs/" not in location, location
@@ -59,7 +59,8 @@ def test_livret1_faisabilite_and_validation_in_french_signed(app, sync_render, v
     assert "B1.C1 — Compétence B1.C1 : OUI" in text and "B1.C2 — Compétence B1.C2 : PARTIELLEMENT" in text
 
     # The dossier de validation waits for the sworn statement.
-    refused = client.post(f"/vae/{project.id}/print/validation")
+    assert "/documents/" not in client.post(f"/vae/{project.id}/print/livret1").headers["Location"]  # bare POST
+    refused = client.post(f"/vae/{project.id}/print/validation", data={"document": "validation"})
     assert refused.status_code == 302 and "/documents/" not in refused.headers["Location"]
     ops.sign_statement(project, actor=vaeworld.volunteer, name="Valentine Vae", accepted=True)
     _document, data = _print(client, project, "validation")
