@@ -84,6 +84,7 @@ BLUEPRINT_PACKAGES = (
     "documents",
     "sharing",
     "portability",
+    "vae",
 )
 #: What packages contribute to the pages and documents of lower packages, registered in this order (explicitly:
 #: importing a module registers nothing). Page panels (``register_panels``, see app.core.hooks: each panel's
@@ -92,6 +93,7 @@ PAGE_EXTENSIONS = (
     "app.claims.views:register_panels",
     "app.validation.views:register_panels",
     "app.portability.views:register_panels",
+    "app.vae.views:register_panels",
     "app.sharing.operations:register_document_grants",
 )
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.
@@ -107,6 +109,7 @@ CLI_COMMANDS = (
     "app.portability.cli:portability_cli",
     "app.core.backup_cli:backup_cli",
     "app.survey.cli:survey_cli",
+    "app.vae.cli:vae_cli",
 )
 
 

@@ -28,6 +28,7 @@ FLOORS: dict[str, int] = {
     "documents": 7,
     "sharing": 8,
     "portability": 8,
+    "vae": 9,
 }
 TOP = {"", "admin", "main", "demo", "cli", "checks", "jobs"}
 #: ``survey`` stands apart: it uses only these, and only the top imports it.

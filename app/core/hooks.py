@@ -13,7 +13,8 @@ panels come in increasing ``order``. Each panel runs its own fixed number of que
 The hooks (:data:`PANEL_HOOKS`), with the panels contributed today, by order:
 
 - ``dashboard-panels`` (``claims/dashboard.html``, ``claims=``): 30 validation — the validations of the claims;
-  40 portability — the badges to download.
+  40 portability — the badges to download;
+  50 vae — the blocs a VAE jury awarded.
 - ``experience-panels`` (``experiences/detail.html``, ``experience=``): 10 claims — competence suggestions;
   20 claims — the claims made on it; 30 validation — its submissions, referents and history; 40 portability —
   its exports.

@@ -64,6 +64,7 @@ def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
     items += [
         ("claims.dashboard", _l("My portfolio")),
         ("documents.index", _l("My documents")),
+        ("vae.index", _l("VAE")),
         ("organisations.directory", _l("Organisations")),
         ("sharing.index", _l("Sharing")),
         ("frameworks.index", _l("Frameworks")),

@@ -124,6 +124,10 @@ def seed_demo() -> list[tuple[str, str]]:
         auth_ops.get_user_by_email("formatrice@demo.acquis.example"),
         auth_ops.get_user_by_email("admin-ong@demo.acquis.example"),
     )
+    seed_vae(
+        auth_ops.get_user_by_email("benevole@demo.acquis.example"),
+        auth_ops.get_user_by_email("conseillere@demo.acquis.example"),
+    )
     return accounts
 
 
@@ -306,6 +310,52 @@ def seed_validation(volunteer, organisation, trainer, org_admin) -> None:
                 "certification visée.",
             ),
         )
+
+
+DEMO_VAE_FRAMEWORK = "example-rncp-coordination-projets-solidarite"
+
+
+def seed_vae(volunteer, adviser) -> None:
+    """A VAE project in progress for the demo volunteer on the example certification (admissible a month ago,
+    so the 6-month deadline shows), the demo adviser as companion with a comment, and a first draft of bloc 1
+    (once; nothing when the example certification is not imported)."""
+    from datetime import timedelta
+
+    from app.frameworks.models import Framework
+    from app.vae import operations as vae_ops
+    from app.vae.models import VaeRoute, VaeStatus
+
+    if volunteer is None or adviser is None or vae_ops.projects_of(volunteer):
+        return
+    framework = db.session.scalar(sa.select(Framework).where(Framework.slug == DEMO_VAE_FRAMEWORK))
+    if framework is None or framework.current_version is None:
+        return
+    today = date.today()
+    project = vae_ops.create_project(
+        volunteer,
+        vae_ops.ProjectData(framework.id, VaeRoute.FRANCE_VAE, today - timedelta(days=120)),
+    )
+    for status, days_ago in ((VaeStatus.FEASIBILITY_SENT, 90), (VaeStatus.ADMISSIBLE, 30)):
+        vae_ops.advance(project, status, actor=volunteer, on=today - timedelta(days=days_ago), expected=project.status)
+    vae_ops.invite_companion(project, actor=volunteer, email=adviser.email, days=180)
+    first_bloc = project.bloc_codes[0]
+    vae_ops.save_draft(
+        project,
+        first_bloc,
+        vae_ops.DraftData(
+            fields={
+                "context": "Association partenaire d'éducation populaire à Lima (Pérou), 12 salariés et 30 bénévoles.",
+                "activities": "J'ai conduit le diagnostic du quartier avec les familles et les écoles partenaires.",
+            }
+        ),
+        actor=volunteer,
+    )
+    vae_ops.add_comment(
+        project,
+        actor=adviser,
+        bloc_code=first_bloc,
+        body="Bon début. Décrivez une situation précise : qui avez-vous réuni, avec quels outils, pour quel résultat ?",
+    )
 
 
 @demo_cli.command("seed")

@@ -33,6 +33,10 @@ class DocumentKind(LabelledEnum):
     ATTESTATION = "attestation", _l("Mission attestation")
     VAE = "vae", _l("VAE dossier")
     OPINION = "opinion", _l("Association's opinion")
+    #: The VAE path's documents (``app.vae.printing`` builds their snapshots and registers their templates).
+    VAE_LIVRET1 = "vae_livret1", _l("Livret 1 draft (VAE)")
+    VAE_FEASIBILITY = "vae_feasibility", _l("Dossier de faisabilité draft (VAE)")
+    VAE_VALIDATION = "vae_validation", _l("Dossier de validation (VAE)")
 
 
 class JobState(LabelledEnum):

@@ -111,11 +111,15 @@ class PrintRequest:
     organisation: Organisation | None = None
     #: VAE dossier: embed the evidence files as PDF/A-3 associated files.
     annex_evidence: bool = False
+    #: A snapshot built by a package above this one (``app.vae.printing``): printed as it is.
+    snapshot: dict | None = None
 
 
 def build_snapshot(request: PrintRequest) -> dict:
     """The snapshot of a print request. :raises ContextError:"""
     kind, language, holder = request.kind, request.language, request.holder
+    if request.snapshot is not None:
+        return request.snapshot
     if kind == DocumentKind.PORTFOLIO:
         return build_portfolio(
             holder,
