@@ -9,6 +9,8 @@ missing segments.
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import re
 
 import pygal
@@ -33,13 +35,27 @@ _STYLE = Style(
 
 
 def likert_chart(distributions: list[ItemDistribution], *, title: str, scale_labels: list[str], language: str) -> str:
-    """A data URI of a horizontal stacked bar chart: one bar per item, one segment per scale point (% of answers)."""
+    """A data URI of a horizontal stacked bar chart: one bar per item, one segment per scale point (% of answers).
+
+    Rendered once per content: the chart is a function of the title, the labels and the percentages, so the SVG is
+    kept in a small in-process cache keyed by a hash of them (pygal took most of a report's remaining time).
+    """
+    labels = tuple(d.item.text.get(language) for d in reversed(distributions))
+    values = tuple(tuple(_value(d, index) for d in reversed(distributions)) for index in range(len(scale_labels)))
+    content = (title, tuple(scale_labels), labels, values)
+    return _chart_for(hashlib.sha256(repr(content).encode()).hexdigest(), content)
+
+
+@functools.lru_cache(maxsize=256)
+def _chart_for(_digest: str, content: tuple) -> str:
+    """The chart of ``content`` (title, scale labels, item labels, values per scale point), cached by its digest."""
+    title, scale_labels, labels, values = content
     chart = pygal.HorizontalStackedBar(
         style=_STYLE,
         js=[],
         title=title,
         width=900,
-        height=max(260, 60 + 42 * len(distributions)),
+        height=max(260, 60 + 42 * len(labels)),
         range=(0, 100),
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
@@ -49,9 +65,9 @@ def likert_chart(distributions: list[ItemDistribution], *, title: str, scale_lab
         show_y_guides=False,
         disable_xml_declaration=False,
     )
-    chart.x_labels = [d.item.text.get(language) for d in reversed(distributions)]
-    for index, label in enumerate(scale_labels):
-        chart.add(label, [_value(d, index) for d in reversed(distributions)])
+    chart.x_labels = list(labels)
+    for label, series in zip(scale_labels, values, strict=True):
+        chart.add(label, list(series))
     svg = chart.render()
     if isinstance(svg, bytes):
         svg = svg.decode("utf-8")

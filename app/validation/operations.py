@@ -1312,7 +1312,15 @@ def organisation_stats(organisation: Organisation, sample: int = 1000) -> Organi
     pending_items = db.session.scalar(
         sa.select(sa.func.count(SubmissionItem.id))
         .join(Submission, Submission.id == SubmissionItem.submission_id)
-        .where(Submission.organisation_id == organisation.id, SubmissionItem.decision == ItemDecision.PENDING)
+        .where(
+            Submission.organisation_id == organisation.id,
+            # Redundant but what makes it cheap: an item awaits a decision only while its submission is pending
+            # (deciding the last item, returning or withdrawing moves the submission out of PENDING), so the
+            # count starts from the NGO's pending submissions (index on organisation_id, state) instead of every
+            # submission it ever received (240 ms for the largest NGO).
+            Submission.state == SubmissionState.PENDING,
+            SubmissionItem.decision == ItemDecision.PENDING,
+        )
     )
     rows = db.session.execute(
         sa.select(SubmissionItem.created_at, SubmissionItem.decided_at)
