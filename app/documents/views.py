@@ -12,7 +12,7 @@ from app.core.hooks import hook
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
-from app.documents import bp, codes, identities
+from app.documents import bp, codes, identities, refresh
 from app.documents import operations as ops
 from app.documents.context import ContextError, vae_frameworks
 from app.documents.forms import (
@@ -58,6 +58,7 @@ class RHDocumentsIndex(RHAuthenticated):
             has_experiences=bool(experiences),
             attestable=attestable,
             is_reviewer=_reviewer_organisations(current_user) != [],
+            refreshing=refresh.refreshing(current_user),
         )
 
 
@@ -148,6 +149,7 @@ class RHPrint(RHAuthenticated):
                 has_experiences=bool(experiences),
                 attestable=attestable,
                 is_reviewer=_reviewer_organisations(current_user) != [],
+                refreshing=refresh.refreshing(current_user),
             ),
             422,
         )
