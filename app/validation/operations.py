@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
@@ -245,16 +245,23 @@ def get_validation(validation_id: int) -> ClaimValidation | None:
     )
 
 
-def validations_for_claims(claim_ids) -> dict[int, list[ClaimValidation]]:
-    """Every validation of these claims (newest first), with the people and NGOs they name."""
+def validations_for_claims(claim_ids, *, with_snapshot: bool = True) -> dict[int, list[ClaimValidation]]:
+    """Every validation of these claims (newest first), with the people and NGOs they name.
+
+    :param with_snapshot: ``False`` leaves the frozen claim snapshots unread (deferred): lists that show only who
+        validated what, when (the dashboard, a shared portfolio) need not decode hundreds of JSON documents.
+    """
     ids = list(claim_ids)
     result: dict[int, list[ClaimValidation]] = {claim_id: [] for claim_id in ids}
     if not ids:
         return result
+    options = [selectinload(ClaimValidation.organisation), joinedload(ClaimValidation.revoked_by)]
+    if not with_snapshot:
+        options.append(defer(ClaimValidation.snapshot))
     rows = db.session.scalars(
         sa.select(ClaimValidation)
         .where(ClaimValidation.claim_id.in_(ids))
-        .options(selectinload(ClaimValidation.organisation), joinedload(ClaimValidation.revoked_by))
+        .options(*options)
         .order_by(ClaimValidation.validated_at.desc(), ClaimValidation.id.desc())
     )
     for row in rows:

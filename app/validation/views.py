@@ -605,7 +605,7 @@ def _claim_validation_panel(sender, claim, **kwargs):
 
 @hook("dashboard-panels").connect
 def _dashboard_validation_panel(sender, claims, **kwargs):
-    validations = ops.validations_for_claims([c.id for c in claims])
+    validations = ops.validations_for_claims([c.id for c in claims], with_snapshot=False)
     return panel("validation/_dashboard_panel.html", claims=claims, validations=validations)
 
 
