@@ -41,7 +41,8 @@ NGOS, VOLUNTEERS, ADVISERS, SURVEY_ANSWERS = 500, 99_500, 200, 50_000
 HEAVY_VOLUNTEERS = 7_718
 EXPERIENCES_PER_VOLUNTEER = 3
 SUBMITTED_SHARE = 0.55  # of the experiences with claims
-PENDING_SHARE, HEAVY_PENDING_SHARE = 0.045, 0.13
+PENDING_SHARE, HEAVY_PENDING_SHARE = 0.045, 0.065
+REJECTED_SHARE = 0.27  # of the decided items: rejected, no validation (~934,000 validations at full size)
 BIG_PORTFOLIO_SHARE, BIG_PORTFOLIO, BIG_EXPERIENCES = 0.01, 300, 8  # 300 claims in 8 missions
 
 
@@ -362,7 +363,7 @@ def bulk_load(url: str, template: dict, scale: float, rng: random.Random) -> dic
         facts_json = _dumps(facts)
         item_snapshot = item["snapshot"]
         validation_snapshot = validation["snapshot"]
-        start_day = date(2020, 1, 1)
+        today = now.date()
         exp_columns = [
             "id",
             "owner_id",
@@ -467,8 +468,10 @@ def bulk_load(url: str, template: dict, scale: float, rng: random.Random) -> dic
             trainer_id = staff[(org_id, "trainer")]
             node_sample = rng.sample(range(len(nodes)), min(len(nodes), max(split)))
             for e, n_claims in enumerate(split):
-                begin = start_day + timedelta(days=rng.randint(0, 1500))
-                created = datetime.combine(begin, datetime.min.time()) + timedelta(days=200)
+                # Missions over the last five years; submitted up to 60 days after they began and decided within 90
+                # days (capped at now), so the latest decisions fall in the queue statistics' 90-day window.
+                begin = today - timedelta(days=rng.randint(30, 1800))
+                created = datetime.combine(begin, datetime.min.time()) + timedelta(days=rng.randint(1, 29))
                 experiences.append(
                     (
                         exp_id,
@@ -499,7 +502,7 @@ def bulk_load(url: str, template: dict, scale: float, rng: random.Random) -> dic
                 if uid in big:
                     pending = False
                 if submitted:
-                    decided_at = None if pending else created + timedelta(days=rng.randint(1, 90))
+                    decided_at = None if pending else min(now, created + timedelta(days=rng.randint(1, 90)))
                     submissions.append(
                         (
                             sub_id,
@@ -525,7 +528,9 @@ def bulk_load(url: str, template: dict, scale: float, rng: random.Random) -> dic
                     counts["pending"] += pending
                 for k in range(n_claims):
                     node_id, version_id, level = nodes[node_sample[(k + e * 7) % len(node_sample)]]
+                    rejected = submitted and not pending and rng.random() < REJECTED_SHARE
                     state = "draft" if not submitted else ("submitted" if pending else "validated")
+                    state = "rejected" if rejected else state
                     claims.append(
                         (
                             claim_id,
@@ -556,16 +561,16 @@ def bulk_load(url: str, template: dict, scale: float, rng: random.Random) -> dic
                                 _dumps(item_snapshot),
                                 item["content_hash"],
                                 created,
-                                "pending" if pending else "validated",
+                                "pending" if pending else ("rejected" if rejected else "validated"),
                                 None if pending else trainer_id,
                                 None if pending else decided_at,
-                                None if pending else level,
-                                "",
+                                None if pending or rejected else level,
+                                "Ce récit ne montre pas la compétence." if rejected else "",
                             )
                         )
                         if pending:
                             heavy_pending_claims += org_id == org_ids[0]
-                        else:
+                        elif not rejected:
                             validations.append(
                                 (
                                     val_id,
