@@ -45,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
     init_error_handlers(app)
     init_templating(app)
     importlib.import_module("app.core.logredact").init_log_redaction(app)  # no /s/<token> etc. in request logs
+    # Documents re-rendered in the background when what they show changes (after the blueprints: it reads the
+    # audit events the lower packages' transitions write).
+    importlib.import_module("app.documents.refresh").init_refresh(app)
     return app
 
 

@@ -12,6 +12,7 @@ from flask import Flask, has_app_context
 
 from app import create_app
 from app.documents.operations import execute
+from app.documents.refresh import refresh
 
 _application: Flask | None = None
 
@@ -30,3 +31,14 @@ def render_document(job_id: str) -> None:
         return
     with _app().app_context():
         execute(job_id)
+
+
+def refresh_documents(marks) -> None:
+    """Re-render, in the background, what the holders concerned by ``marks`` already printed (see
+    :mod:`app.documents.refresh`)."""
+    marks = [tuple(mark) for mark in marks]
+    if has_app_context():
+        refresh(marks)
+        return
+    with _app().app_context():
+        refresh(marks)

@@ -142,6 +142,20 @@ def build_snapshot(request: PrintRequest) -> dict:
     return build_opinion(request.opinion, language)
 
 
+def request_spec(request: PrintRequest) -> dict:
+    """The print request as plain data (ids), stored with its render job."""
+    return {
+        "kind": request.kind.value,
+        "language": request.language,
+        "holder_id": request.holder.id,
+        "experience_ids": sorted(request.experience_ids),
+        "framework_slug": request.framework_slug,
+        "opinion_id": request.opinion.id if request.opinion is not None else None,
+        "organisation_id": request.organisation.id if request.organisation is not None else None,
+        "annex_evidence": request.annex_evidence,
+    }
+
+
 def request_document(actor: User, request: PrintRequest) -> Document | RenderJob:
     """Return the already issued document when nothing changed, else a queued :class:`RenderJob`.
 
@@ -164,7 +178,9 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
         kind=request.kind,
         language=request.language,
         cache_key=key,
-        payload={"snapshot": snapshot, "snapshot_hash": snapshot_hash},
+        # The request itself, so that the document can be prepared again in the background when what it shows
+        # changes (app.documents.refresh).
+        payload={"snapshot": snapshot, "snapshot_hash": snapshot_hash, "request": request_spec(request)},
     )
     db.session.add(job)
     db.session.flush()

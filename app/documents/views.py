@@ -11,7 +11,7 @@ from app.auth.forms import EmptyForm
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
-from app.documents import bp, codes, identities
+from app.documents import bp, codes, identities, refresh
 from app.documents import operations as ops
 from app.documents.context import ContextError, vae_frameworks
 from app.documents.forms import (
@@ -58,6 +58,7 @@ class RHDocumentsIndex(RHAuthenticated):
             has_experiences=bool(experiences),
             attestable=attestable,
             is_reviewer=_reviewer_organisations(current_user) != [],
+            refreshing=refresh.refreshing(current_user),
         )
 
 
@@ -148,6 +149,7 @@ class RHPrint(RHAuthenticated):
                 has_experiences=bool(experiences),
                 attestable=attestable,
                 is_reviewer=_reviewer_organisations(current_user) != [],
+                refreshing=refresh.refreshing(current_user),
             ),
             422,
         )
@@ -471,11 +473,46 @@ class RHVerify(RHPublic):
         )
 
 
+#: Trust roots' fingerprints per application, with the monotonic time they expire: reading the root CA and the
+#: platform certificate and hashing them took ~100 ms per /verify view; they change only when an operator rotates
+#: keys, which a one-minute lifetime follows closely enough.
+_TRUST_CACHE: dict[tuple, tuple[float, list[tuple[str, str]]]] = {}
+TRUST_CACHE_SECONDS = 60
+
+
 def _trust_context() -> dict:
-    """What the verification pages say about trusting signatures: the trust roots' fingerprints."""
+    """What the verification pages say about trusting signatures: the trust roots' fingerprints (cached a minute)."""
+    import time
+
     from flask import current_app
 
-    return {"trust_roots": trust_root_fingerprints(current_app.config)}
+    config = current_app.config
+    key = _trust_files_key(config)
+    now = time.monotonic()
+    cached = _TRUST_CACHE.get(key)
+    if cached is None or cached[0] <= now:
+        cached = (now + TRUST_CACHE_SECONDS, trust_root_fingerprints(config))
+        if len(_TRUST_CACHE) > 16:  # one entry per instance in practice; tests create many
+            _TRUST_CACHE.clear()
+        _TRUST_CACHE[key] = cached
+    return {"trust_roots": cached[1]}
+
+
+def _trust_files_key(config) -> tuple:
+    """What the trust roots are read from, with the files' modification times (a rotated key is a new entry)."""
+    import os
+    from pathlib import Path
+
+    cert = config.get("SIGNING_CERT_PATH") or os.environ.get("SIGNING_CERT_PATH", "")
+    directory = Path(config["INSTANCE_DIR"]) / "signing"
+    stamps = []
+    candidates = [Path(cert)] if cert else []
+    if directory.is_dir():
+        candidates += sorted(directory.rglob("*"))
+    for path in candidates:
+        if path.is_file():
+            stamps.append((str(path), path.stat().st_mtime_ns))
+    return (str(directory), cert, tuple(stamps))
 
 
 class RHTrustRoot(RHPublic):

@@ -276,7 +276,7 @@ def shared_portfolio(share: Share, experience_id: int | None = None) -> SharedPo
         )
         for claim in rows:
             claims[claim.experience_id].append(claim)
-    validations = validations_for_claims([c.id for group in claims.values() for c in group])
+    validations = validations_for_claims([c.id for group in claims.values() for c in group], with_snapshot=False)
     return SharedPortfolio(share, share.owner, experiences, claims, validations)
 
 

@@ -59,7 +59,6 @@ DRAFT_FIELD_LIMIT = 20_000
 COMPANION_DEFAULT_DAYS = 180
 
 
-
 class AlreadyMoved(Exception):
     """The project is no longer in the status the request was made from (someone moved it first)."""
 

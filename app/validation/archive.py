@@ -57,4 +57,3 @@ def scrub_for_erasure(user_id: int) -> int:
         record.holder_id = None
     db.session.flush()
     return len(records)
-

@@ -152,6 +152,14 @@ class SubmissionItem(Base):
         sa.UniqueConstraint("submission_id", "round", "claim_id", name="uq_submission_items_round_claim"),
         # The queue statistics read the latest decisions only (app.validation.operations.organisation_stats).
         sa.Index("ix_submission_items_decided_at", "decided_at"),
+        # The admin's count of items awaiting a decision, from a small index of the pending items only.
+        sa.Index(
+            "ix_submission_items_pending",
+            "submission_id",
+            "id",
+            postgresql_where=sa.text("decision = 'pending'"),
+            sqlite_where=sa.text("decision = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 from werkzeug.exceptions import Forbidden
 
 from app.auth.models import User
@@ -265,16 +265,23 @@ def get_validation(validation_id: int) -> ClaimValidation | None:
     )
 
 
-def validations_for_claims(claim_ids) -> dict[int, list[ClaimValidation]]:
-    """Every validation of these claims (newest first), with the people and NGOs they name."""
+def validations_for_claims(claim_ids, *, with_snapshot: bool = True) -> dict[int, list[ClaimValidation]]:
+    """Every validation of these claims (newest first), with the people and NGOs they name.
+
+    :param with_snapshot: ``False`` leaves the frozen claim snapshots unread (deferred): lists that show only who
+        validated what, when (the dashboard, a shared portfolio) need not decode hundreds of JSON documents.
+    """
     ids = list(claim_ids)
     result: dict[int, list[ClaimValidation]] = {claim_id: [] for claim_id in ids}
     if not ids:
         return result
+    options = [selectinload(ClaimValidation.organisation), joinedload(ClaimValidation.revoked_by)]
+    if not with_snapshot:
+        options.append(defer(ClaimValidation.snapshot))
     rows = db.session.scalars(
         sa.select(ClaimValidation)
         .where(ClaimValidation.claim_id.in_(ids))
-        .options(selectinload(ClaimValidation.organisation), joinedload(ClaimValidation.revoked_by))
+        .options(*options)
         .order_by(ClaimValidation.validated_at.desc(), ClaimValidation.id.desc())
     )
     for row in rows:
@@ -1343,7 +1350,15 @@ def organisation_stats(organisation: Organisation, sample: int = 1000) -> Organi
     pending_items = db.session.scalar(
         sa.select(sa.func.count(SubmissionItem.id))
         .join(Submission, Submission.id == SubmissionItem.submission_id)
-        .where(Submission.organisation_id == organisation.id, SubmissionItem.decision == ItemDecision.PENDING)
+        .where(
+            Submission.organisation_id == organisation.id,
+            # Redundant but what makes it cheap: an item awaits a decision only while its submission is pending
+            # (deciding the last item, returning or withdrawing moves the submission out of PENDING), so the
+            # count starts from the NGO's pending submissions (index on organisation_id, state) instead of every
+            # submission it ever received (240 ms for the largest NGO).
+            Submission.state == SubmissionState.PENDING,
+            SubmissionItem.decision == ItemDecision.PENDING,
+        )
     )
     rows = db.session.execute(
         sa.select(SubmissionItem.created_at, SubmissionItem.decided_at)

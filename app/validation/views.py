@@ -542,7 +542,7 @@ def _claim_validation_panel(*, claim, **kwargs):
 
 
 def _dashboard_validation_panel(*, claims, **kwargs):
-    validations = ops.validations_for_claims([c.id for c in claims])
+    validations = ops.validations_for_claims([c.id for c in claims], with_snapshot=False)
     return panel("validation/_dashboard_panel.html", claims=claims, validations=validations)
 
 

@@ -55,6 +55,11 @@ def _context(**overrides):
         "round": 1,
         "reason": "Wrong NGO",
         "previous_state": "",
+        # VAE reminders (templates/emails/vae_reminder.txt).
+        "certification": "Coordinateur de projets de solidarité internationale",
+        "deadline_key": "start_path",
+        "due": datetime(2027, 6, 1, tzinfo=UTC).date(),
+        "days_left": 7,
     }
     context.update(overrides)
     return context

@@ -1,0 +1,208 @@
+"""Documents ready before they are asked for: what a person already printed is re-rendered in the background when
+something it depends on changes, so that the next download is the cached file.
+
+The news travels upward without the lower packages knowing about documents: every transition that changes what a
+printed document shows writes an audit event (core) — an item decided, a validation revoked, facts confirmed, a
+referent's answer, an opinion. :func:`init_refresh`, called from ``create_app``, registers one explicit session
+listener that notes those events as they are flushed; once the transaction has committed, the holders concerned
+are refreshed in the background (RQ when ``REDIS_URL`` is set, a thread otherwise, inline in ``sync`` mode): their
+latest print requests are asked again, which finds the cached document when nothing changed and queues a render
+otherwise. ``DOCUMENT_REFRESH`` (``on``/``off``; off by default under ``TESTING``) switches it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from functools import partial
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.core.audit import AuditEvent
+from app.core.db import after_commit
+from app.documents import operations as ops
+from app.documents.context import ContextError
+from app.documents.models import DocumentKind, JobState, Opinion, RenderJob
+from app.experiences.models import Experience
+from app.extensions import db
+from app.organisations.models import Organisation
+from app.printing.dispatch import enqueue
+from app.printing.sandbox import setting
+
+logger = logging.getLogger(__name__)
+
+#: Audit actions after which a holder's printed documents may be out of date, and what their object is.
+WATCHED_PREFIXES = ("item.", "validation.revoked", "facts.", "referent.confirmed", "submission.decided", "opinion.")
+#: The session's info key holding the marks of the current transaction.
+MARKS = "documents_refresh_marks"
+#: How many of a holder's latest print requests are refreshed (the documents they are likely to download again).
+LATEST_REQUESTS = 10
+
+
+def init_refresh(app) -> None:
+    """Register the session listener (once per process; each app decides with ``DOCUMENT_REFRESH``)."""
+    app.config.setdefault("DOCUMENT_REFRESH", "off" if app.config.get("TESTING") else "on")
+    if not event.contains(Session, "after_flush", _collect):
+        event.listen(Session, "after_flush", _collect)
+
+
+def enabled() -> bool:
+    return has_app_context() and str(setting(current_app.config, "DOCUMENT_REFRESH", "on")).lower() not in (
+        "off",
+        "0",
+        "false",
+    )
+
+
+def _mark_of(audit: AuditEvent) -> tuple[str, int] | None:
+    """What an audit event says changed: ("claim" | "submission" | "experience" | "user", id), or None."""
+    if not audit.action.startswith(WATCHED_PREFIXES) or audit.action == "item.withdrawn":
+        return None
+    data = audit.data or {}
+    if audit.action.startswith("opinion."):
+        return ("user", int(data["volunteer_id"])) if data.get("volunteer_id") else None
+    if audit.action == "referent.confirmed":
+        return ("experience", int(data["experience_id"])) if data.get("experience_id") else None
+    kind = {"Claim": "claim", "Submission": "submission"}.get(audit.object_type)
+    return (kind, int(audit.object_id)) if kind and audit.object_id else None
+
+
+def _collect(session, _flush_context) -> None:
+    """after_flush: note the changes the flushed audit events announce; refresh once the transaction commits."""
+    if not enabled():
+        return
+    marks = {mark for obj in session.new if isinstance(obj, AuditEvent) and (mark := _mark_of(obj))}
+    if not marks:
+        return
+    pending = session.info.get(MARKS)
+    if pending is None:
+        pending = session.info[MARKS] = set()
+        app = current_app._get_current_object()
+        after_commit(partial(_start, app, session), session)
+    pending |= marks
+
+
+def _start(app, session) -> None:
+    marks = sorted(session.info.pop(MARKS, set()))
+    if not marks:
+        return
+    with app.app_context():
+        mode = ops.render_mode()
+    if mode == "rq":
+        enqueue(app, "app.jobs.refresh_documents", marks)
+        return
+    # A thread of its own in every other mode: it has its own application context and session (the committed
+    # session may not emit SQL from its after_commit hook); ``sync`` waits for it, as it waits for renders.
+    thread = threading.Thread(target=_run_in_thread, args=(app, marks), name="documents-refresh", daemon=True)
+    thread.start()
+    if mode == "sync":
+        thread.join()
+
+
+def _run_in_thread(app, marks) -> None:
+    with app.app_context():
+        try:
+            refresh(marks)
+        except Exception:
+            logger.exception("refreshing documents after %s failed", marks)
+            db.session.rollback()
+
+
+def holders_of(marks) -> set[int]:
+    """The ids of the people whose documents the marks concern (owners of the claims, missions, submissions)."""
+    from app.claims.models import Claim
+    from app.validation.models import Submission
+
+    by_kind: dict[str, set[int]] = {}
+    for kind, ident in marks:
+        by_kind.setdefault(kind, set()).add(ident)
+    holders = set(by_kind.get("user", ()))
+    for kind, model, column in (
+        ("claim", Claim, Claim.owner_id),
+        ("experience", Experience, Experience.owner_id),
+        ("submission", Submission, Submission.volunteer_id),
+    ):
+        if by_kind.get(kind):
+            holders |= set(db.session.scalars(sa.select(column).where(model.id.in_(by_kind[kind]))))
+    return holders
+
+
+def latest_requests(holder_id: int) -> list[tuple[RenderJob, dict]]:
+    """The holder's latest distinct print requests that were rendered (job, request), newest first."""
+    jobs = db.session.scalars(
+        sa.select(RenderJob)
+        .where(RenderJob.holder_id == holder_id, RenderJob.state == JobState.DONE)
+        .order_by(RenderJob.created_at.desc())
+        .limit(5 * LATEST_REQUESTS)
+    )
+    seen, result = set(), []
+    for job in jobs:
+        spec = (job.payload or {}).get("request")
+        key = json.dumps(spec, sort_keys=True) if spec else None
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        result.append((job, spec))
+        if len(result) == LATEST_REQUESTS:
+            break
+    return result
+
+
+def print_request_of(spec: dict) -> ops.PrintRequest | None:
+    """The :class:`PrintRequest` a stored request describes (None if what it named is gone)."""
+    holder = db.session.get(User, spec["holder_id"])
+    if holder is None:
+        return None
+    opinion = db.session.get(Opinion, spec["opinion_id"]) if spec.get("opinion_id") else None
+    organisation = db.session.get(Organisation, spec["organisation_id"]) if spec.get("organisation_id") else None
+    if (spec.get("opinion_id") and opinion is None) or (spec.get("organisation_id") and organisation is None):
+        return None
+    return ops.PrintRequest(
+        kind=DocumentKind(spec["kind"]),
+        language=spec["language"],
+        holder=holder,
+        experience_ids=tuple(spec.get("experience_ids") or ()),
+        framework_slug=spec.get("framework_slug") or "",
+        opinion=opinion,
+        organisation=organisation,
+        annex_evidence=bool(spec.get("annex_evidence")),
+    )
+
+
+def refresh(marks) -> list[str]:
+    """Ask again the latest print requests of the holders the marks concern; commit; start the renders needed.
+
+    :returns: the ids of the render jobs queued (nothing when every document is already up to date).
+    """
+    queued = []
+    for holder_id in sorted(holders_of(marks)):
+        for job, spec in latest_requests(holder_id):
+            request = print_request_of(spec)
+            actor = db.session.get(User, job.requested_by_id)
+            if request is None or actor is None:
+                continue
+            try:
+                result = ops.request_document(actor, request)
+            except ContextError:
+                continue  # no longer printable (a validation revoked, facts unconfirmed): nothing to prepare
+            if isinstance(result, RenderJob):
+                queued.append(result)
+    for job in queued:
+        ops.dispatch(job)
+    db.session.commit()
+    return [job.id for job in queued]
+
+
+def refreshing(holder: User) -> int:
+    """How many fresher versions of the holder's documents are being prepared in the background."""
+    return db.session.scalar(
+        sa.select(sa.func.count(RenderJob.id)).where(
+            RenderJob.holder_id == holder.id,
+            RenderJob.state.in_((JobState.QUEUED, JobState.RUNNING)),
+        )
+    )

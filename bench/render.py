@@ -1,0 +1,84 @@
+"""Render time of the 32-page synthetic dossier (50 experiences, 300 claims, 100 evidence): the app's render (its
+sandboxed child, tagged PDF/A-3a, embedded snapshot, signature) and the layout alone (WeasyPrint in this warm
+process), ``--runs`` times each; prints the median, the pages and the render child's peak memory.
+
+    .venv/bin/python bench/render.py            # target: app render <= 4 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--html", help="also write the dossier's HTML to this file")
+    args = parser.parse_args(argv)
+
+    import weasyprint
+    from pypdf import PdfReader
+
+    from app.core.db import utcnow
+    from app.documents import operations as ops
+    from app.documents.models import DocumentKind
+    from app.printing.pdf import make_fetcher
+    from app.printing.sandbox import RenderLimits, render_in_child
+    from bench.documents_bench import synthetic_snapshot
+    from tests.fixtures.app import make_test_app, reset_database
+
+    workdir = Path(tempfile.mkdtemp(prefix="acquis-render-"))
+    app = make_test_app(f"sqlite:///{workdir / 'bench.sqlite'}", workdir, DOCUMENT_RENDER_MODE="sync")
+    with app.app_context():
+        reset_database()
+        payload = ops.render_job_payload(
+            DocumentKind.PORTFOLIO, "fr", synthetic_snapshot(), code="ABCDEFGHJKMN0", issued_at=utcnow()
+        )
+        if args.html:
+            Path(args.html).write_text(payload["html"], encoding="utf-8")
+        limits = RenderLimits.from_config(app.config)
+        layout, full, rss, pages = [], [], 0, 0
+        layout_cpu, full_cpu = [], []
+        for _ in range(args.runs):
+            started, cpu = time.perf_counter(), time.process_time()
+            weasyprint.HTML(string=payload["html"], url_fetcher=make_fetcher()).write_pdf(pdf_variant="pdf/a-3a")
+            layout.append(time.perf_counter() - started)
+            layout_cpu.append(time.process_time() - cpu)
+            started, children = time.perf_counter(), _children_cpu()
+            output = render_in_child(payload, instance_dir=str(workdir), limits=limits)
+            full.append(time.perf_counter() - started)
+            full_cpu.append(_children_cpu() - children)
+            rss = max(rss, output.peak_rss_bytes)
+            pages = len(PdfReader(io.BytesIO(output.pdf)).pages)
+    print(f"dossier: 50 experiences, 300 claims, 100 evidence, {pages} pages; {args.runs} runs")
+    print(
+        f"WeasyPrint alone (warm process): median {statistics.median(layout):5.2f} s, min {min(layout):5.2f} s; "
+        f"CPU {statistics.median(layout_cpu):5.2f} s"
+    )
+    print(
+        f"app render (child, PDF/A-3a, signed): median {statistics.median(full):5.2f} s, min {min(full):5.2f} s; "
+        f"CPU of the child {statistics.median(full_cpu):5.2f} s (target <= 4 s)"
+    )
+    print("(on a shared machine the CPU seconds are the render's own cost; wall-clock includes waiting for a core)")
+    print(f"peak RSS of the render child: {rss / 1024 / 1024:.0f} MB (target <= 300 MB)")
+    return 0
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (the render child)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
