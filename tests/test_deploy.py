@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 ENV_EXAMPLE = DEPLOY / "acquis.env.example"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+TIMERS = sorted((DEPLOY / "systemd").glob("*.timer"))
 NGINX_SITE = DEPLOY / "nginx" / "acquis.conf"
 COMPOSE = DEPLOY / "compose.yaml"
 
@@ -92,13 +93,20 @@ def test_every_setting_of_the_env_file_is_documented():
 
 def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     analyze = _tool("systemd-analyze", installed_by_ci=False)  # comes with systemd, where there is one
-    assert {unit.name for unit in UNITS} == {"acquis-web.service", "acquis-worker.service"}
+    assert {unit.name for unit in UNITS} == {
+        "acquis-web.service",
+        "acquis-worker.service",
+        "acquis-survey-release.service",
+        "acquis-vae-remind.service",
+    }
+    # Each periodic command has its timer, next to the oneshot service it starts.
+    assert {timer.stem for timer in TIMERS} == {"acquis-survey-release", "acquis-vae-remind"}
     # verify checks that ExecStart= programs exist: point the units at this venv's instead of /opt/acquis/venv.
     venv = Path(sys.executable).parent.parent
     copies = []
-    for unit in UNITS:
+    for unit in [*UNITS, *TIMERS]:
         text = unit.read_text()
-        assert "/opt/acquis/venv/bin/" in text
+        assert unit.suffix == ".timer" or "/opt/acquis/venv/bin/" in text
         copy = tmp_path / unit.name
         copy.write_text(text.replace("/opt/acquis/venv", str(venv)))
         copies.append(str(copy))
