@@ -12,7 +12,8 @@ The rule, at the level of each competence of a chosen bloc (the same reading as 
 
 A bloc is covered when all its competences are, partly when at least one is covered or partly covered. For each
 gap, the volunteer's experiences whose claims touch it (through any link) are the ones that could evidence it;
-missions with no claim at all are listed as raw material to write about.
+missions with no claim at all are listed as raw material to write about. On a bloc's page, the competences not
+covered also get the missions the suggestion engine finds for them (:func:`suggest_experiences`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,25 @@ from sqlalchemy.orm import selectinload
 
 from app.claims.models import Claim, ClaimState
 from app.claims.requirements import MEETING_RELATIONS, required_level
+from app.claims.suggestions import experience_text
+from app.core.i18n import current_language
 from app.documents.context import current_validations
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import CrosswalkLink, FrameworkNode, NodeKind, Relation
+from app.frameworks.suggest import index_for
+from app.frameworks.suggest_index import top
+from app.frameworks.textproc import content_terms, guess_language
 from app.vae.models import VaeProject
 
 STATUSES = ("covered", "partly", "not_covered")
+#: The suggestion engine reads at most this many missions (the most recent), each up to SUGGEST_TEXT characters; a
+#: competence is proposed for a mission when it is among the mission's SUGGEST_TOP best matches, and each gap gets
+#: at most SUGGEST_PER_GAP missions. Bounded work, in memory from the version's cached index: one statement.
+SUGGEST_MISSIONS = 40
+SUGGEST_TEXT = 5_000
+SUGGEST_TOP = 5
+SUGGEST_PER_GAP = 3
 
 
 @dataclass
@@ -40,6 +53,8 @@ class CompetenceGap:
     status: str
     #: Experience ids whose claims support the competence (any link), for "which experiences could evidence it".
     experience_ids: list[int] = field(default_factory=list)
+    #: Missions the suggestion engine finds for a competence not covered (see :func:`suggest_experiences`).
+    suggested_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -172,3 +187,35 @@ def analyse(project: VaeProject) -> GapAnalysis:
     claimed = {c.experience_id for c in claims}
     unused = [e for e in experiences.values() if e.kind == ExperienceKind.MISSION and e.id not in claimed]
     return GapAnalysis(blocs, experiences, unused)
+
+
+def suggest_experiences(project: VaeProject, analysis: GapAnalysis, bloc: BlocGap) -> None:
+    """Fill ``suggested_ids`` of the competences of ``bloc`` that are not covered: the volunteer's missions whose
+    own words (activities, results, context) the suggestion engine matches to that competence of the target
+    version, best match first. Missions already supporting the competence through a claim are left out (they are
+    listed already). Bounded (see ``SUGGEST_*``) and one statement whatever the portfolio's size."""
+    gaps = {item.node.id: item for item in bloc.competences if item.status == "not_covered"}
+    if not gaps:
+        return
+    missions = [e for e in analysis.experiences.values() if e.kind == ExperienceKind.MISSION]
+    missions = sorted(missions, key=lambda e: (e.start_date, e.id), reverse=True)[:SUGGEST_MISSIONS]
+    index = index_for(project.framework_version)
+    positions = {node.id: position for position, node in enumerate(index.nodes) if node.id in gaps}
+    if not positions:
+        return
+    found: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for mission in missions:
+        text = experience_text(mission)[:SUGGEST_TEXT]
+        language = guess_language(text, default=current_language())
+        terms = content_terms(text, language)
+        if not terms:
+            continue
+        weights, _surface = index.query_terms(terms, language)
+        ranked = dict(top(index.score(weights), SUGGEST_TOP))
+        for node_id, position in positions.items():
+            score = ranked.get(position, 0.0)
+            if score > 0 and mission.id not in gaps[node_id].experience_ids:
+                found[node_id].append((score, mission.id))
+    for node_id, scored in found.items():
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        gaps[node_id].suggested_ids = [mission_id for _score, mission_id in scored[:SUGGEST_PER_GAP]]

@@ -369,6 +369,7 @@ class RHBloc(RHProjectBase):
             ops.record_companion_view(self.project, current_user, "vae")
         analysis = gap.analyse(self.project)
         bloc_gap = next(b for b in analysis.blocs if b.code == self.bloc.code)
+        gap.suggest_experiences(self.project, analysis, bloc_gap)
         selected = [c for c in claims if draft is not None and c.id in draft.claim_ids]
         return render_template(
             "vae/bloc.html",
