@@ -53,6 +53,9 @@ class CompetenceGap:
     status: str
     #: Experience ids whose claims support the competence (any link), for "which experiences could evidence it".
     experience_ids: list[int] = field(default_factory=list)
+    #: The current NGO validations this competence's status rests on (claims of the same code or linked to it),
+    #: which the printed documents list so that /verify shows their live status.
+    validation_ids: list[int] = field(default_factory=list)
     #: Missions the suggestion engine finds for a competence not covered (see :func:`suggest_experiences`).
     suggested_ids: list[int] = field(default_factory=list)
 
@@ -92,6 +95,8 @@ class GapAnalysis:
     experiences: dict[int, Experience]
     #: Missions without any claim: material the volunteer has not used yet.
     unused_missions: list[Experience]
+    #: Claim id → its current NGO validation (claims of the volunteer, rejected ones left out).
+    validations: dict = field(default_factory=dict)
 
 
 def _meets(claim: Claim, level: int | None, required: int) -> bool:
@@ -160,6 +165,7 @@ def analyse(project: VaeProject) -> GapAnalysis:
     def judge(node: FrameworkNode, required: int) -> CompetenceGap:
         status = "not_covered"
         used: list[int] = []
+        relied: list[int] = []
         candidates = [(c, True) for c in by_code.get(node.code, [])]
         for claim_node_id, relation in relations.get(node.id, []):
             candidates += [(c, relation in MEETING_RELATIONS) for c in by_node.get(claim_node_id, [])]
@@ -167,11 +173,13 @@ def analyse(project: VaeProject) -> GapAnalysis:
             if claim.experience_id not in used:
                 used.append(claim.experience_id)
             validation = validations.get(claim.id)
+            if validation is not None and validation.id not in relied:
+                relied.append(validation.id)
             if covering and validation is not None and _meets(claim, validation.level, required):
                 status = "covered"
             elif status == "not_covered":
                 status = "partly"
-        return CompetenceGap(node, status, used)
+        return CompetenceGap(node, status, used, relied)
 
     children: dict[int | None, list[FrameworkNode]] = defaultdict(list)
     for node in nodes:
@@ -186,7 +194,7 @@ def analyse(project: VaeProject) -> GapAnalysis:
         blocs.append(BlocGap(root, required, [judge(n, required) for n in competences]))
     claimed = {c.experience_id for c in claims}
     unused = [e for e in experiences.values() if e.kind == ExperienceKind.MISSION and e.id not in claimed]
-    return GapAnalysis(blocs, experiences, unused)
+    return GapAnalysis(blocs, experiences, unused, validations)
 
 
 def suggest_experiences(project: VaeProject, analysis: GapAnalysis, bloc: BlocGap) -> None:
