@@ -115,3 +115,24 @@ def _example_title() -> str:
 
     data = yaml.safe_load((COMPETENCIES / "example-rncp-coordination-projets-solidarite.yaml").read_text())
     return data["title"]["en"]
+
+
+def test_platform_admin_imports_an_rncp_certification_from_the_project_form(live_server, page):
+    """From the new-project page, a platform admin uploads the RNCP open data tables and comes back to the form
+    with the certification chosen; both pages pass axe and the Nu checker."""
+    fixtures = Path(__file__).resolve().parents[1] / "frameworks" / "fixtures" / "rncp"
+    admin = live_server.create_user(name="Ada Admin", platform_admin=True, totp=True, locale="en")
+    login(page, admin.email, admin.password, totp_secret=admin.totp_secret)
+    visit(page, "/vae/new")
+    page.get_by_role("link", name="Import a certification from the RNCP open data").click()
+    check_page(page)
+    page.get_by_label("RNCP number").fill("RNCP99901")
+    page.get_by_label("Standard table (CSV)").set_input_files(str(fixtures / "standard.csv"))
+    page.get_by_label("Blocs table (CSV)").set_input_files(str(fixtures / "blocs.csv"))
+    page.get_by_role("button", name="Import the certification").click()
+    expect(page.get_by_role("status")).to_contain_text("is imported: you can start a project on it")
+    check_page(page)
+    chosen = page.get_by_label("Target certification")
+    expect(chosen.locator("option:checked")).to_have_text(
+        "Coordinateur de projets de solidarité internationale (fictif)"
+    )
