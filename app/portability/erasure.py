@@ -27,7 +27,9 @@ titles or names (``experience.deleted`` records the experience's id and kind, no
 named the person in their data are caught by the redaction (it searches the data for the address and the name).
 
 Others' records that only *mention* the person are removed too: invitations sent to their address (accepted or
-not) and the in-app notifications telling trainers about the person's submissions (they name the volunteer).
+not) and the in-app notifications telling trainers about the person's submissions (they name the volunteer). A VAE
+companion's comments on others' projects stay in those threads without their author, and the timeline events that
+recorded their invitation lose their address.
 """
 
 from __future__ import annotations
