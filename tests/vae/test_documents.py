@@ -109,8 +109,11 @@ def test_the_documents_list_the_validations_they_rely_on_and_verify_shows_them_l
         assert entries[0]["organisation"] == "Solidarité Monde" and entries[0]["validator"] == "Théo Trainer"
     client = app.test_client()
     login(client, vaeworld.volunteer)
-    document, _data = _print(client, project, "livret1")
+    document, data = _print(client, project, "livret1")
     assert [e["validation_id"] for e in document.snapshot["entries"]] == expected
+    text = " ".join(pdf_text(data).replace("\u2019", "'").split())
+    assert "Validations d'ONG sur lesquelles s'appuie ce document" in text
+    assert text.count("Théo Trainer (Solidarité Monde)") == 2
 
     admin = create_user("vae-ngo-admin@example.org", name="Nadia Admin")
     add_member(vaeworld.ngo, admin, "admin")
