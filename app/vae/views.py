@@ -26,7 +26,7 @@ from app.core.hooks import Panel, panel
 from app.core.hooks import register_panels as register
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPlatformAdmin
-from app.extensions import db
+from app.extensions import csrf, db
 from app.frameworks import operations as framework_ops
 from app.frameworks.forms import RncpImportForm
 from app.frameworks.importers import FrameworkImportError
@@ -104,14 +104,24 @@ class RHNewProject(RHAuthenticated):
         return render_template("vae/new.html", form=form, frameworks=frameworks), status
 
 
+#: Largest upload of the RNCP tables (the same as the frameworks' import page).
+MAX_RNCP_UPLOAD = 300 * 1024 * 1024
+
+
 class RHImportRncp(RHPlatformAdmin):
     """A platform administrator imports an RNCP certification from the France Compétences open data (the Standard
     and Blocs tables and the fiche's number), with the frameworks' own importer (checks, all or nothing, audited),
-    then comes back to the project form with that certification chosen."""
+    then comes back to the project form with that certification chosen.
+
+    The RNCP tables are larger than an ordinary form allows (the Blocs table lists every certification's blocs):
+    like the frameworks' import page, the limit is raised here, so the global CSRF check (which would read the body
+    under the ordinary limit first) is replaced by the form's own token check (``validate_on_submit``)."""
 
     methods = ("GET", "POST")
+    decorators = [csrf.exempt]
 
     def _process(self):
+        request.max_content_length = MAX_RNCP_UPLOAD
         form = RncpImportForm()
         if form.validate_on_submit():
             directory = Path(tempfile.mkdtemp(prefix="acquis-vae-rncp-"))

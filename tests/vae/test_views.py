@@ -222,3 +222,42 @@ def test_a_platform_admin_imports_an_rncp_certification_from_the_project_form(ap
     form = admin.get(response.location).get_data(as_text=True)
     assert f'<option selected value="{framework.id}">' in form or f'value="{framework.id}" selected' in form
     assert "Coordinateur de projets de solidarité internationale (fictif)" in form
+
+
+def test_the_rncp_import_page_takes_the_large_open_data_tables_and_checks_its_csrf_token(
+    app, create_user, login, monkeypatch
+):
+    """The Blocs table lists every certification's blocs: larger than an ordinary form. The page accepts it, and
+    without the global CSRF check it still refuses a post without the form's token."""
+    import io
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.frameworks.models import Framework
+
+    fixtures = Path(__file__).parent.parent / "frameworks" / "fixtures" / "rncp"
+    admin = _signed_in(app, login, create_user("vae-admin2@example.org", platform_admin=True, totp=True))
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # signed in first: the login form posts no token
+    padding = "".join(f"RNCP1{i:04d};RNCP1{i:04d}BC01;{'x' * 200}\n" for i in range(10_000))
+    repeat = app.config["MAX_CONTENT_LENGTH"] // len(padding.encode()) + 1
+    blocs = (fixtures / "blocs.csv").read_text() + padding * repeat
+
+    def post(token):
+        data = {
+            "standard": (io.BytesIO((fixtures / "standard.csv").read_bytes()), "standard.csv"),
+            "blocs": (io.BytesIO(blocs.encode()), "blocs.csv"),
+            "fiche": "RNCP99901",
+        }
+        if token:
+            data["csrf_token"] = token
+        return admin.post("/vae/new/rncp", data=data, content_type="multipart/form-data")
+
+    refused = post(None)
+    assert refused.status_code == 422
+    assert db.session.scalar(sa.select(Framework).where(Framework.slug == "rncp99901")) is None
+    page = admin.get("/vae/new/rncp").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert post(token).status_code == 302
+    assert db.session.scalar(sa.select(Framework).where(Framework.slug == "rncp99901")) is not None
