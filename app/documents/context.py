@@ -785,3 +785,9 @@ def _opinion_validations(opinion, claim_ids) -> dict[int, ClaimValidation]:
 
 def claim_states() -> tuple[str, ...]:
     return tuple(s.value for s in ClaimState)
+
+
+def validation_entry(validation: ClaimValidation, language: str) -> dict:
+    """The ``entries`` item of a snapshot for ``validation``, for packages that print through ``documents`` (the
+    VAE documents): the same keys as every other document, so /verify shows the validation's live status."""
+    return _validation_entry(validation, language)

@@ -27,7 +27,9 @@ titles or names (``experience.deleted`` records the experience's id and kind, no
 named the person in their data are caught by the redaction (it searches the data for the address and the name).
 
 Others' records that only *mention* the person are removed too: invitations sent to their address (accepted or
-not) and the in-app notifications telling trainers about the person's submissions (they name the volunteer).
+not) and the in-app notifications telling trainers about the person's submissions (they name the volunteer). A VAE
+companion's comments on others' projects stay in those threads without their author, and the timeline events that
+recorded their invitation lose their address.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from app.auth.models import ErasedUser, LoginThrottle, User
 from app.claims.models import Evidence
 from app.core import storage
 from app.core.audit import AuditEvent, log_event, redact_person
-from app.core.db import after_commit
+from app.core.db import Base, after_commit
 from app.core.dbfiles import compact
 from app.core.mail import purge_mail_sink
 from app.documents.files import documents_dir
@@ -78,6 +80,12 @@ ERASURE_REGISTRY: dict[str, str] = {
     "erased_users": "the tombstone itself: only the former id",
     "audit_events": "kept, redacted: no actor id, label, IP address or object id of the person, no data naming them",
     "suggestion_observations": "deleted (cascade): the suggestion model is rebuilt without them",
+    "vae_projects": "deleted (cascade) with their drafts, revisions, comments, timeline and companion links",
+    "vae_events": "the person's projects' deleted (cascade); on others' projects actor_id set to NULL, and the "
+    "companion invitation events naming the person's address lose the address",
+    "vae_comments": "on the person's projects deleted (cascade); written as a companion on others' projects: kept "
+    "in the thread, author_id and resolved_by_id set to NULL ('a former user')",
+    "vae_acquired_blocs": "deleted (cascade)",
 }
 
 
@@ -97,6 +105,7 @@ def erase_user(user: User) -> None:
 
     db.session.execute(sa.delete(Share).where(sa.func.lower(Share.adviser_email) == email))
     _erase_invitations(user_id, email)
+    _forget_vae_companion(email)
     db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.contains(email)))
     needles = (email, user.email, user.display_name)
     db.session.add(ErasedUser(user_id=user_id))
@@ -140,6 +149,26 @@ def _erase_invitations(user_id: int, email: str) -> None:
     if accepted_ids:
         condition = sa.or_(condition, Invitation.id.in_(accepted_ids))
     db.session.execute(sa.delete(Invitation).where(condition))
+
+
+def _forget_vae_companion(email: str) -> None:
+    """Remove the person's address from the timelines of others' VAE projects (the events recording that they
+    were invited as a companion, or that their access ended); the event itself stays, naming nobody. Read through
+    the table: the VAE package sits above this floor."""
+    events = Base.metadata.tables.get("vae_events")
+    if events is None:  # pragma: no cover - VAE package absent
+        return
+    rows = db.session.execute(
+        sa.select(events.c.id, events.c.data).where(
+            events.c.kind.in_(("companion_invited", "companion_ended")),
+            # A coarse filter in SQL (the JSON as text holds the address); the exact match below.
+            sa.func.lower(sa.cast(events.c.data, sa.Text)).contains(email, autoescape=True),
+        )
+    ).all()
+    for event_id, data in rows:
+        if isinstance(data, dict) and str(data.get("email", "")).lower() == email:
+            cleaned = {key: value for key, value in data.items() if key != "email"}
+            db.session.execute(sa.update(events).where(events.c.id == event_id).values(data=cleaned))
 
 
 def _erase_notifications_about(user_id: int) -> None:

@@ -57,12 +57,18 @@ EXPORT_REGISTRY: dict[str, str] = {
     "erased_users": "- tombstones of erased accounts: they hold no living person",
     "audit_events": "records.audit_events",
     "suggestion_observations": "- hashed word stems that train the suggestions: no text to give back",
+    "vae_projects": "vae_projects",
+    "vae_events": "vae_projects[].timeline + records.vae_events",
+    "vae_comments": "vae_projects[].comments + records.vae_comments",
+    "vae_acquired_blocs": "vae_projects[].acquired_blocs",
 }
 
 #: Columns never exported: secrets (hashes of passwords, keys and tokens, second-factor seeds).
 SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_step", "key_hash", "token_hash", "code_hash"})
 #: Columns naming other people (who decided, who viewed): their ids mean nothing outside this instance.
-OTHERS_COLUMNS = frozenset({"approved_by_id", "invited_by_id", "facts_confirmed_by_id", "decided_by_id", "author_id"})
+OTHERS_COLUMNS = frozenset(
+    {"approved_by_id", "invited_by_id", "facts_confirmed_by_id", "decided_by_id", "author_id", "resolved_by_id"}
+)
 
 
 EXPERIENCE_FIELDS = (
@@ -281,6 +287,7 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
         "experiences": experiences_out,
         "documents": _documents(user, files),
         "adviser_notes": _adviser_notes(user),
+        "vae_projects": _vae_projects(user, evidence_refs, claim_refs),
         "survey": "not exported: survey answers are anonymous and linked to no account",
         "records": _records(user),
     }
@@ -326,6 +333,16 @@ def _record_queries(user: User) -> dict[str, tuple[str, object]]:
             sa.or_(audit.c.actor_id == uid, sa.and_(audit.c.object_type == "User", audit.c.object_id == str(uid))),
         ),
     }
+    if "vae_comments" in tables:
+        # What the person wrote or did as a VAE companion on others' projects (their own projects are in
+        # ``vae_projects``).
+        projects, comments, events = tables["vae_projects"], tables["vae_comments"], tables["vae_events"]
+        others = sa.select(projects.c.id).where(projects.c.owner_id != uid)
+        queries["vae_comments"] = (
+            "vae_comments",
+            sa.and_(comments.c.author_id == uid, comments.c.project_id.in_(others)),
+        )
+        queries["vae_events"] = ("vae_events", sa.and_(events.c.actor_id == uid, events.c.project_id.in_(others)))
     if "document_opinions" in tables:
         opinions = tables["document_opinions"]
         queries["opinions"] = ("document_opinions", sa.or_(opinions.c.volunteer_id == uid, opinions.c.author_id == uid))
@@ -342,6 +359,156 @@ def _records(user: User) -> dict[str, list[dict]]:
         order = table.primary_key.columns.values()
         rows = db.session.execute(sa.select(*columns).where(condition).order_by(*order)).all()
         out[section] = [{c.name: _plain(value) for c, value in zip(columns, row, strict=True)} for row in rows]
+    return out
+
+
+#: Columns of a VAE project written out as they are (the path's state and its dates).
+VAE_PROJECT_COLUMNS = (
+    "route",
+    "whole_certification",
+    "status",
+    "started_on",
+    "feasibility_sent_on",
+    "admissibility_on",
+    "path_started_on",
+    "validation_sent_on",
+    "jury_on",
+    "decided_on",
+    "abandoned_on",
+    "outcome",
+    "certifier",
+    "sworn_at",
+    "sworn_name",
+    "created_at",
+    "updated_at",
+)
+
+
+def _vae_projects(user: User, evidence_refs: dict[int, str], claim_refs: dict[int, str]) -> list[dict]:
+    """The person's VAE projects with their blocs, timeline, comment threads, bloc drafts (every revision) and the
+    blocs a jury awarded. Read through the tables (the VAE package sits above this floor), a fixed number of
+    statements whatever the number of projects. Claims and evidence a draft cites are given by their refs."""
+    tables = Base.metadata.tables
+    if "vae_projects" not in tables:  # pragma: no cover - VAE package absent
+        return []
+    from app.frameworks.models import Framework
+
+    projects_t, events_t, comments_t = tables["vae_projects"], tables["vae_events"], tables["vae_comments"]
+    drafts_t, revisions_t, acquired_t = (
+        tables["vae_bloc_drafts"],
+        tables["vae_draft_revisions"],
+        tables["vae_acquired_blocs"],
+    )
+    users_t = tables["users"]
+    rows = db.session.execute(
+        sa.select(projects_t, Framework.slug, FrameworkVersion.version)
+        .join(FrameworkVersion, FrameworkVersion.id == projects_t.c.framework_version_id)
+        .join(Framework, Framework.id == FrameworkVersion.framework_id)
+        .where(projects_t.c.owner_id == user.id)
+        .order_by(projects_t.c.id)
+    ).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    refs = {row.id: f"v{index}" for index, row in enumerate(rows, start=1)}
+
+    def by_project(statement) -> dict[int, list]:
+        grouped: dict[int, list] = {i: [] for i in ids}
+        for row in db.session.execute(statement).all():
+            grouped[row.project_id].append(row)
+        return grouped
+
+    def person(user_id: int | None) -> str | None:
+        return "self" if user_id == user.id else ("companion" if user_id is not None else None)
+
+    events = by_project(
+        sa.select(events_t).where(events_t.c.project_id.in_(ids)).order_by(events_t.c.at, events_t.c.id)
+    )
+    comments = by_project(
+        sa.select(comments_t, users_t.c.display_name.label("author_name"))
+        .outerjoin(users_t, users_t.c.id == comments_t.c.author_id)
+        .where(comments_t.c.project_id.in_(ids))
+        .order_by(comments_t.c.id)
+    )
+    drafts = by_project(
+        sa.select(drafts_t).where(drafts_t.c.project_id.in_(ids)).order_by(drafts_t.c.bloc_code, drafts_t.c.id)
+    )
+    revisions: dict[int, list] = {}
+    for row in db.session.execute(
+        sa.select(revisions_t, drafts_t.c.project_id)
+        .join(drafts_t, drafts_t.c.id == revisions_t.c.draft_id)
+        .where(drafts_t.c.project_id.in_(ids))
+        .order_by(revisions_t.c.draft_id, revisions_t.c.revision, revisions_t.c.id)
+    ).all():
+        revisions.setdefault(row.draft_id, []).append(row)
+    acquired = by_project(sa.select(acquired_t).where(acquired_t.c.project_id.in_(ids)).order_by(acquired_t.c.id))
+
+    def cited(claim_ids, evidence_ids) -> dict:
+        return {
+            "claims": [claim_refs[i] for i in claim_ids or [] if i in claim_refs],
+            "evidence": [evidence_refs[i] for i in evidence_ids or [] if i in evidence_refs],
+        }
+
+    out = []
+    for row in rows:
+        comment_refs = {c.id: f"{refs[row.id]}k{n}" for n, c in enumerate(comments[row.id], start=1)}
+        out.append(
+            {
+                "ref": refs[row.id],
+                "framework": row.slug,
+                "framework_version": row.version,
+                "blocs": list(row.bloc_codes or []),
+                **{name: _plain(getattr(row, name)) for name in VAE_PROJECT_COLUMNS},
+                "acquired_bloc_codes": list(row.acquired_bloc_codes or []),
+                "continues": refs.get(row.previous_id),
+                "timeline": [
+                    {"at": _plain(e.at), "kind": e.kind, "by": person(e.actor_id), "data": e.data or {}}
+                    for e in events[row.id]
+                ],
+                "comments": [
+                    {
+                        "ref": comment_refs[c.id],
+                        "bloc": c.bloc_code,
+                        "reply_to": comment_refs.get(c.parent_id),
+                        "by": person(c.author_id),
+                        "author_name": c.author_name if c.author_id is not None else None,
+                        "body": c.body,
+                        "created_at": _plain(c.created_at),
+                        "resolved_at": _plain(c.resolved_at),
+                    }
+                    for c in comments[row.id]
+                ],
+                "drafts": [
+                    {
+                        "bloc": d.bloc_code,
+                        "revision": d.revision,
+                        "updated_at": _plain(d.updated_at),
+                        "fields": d.fields or {},
+                        **cited(d.claim_ids, d.evidence_ids),
+                        "revisions": [
+                            {
+                                "revision": r.revision,
+                                "saved_at": _plain(r.saved_at),
+                                "autosave": r.autosave,
+                                "fields": r.fields or {},
+                                **cited(r.claim_ids, r.evidence_ids),
+                            }
+                            for r in revisions.get(d.id, [])
+                        ],
+                    }
+                    for d in drafts[row.id]
+                ],
+                "acquired_blocs": [
+                    {
+                        "bloc": a.bloc_code,
+                        "title": a.title or {},
+                        "decided_on": _plain(a.decided_on),
+                        "certifier": a.certifier,
+                    }
+                    for a in acquired[row.id]
+                ],
+            }
+        )
     return out
 
 
@@ -409,14 +576,15 @@ def export_zip(user: User) -> bytes:
 
 
 #: What an import cannot restore by design (see FORMAT.md), left out when comparing two exports.
-NOT_RESTORED = ("exported_at", "instance", "memberships", "documents", "adviser_notes", "records")
+NOT_RESTORED = ("exported_at", "instance", "memberships", "documents", "adviser_notes", "vae_projects", "records")
 
 
 def comparable(document: dict) -> dict:
     """The export less what legitimately differs after export → import → export: timestamps of the export, the
     instance, the account's e-mail and creation date, memberships (joining an NGO needs its approval), issued
     documents (verifiable only on the instance that issued them), an adviser's notes (they hang on shares of
-    the exporting instance) and the records of this instance (sessions, shares, submissions, audit events…)."""
+    the exporting instance), VAE projects (their companions are shares of the exporting instance) and the
+    records of this instance (sessions, shares, submissions, audit events…)."""
     out = {k: v for k, v in document.items() if k not in NOT_RESTORED}
     out["profile"] = {k: v for k, v in document["profile"].items() if k not in {"email", "created_at"}}
     return out

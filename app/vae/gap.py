@@ -12,7 +12,8 @@ The rule, at the level of each competence of a chosen bloc (the same reading as 
 
 A bloc is covered when all its competences are, partly when at least one is covered or partly covered. For each
 gap, the volunteer's experiences whose claims touch it (through any link) are the ones that could evidence it;
-missions with no claim at all are listed as raw material to write about.
+missions with no claim at all are listed as raw material to write about. On a bloc's page, the competences not
+covered also get the missions the suggestion engine finds for them (:func:`suggest_experiences`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,25 @@ from sqlalchemy.orm import selectinload
 
 from app.claims.models import Claim, ClaimState
 from app.claims.requirements import MEETING_RELATIONS, required_level
+from app.claims.suggestions import experience_text
+from app.core.i18n import current_language
 from app.documents.context import current_validations
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import CrosswalkLink, FrameworkNode, NodeKind, Relation
+from app.frameworks.suggest import index_for
+from app.frameworks.suggest_index import top
+from app.frameworks.textproc import content_terms, guess_language
 from app.vae.models import VaeProject
 
 STATUSES = ("covered", "partly", "not_covered")
+#: The suggestion engine reads at most this many missions (the most recent), each up to SUGGEST_TEXT characters; a
+#: competence is proposed for a mission when it is among the mission's SUGGEST_TOP best matches, and each gap gets
+#: at most SUGGEST_PER_GAP missions. Bounded work, in memory from the version's cached index: one statement.
+SUGGEST_MISSIONS = 40
+SUGGEST_TEXT = 5_000
+SUGGEST_TOP = 5
+SUGGEST_PER_GAP = 3
 
 
 @dataclass
@@ -40,6 +53,11 @@ class CompetenceGap:
     status: str
     #: Experience ids whose claims support the competence (any link), for "which experiences could evidence it".
     experience_ids: list[int] = field(default_factory=list)
+    #: The current NGO validations this competence's status rests on (claims of the same code or linked to it),
+    #: which the printed documents list so that /verify shows their live status.
+    validation_ids: list[int] = field(default_factory=list)
+    #: Missions the suggestion engine finds for a competence not covered (see :func:`suggest_experiences`).
+    suggested_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +95,8 @@ class GapAnalysis:
     experiences: dict[int, Experience]
     #: Missions without any claim: material the volunteer has not used yet.
     unused_missions: list[Experience]
+    #: Claim id → its current NGO validation (claims of the volunteer, rejected ones left out).
+    validations: dict = field(default_factory=dict)
 
 
 def _meets(claim: Claim, level: int | None, required: int) -> bool:
@@ -145,6 +165,7 @@ def analyse(project: VaeProject) -> GapAnalysis:
     def judge(node: FrameworkNode, required: int) -> CompetenceGap:
         status = "not_covered"
         used: list[int] = []
+        relied: list[int] = []
         candidates = [(c, True) for c in by_code.get(node.code, [])]
         for claim_node_id, relation in relations.get(node.id, []):
             candidates += [(c, relation in MEETING_RELATIONS) for c in by_node.get(claim_node_id, [])]
@@ -152,11 +173,13 @@ def analyse(project: VaeProject) -> GapAnalysis:
             if claim.experience_id not in used:
                 used.append(claim.experience_id)
             validation = validations.get(claim.id)
+            if validation is not None and validation.id not in relied:
+                relied.append(validation.id)
             if covering and validation is not None and _meets(claim, validation.level, required):
                 status = "covered"
             elif status == "not_covered":
                 status = "partly"
-        return CompetenceGap(node, status, used)
+        return CompetenceGap(node, status, used, relied)
 
     children: dict[int | None, list[FrameworkNode]] = defaultdict(list)
     for node in nodes:
@@ -171,4 +194,36 @@ def analyse(project: VaeProject) -> GapAnalysis:
         blocs.append(BlocGap(root, required, [judge(n, required) for n in competences]))
     claimed = {c.experience_id for c in claims}
     unused = [e for e in experiences.values() if e.kind == ExperienceKind.MISSION and e.id not in claimed]
-    return GapAnalysis(blocs, experiences, unused)
+    return GapAnalysis(blocs, experiences, unused, validations)
+
+
+def suggest_experiences(project: VaeProject, analysis: GapAnalysis, bloc: BlocGap) -> None:
+    """Fill ``suggested_ids`` of the competences of ``bloc`` that are not covered: the volunteer's missions whose
+    own words (activities, results, context) the suggestion engine matches to that competence of the target
+    version, best match first. Missions already supporting the competence through a claim are left out (they are
+    listed already). Bounded (see ``SUGGEST_*``) and one statement whatever the portfolio's size."""
+    gaps = {item.node.id: item for item in bloc.competences if item.status == "not_covered"}
+    if not gaps:
+        return
+    missions = [e for e in analysis.experiences.values() if e.kind == ExperienceKind.MISSION]
+    missions = sorted(missions, key=lambda e: (e.start_date, e.id), reverse=True)[:SUGGEST_MISSIONS]
+    index = index_for(project.framework_version)
+    positions = {node.id: position for position, node in enumerate(index.nodes) if node.id in gaps}
+    if not positions:
+        return
+    found: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for mission in missions:
+        text = experience_text(mission)[:SUGGEST_TEXT]
+        language = guess_language(text, default=current_language())
+        terms = content_terms(text, language)
+        if not terms:
+            continue
+        weights, _surface = index.query_terms(terms, language)
+        ranked = dict(top(index.score(weights), SUGGEST_TOP))
+        for node_id, position in positions.items():
+            score = ranked.get(position, 0.0)
+            if score > 0 and mission.id not in gaps[node_id].experience_ids:
+                found[node_id].append((score, mission.id))
+    for node_id, scored in found.items():
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        gaps[node_id].suggested_ids = [mission_id for _score, mission_id in scored[:SUGGEST_PER_GAP]]

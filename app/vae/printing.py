@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.claims.models import NARRATIVE_PARTS, Claim, Evidence
 from app.documents import operations as document_ops
-from app.documents.context import ContextError
+from app.documents.context import ContextError, validation_entry
 from app.documents.models import Document, DocumentKind, JobState
 from app.experiences.models import ExperienceKind
 from app.extensions import db
@@ -85,6 +85,7 @@ def build_snapshot(project: VaeProject, kind: str) -> dict:
         )
     }
     experiences = analysis.experiences
+    entries = _entries(analysis, drafts)
     blocs = []
     for bloc in analysis.blocs:
         draft = drafts.get(bloc.code)
@@ -166,7 +167,7 @@ def build_snapshot(project: VaeProject, kind: str) -> dict:
         # The candidate's own document: Acquis signs it as a verification service, no NGO issues it.
         "issuer": {"name": "Acquis", "organisation_id": None},
         "title": _fr(version.title),
-        "entries": [],
+        "entries": entries,
         "project": {
             "id": project.id,
             "route": project.route.value,
@@ -201,6 +202,23 @@ def build_snapshot(project: VaeProject, kind: str) -> dict:
         "sworn": {"name": project.sworn_name, "at": project.sworn_at.isoformat()} if project.sworn_at else None,
         "annexes": annexes,
     }
+
+
+def _entries(analysis: gap.GapAnalysis, drafts: dict) -> list[dict]:
+    """The NGO validations the document relies on, in the référentiel's order: those behind each chosen bloc's
+    competences (covered or partly), then those of the work situations the candidate chose. Each is recorded like in
+    every other document, so /verify/<code> shows its live status (valid, revoked, withdrawn, superseded)."""
+    by_id = {v.id: v for v in analysis.validations.values()}
+    ordered: list[int] = []
+    for bloc in analysis.blocs:
+        for item in bloc.competences:
+            ordered += [i for i in item.validation_ids if i not in ordered]
+        draft = drafts.get(bloc.code)
+        for claim_id in draft.claim_ids if draft else []:
+            validation = analysis.validations.get(claim_id)
+            if validation is not None and validation.id not in ordered:
+                ordered.append(validation.id)
+    return [validation_entry(by_id[i], LANGUAGE) for i in ordered]
 
 
 def print_project_document(project: VaeProject, kind: str, *, actor) -> str:

@@ -8,11 +8,16 @@ page view goes to the share's access log.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import date
+from pathlib import Path
 
+import sqlalchemy as sa
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.utils import secure_filename
 
 from app.auth.forms import EmptyForm
 from app.claims.narrative import NARRATIVE_LABELS
@@ -20,8 +25,13 @@ from app.core.errors import UserError, add_error, populate_errors, show_user_err
 from app.core.hooks import Panel, panel
 from app.core.hooks import register_panels as register
 from app.core.permissions import require
-from app.core.views import RHAuthenticated
-from app.frameworks.models import localized
+from app.core.views import RHAuthenticated, RHPlatformAdmin
+from app.extensions import csrf, db
+from app.frameworks import operations as framework_ops
+from app.frameworks.forms import RncpImportForm
+from app.frameworks.importers import FrameworkImportError
+from app.frameworks.importers.rncp_csv import parse_rncp
+from app.frameworks.models import Framework, localized
 from app.vae import bp, gap, printing
 from app.vae import operations as ops
 from app.vae.forms import (
@@ -67,6 +77,9 @@ class RHNewProject(RHAuthenticated):
         ]
         if request.method == "GET" and form.started_on.data is None:
             form.started_on.data = date.today()
+        chosen = request.args.get("framework", "")
+        if request.method == "GET" and chosen in {value for value, _label in form.framework_id.choices}:
+            form.framework_id.data = chosen  # back from importing it (RHImportRncp)
         if form.validate_on_submit():
             codes = tuple(form.bloc_codes.data or ()) if form.scope.data == "some" else ()
             if form.scope.data == "some" and not codes:
@@ -89,6 +102,54 @@ class RHNewProject(RHAuthenticated):
                     return redirect(url_for("vae.project", project_id=project.id))
         status = 422 if form.errors else 200
         return render_template("vae/new.html", form=form, frameworks=frameworks), status
+
+
+#: Largest upload of the RNCP tables (the same as the frameworks' import page).
+MAX_RNCP_UPLOAD = 300 * 1024 * 1024
+
+
+class RHImportRncp(RHPlatformAdmin):
+    """A platform administrator imports an RNCP certification from the France Compétences open data (the Standard
+    and Blocs tables and the fiche's number), with the frameworks' own importer (checks, all or nothing, audited),
+    then comes back to the project form with that certification chosen.
+
+    The RNCP tables are larger than an ordinary form allows (the Blocs table lists every certification's blocs):
+    like the frameworks' import page, the limit is raised here, so the global CSRF check (which would read the body
+    under the ordinary limit first) is replaced by the form's own token check (``validate_on_submit``)."""
+
+    methods = ("GET", "POST")
+    decorators = [csrf.exempt]
+
+    def _process(self):
+        request.max_content_length = MAX_RNCP_UPLOAD
+        form = RncpImportForm()
+        if form.validate_on_submit():
+            directory = Path(tempfile.mkdtemp(prefix="acquis-vae-rncp-"))
+            try:
+                standard = directory / "standard.csv"
+                form.standard.data.save(standard)
+                (directory / "blocs").mkdir()
+                blocs = directory / "blocs" / (secure_filename(form.blocs.data.filename or "") or "blocs.csv")
+                form.blocs.data.save(blocs)
+                parsed = parse_rncp(standard, blocs, form.fiche.data)
+                results = framework_ops.import_batch([parsed], actor=current_user, make_current=form.make_current.data)
+            except FrameworkImportError as exc:
+                for problem in exc.problems[:20]:
+                    target = (
+                        form.fiche
+                        if problem.field == "fiche"
+                        else (form.blocs if problem.file == blocs.name else form.standard)
+                    )
+                    add_error(target, str(problem))
+            else:
+                framework = db.session.scalar(sa.select(Framework).where(Framework.slug == parsed.slug))
+                for result in results:
+                    flash(_("%(name)s is imported: you can start a project on it.", name=result.label), "success")
+                return redirect(url_for("vae.new", framework=framework.id))
+            finally:
+                shutil.rmtree(directory, ignore_errors=True)
+        status = 422 if form.errors else 200
+        return render_template("vae/import_rncp.html", form=form), status
 
 
 class RHProjectBase(RHAuthenticated):
@@ -369,6 +430,7 @@ class RHBloc(RHProjectBase):
             ops.record_companion_view(self.project, current_user, "vae")
         analysis = gap.analyse(self.project)
         bloc_gap = next(b for b in analysis.blocs if b.code == self.bloc.code)
+        gap.suggest_experiences(self.project, analysis, bloc_gap)
         selected = [c for c in claims if draft is not None and c.id in draft.claim_ids]
         return render_template(
             "vae/bloc.html",
@@ -471,6 +533,7 @@ def register_panels(app) -> None:
 _ROUTES = [
     ("/", RHProjects, "index"),
     ("/new", RHNewProject, "new"),
+    ("/new/rncp", RHImportRncp, "import_rncp"),
     ("/companion", RHCompanion, "companion"),
     ("/<int:project_id>", RHProject, "project"),
     ("/<int:project_id>/status", RHAdvance, "advance"),

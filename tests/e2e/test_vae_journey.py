@@ -47,7 +47,8 @@ def test_vae_project_companion_writing_and_livret1(live_server, page, new_page):
 
     # 1. The volunteer starts a project on the example certification.
     login(page, volunteer.email)
-    visit(page, "/vae/")
+    _open_from_menu(page, "VAE")
+    expect(page).to_have_url(f"{live_server.url}/vae/")
     page.get_by_role("link", name="Start a VAE project").click()
     check_page(page)
     page.get_by_label("Target certification").select_option(label=_example_title())
@@ -110,8 +111,40 @@ def test_vae_project_companion_writing_and_livret1(live_server, page, new_page):
     assert "Livret 1" in text and "12818*02" in text and "Programme coordinator in Lima" in text
 
 
+def _open_from_menu(page, name: str) -> None:
+    """Follow the main menu's link ``name``, opening the "More" disclosure first when the link sits there (the
+    top row holds a few links, depending on the user's roles)."""
+    menu = page.get_by_role("navigation", name="Main menu")
+    link = menu.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        menu.get_by_text("More", exact=True).click()
+    link.click()
+    check_page(page)
+
+
 def _example_title() -> str:
     import yaml
 
     data = yaml.safe_load((COMPETENCIES / "example-rncp-coordination-projets-solidarite.yaml").read_text())
     return data["title"]["en"]
+
+
+def test_platform_admin_imports_an_rncp_certification_from_the_project_form(live_server, page):
+    """From the new-project page, a platform admin uploads the RNCP open data tables and comes back to the form
+    with the certification chosen; both pages pass axe and the Nu checker."""
+    fixtures = Path(__file__).resolve().parents[1] / "frameworks" / "fixtures" / "rncp"
+    admin = live_server.create_user(name="Ada Admin", platform_admin=True, totp=True, locale="en")
+    login(page, admin.email, admin.password, totp_secret=admin.totp_secret)
+    visit(page, "/vae/new")
+    page.get_by_role("link", name="Import a certification from the RNCP open data").click()
+    check_page(page)
+    page.get_by_label("RNCP number").fill("RNCP99901")
+    page.get_by_label("Standard table (CSV)").set_input_files(str(fixtures / "standard.csv"))
+    page.get_by_label("Blocs table (CSV)").set_input_files(str(fixtures / "blocs.csv"))
+    page.get_by_role("button", name="Import the certification").click()
+    expect(page.get_by_role("status")).to_contain_text("is imported: you can start a project on it")
+    check_page(page)
+    chosen = page.get_by_label("Target certification")
+    expect(chosen.locator("option:checked")).to_have_text(
+        "Coordinateur de projets de solidarité internationale (fictif)"
+    )

@@ -6,7 +6,7 @@ and comments (threads, resolving); everyone else gets 404, guests the login page
 shares: tests/vae/test_views.py.
 """
 
-from tests.access import USER, expect, rule
+from tests.access import PLATFORM_ADMIN, USER, expect, rule
 
 OWNER_ONLY = expect(404, guest="login", volunteer="ok")
 OWNER_AND_COMPANION = expect(404, guest="login", volunteer="ok", adviser="ok")
@@ -62,6 +62,7 @@ def _bloc(w):
 POLICY = {
     "vae.index": rule(USER),
     "vae.new": rule(USER, methods=("GET", "POST")),
+    "vae.import_rncp": rule(PLATFORM_ADMIN, methods=("GET", "POST")),
     "vae.companion": rule(USER),
     "vae.project": rule(OWNER_AND_COMPANION, url=_project),
     "vae.advance": rule(OWNER_ONLY, url=_project, methods=("POST",)),

@@ -75,3 +75,54 @@ def test_livret1_faisabilite_and_validation_in_french_signed(app, sync_render, v
     assert files[next(n for n in files if n.startswith("annexe-01-"))] == b"%PDF-1.4 report"
     assert check_signature(data, trust_roots(app.config)).ok
     assert [e.kind for e in ops.timeline(project)].count("document") == 3
+
+
+def test_the_documents_list_the_validations_they_rely_on_and_verify_shows_them_live(
+    app, sync_render, vaeworld, make_project, login, create_user, add_member
+):
+    """The coverage the documents print rests on the NGO's validations of C1 and C2 (through crosswalks): each
+    document records them like every other document, and /verify/<code> shows a revocation made after printing."""
+    import sqlalchemy as sa
+
+    from app.claims.validations import ClaimValidation
+    from app.documents import codes
+    from app.extensions import db
+    from app.vae import operations as ops
+    from app.vae import printing
+    from app.vae.models import VaeRoute
+    from app.validation import operations as validation_ops
+
+    project = make_project(route=VaeRoute.LIVRET1)
+    ops.save_draft(
+        project, "B1", ops.DraftData(fields={}, claim_ids=(vaeworld.claims[0].id,)), actor=vaeworld.volunteer
+    )
+    validations = {
+        v.claim_id: v
+        for v in db.session.scalars(
+            sa.select(ClaimValidation).where(ClaimValidation.claim_id.in_([c.id for c in vaeworld.claims]))
+        )
+    }
+    expected = [validations[vaeworld.claims[0].id].id, validations[vaeworld.claims[1].id].id]
+    for kind in ("faisabilite", "validation"):
+        entries = printing.build_snapshot(project, kind)["entries"]
+        assert [e["validation_id"] for e in entries] == expected
+        assert entries[0]["organisation"] == "Solidarité Monde" and entries[0]["validator"] == "Théo Trainer"
+    client = app.test_client()
+    login(client, vaeworld.volunteer)
+    document, data = _print(client, project, "livret1")
+    assert [e["validation_id"] for e in document.snapshot["entries"]] == expected
+    text = " ".join(pdf_text(data).replace("\u2019", "'").split())
+    assert "Validations d'ONG sur lesquelles s'appuie ce document" in text
+    assert text.count("Théo Trainer (Solidarité Monde)") == 2
+
+    admin = create_user("vae-ngo-admin@example.org", name="Nadia Admin")
+    add_member(vaeworld.ngo, admin, "admin")
+    validation_ops.revoke_validation(validations[vaeworld.claims[1].id], admin, "Pièce justificative non authentique")
+    db.session.flush()
+    page = (
+        app.test_client()
+        .get(f"/verify/{codes.formatted(document.code)}", headers={"Accept-Language": "en"})
+        .get_data(as_text=True)
+    )
+    assert page.count('class="entry-status entry-revoked"') == 1 and "Pièce justificative non authentique" in page
+    assert page.count('class="entry-status entry-valid"') == 1  # the other validation is still current

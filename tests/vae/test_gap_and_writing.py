@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.core.errors import UserError
 
@@ -198,3 +199,47 @@ def test_companion_list_orders_by_next_deadline(vaeworld, make_project, create_u
     rows = ops.projects_for_companion(vaeworld.adviser)
     assert [p.id for p, _s, _d in rows] == [sooner.id, later.id, idle.id]
     assert rows[0][2].key == "admissibility_answer" and rows[2][2] is None
+
+
+def test_the_bloc_page_proposes_missions_the_suggestion_engine_finds_for_the_gaps(app, vaeworld, login, db_session):
+    """Real text: the example RNCP certification as shipped, and a mission written in plain French about logistics.
+    Its words lead the engine to the logistics competence of bloc 2 (not covered: no claim touches it), and not to
+    the competences the text says nothing about."""
+    from pathlib import Path
+
+    from app.frameworks import operations as framework_ops
+    from app.frameworks.importers.yaml_format import parse_files
+    from app.frameworks.models import Framework
+    from app.vae import gap
+    from app.vae import operations as ops
+    from app.vae.models import VaeRoute
+    from tests import cast
+
+    path = Path(app.root_path).parent / "competencies" / "example-rncp-coordination-projets-solidarite.yaml"
+    frameworks, _crosswalks = parse_files([path])
+    framework_ops.import_batch(frameworks, make_current=True)
+    framework = db_session.scalar(
+        sa.select(Framework).where(Framework.slug == "example-rncp-coordination-projets-solidarite")
+    )
+    logistics = cast.create_mission(
+        vaeworld.volunteer,
+        title="Logisticien à Gao",
+        activities="J'ai organisé la logistique du projet : les achats de matériel, les transports vers les "
+        "villages et la gestion des stocks de l'entrepôt, selon les procédures de l'ONG.",
+        results="Les stocks étaient suivis chaque semaine et aucun transport n'a manqué.",
+    )
+    project = ops.create_project(
+        vaeworld.volunteer,
+        ops.ProjectData(framework_id=framework.id, route=VaeRoute.FRANCE_VAE, started_on=date.today()),
+    )
+    analysis = gap.analyse(project)
+    bloc = next(b for b in analysis.blocs if b.code == "RNCP00000BC02")
+    gap.suggest_experiences(project, analysis, bloc)
+    suggested = {item.node.code: item.suggested_ids for item in bloc.competences}
+    assert logistics.id in suggested["RNCP00000BC02.C3"]
+    assert logistics.id not in suggested["RNCP00000BC02.C4"]  # safety rules: the text says nothing of them
+    assert all(len(ids) <= gap.SUGGEST_PER_GAP for ids in suggested.values())
+    client = app.test_client()
+    login(client, vaeworld.volunteer)
+    page = client.get(f"/vae/{project.id}/blocs/RNCP00000BC02").get_data(as_text=True)
+    assert "Suggested from the words of your missions:" in page and "Logisticien à Gao" in page

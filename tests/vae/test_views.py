@@ -179,3 +179,85 @@ def test_sworn_statement_and_outcome_through_the_pages(app, vaeworld, make_proje
         dashboard_url = url_for("claims.dashboard")
     dashboard = client.get(dashboard_url).get_data(as_text=True)
     assert "Blocs de compétences acquired by VAE" in dashboard and "jury of Certificateur" in dashboard
+
+
+def test_a_platform_admin_imports_an_rncp_certification_from_the_project_form(app, create_user, login):
+    """The RNCP open data tables uploaded from the new-project page: a wrong fiche number is refused on its field,
+    nothing imported; the right one imports the certification and comes back to the form with it chosen. Other
+    users are refused (403), and only platform admins see the way there."""
+    import io
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.frameworks.models import Framework
+
+    fixtures = Path(__file__).parent.parent / "frameworks" / "fixtures" / "rncp"
+    admin = _signed_in(app, login, create_user("vae-admin@example.org", platform_admin=True, totp=True))
+    volunteer = _signed_in(app, login, create_user("vae-plain@example.org"))
+    assert "/vae/new/rncp" not in volunteer.get("/vae/new").get_data(as_text=True)
+    assert volunteer.get("/vae/new/rncp").status_code == 403
+    assert "/vae/new/rncp" in admin.get("/vae/new").get_data(as_text=True)
+    assert admin.get("/vae/new/rncp").status_code == 200
+
+    def post(client, fiche):
+        return client.post(
+            "/vae/new/rncp",
+            data={
+                "standard": (io.BytesIO((fixtures / "standard.csv").read_bytes()), "standard.csv"),
+                "blocs": (io.BytesIO((fixtures / "blocs.csv").read_bytes()), "blocs.csv"),
+                "fiche": fiche,
+            },
+            content_type="multipart/form-data",
+        )
+
+    assert post(volunteer, "RNCP99901").status_code == 403
+    refused = post(admin, "RNCP12345")
+    assert refused.status_code == 422 and 'id="fiche-error"' in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Framework).where(Framework.slug == "rncp99901")) is None
+    response = post(admin, "RNCP99901")
+    framework = db.session.scalar(sa.select(Framework).where(Framework.slug == "rncp99901"))
+    assert response.status_code == 302 and response.location.endswith(f"/vae/new?framework={framework.id}")
+    form = admin.get(response.location).get_data(as_text=True)
+    assert f'<option selected value="{framework.id}">' in form or f'value="{framework.id}" selected' in form
+    assert "Coordinateur de projets de solidarité internationale (fictif)" in form
+
+
+def test_the_rncp_import_page_takes_the_large_open_data_tables_and_checks_its_csrf_token(
+    app, create_user, login, monkeypatch
+):
+    """The Blocs table lists every certification's blocs: larger than an ordinary form. The page accepts it, and
+    without the global CSRF check it still refuses a post without the form's token."""
+    import io
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.frameworks.models import Framework
+
+    fixtures = Path(__file__).parent.parent / "frameworks" / "fixtures" / "rncp"
+    admin = _signed_in(app, login, create_user("vae-admin2@example.org", platform_admin=True, totp=True))
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # signed in first: the login form posts no token
+    padding = "".join(f"RNCP1{i:04d};RNCP1{i:04d}BC01;{'x' * 200}\n" for i in range(10_000))
+    repeat = app.config["MAX_CONTENT_LENGTH"] // len(padding.encode()) + 1
+    blocs = (fixtures / "blocs.csv").read_text() + padding * repeat
+
+    def post(token):
+        data = {
+            "standard": (io.BytesIO((fixtures / "standard.csv").read_bytes()), "standard.csv"),
+            "blocs": (io.BytesIO(blocs.encode()), "blocs.csv"),
+            "fiche": "RNCP99901",
+        }
+        if token:
+            data["csrf_token"] = token
+        return admin.post("/vae/new/rncp", data=data, content_type="multipart/form-data")
+
+    refused = post(None)
+    assert refused.status_code == 422
+    assert db.session.scalar(sa.select(Framework).where(Framework.slug == "rncp99901")) is None
+    page = admin.get("/vae/new/rncp").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert post(token).status_code == 302
+    assert db.session.scalar(sa.select(Framework).where(Framework.slug == "rncp99901")) is not None
