@@ -14,6 +14,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
+from app.core.db import utcnow
 from app.core.dead_ends import explain_dead_end
 from app.core.errors import UserError, user_errors
 from app.core.hooks import Panel, panel
@@ -155,6 +156,9 @@ class RHQueue(RHAuthenticated):
 
     def _process(self):
         form = QueueFilterForm(request.args, meta={"csrf": False})
+        # Loading every scheme here also puts them in the session's identity map, so each row's
+        # ``experience.status`` is found there without a statement (the page's count stays fixed).
+        form.scheme.choices = [("", _("All")), *((s.code, s.label) for s in experience_ops.engagement_statuses())]
         valid = form.validate()
         state_value = form.state.data if valid else SubmissionState.PENDING.value
         if "state" not in request.args:
@@ -166,13 +170,21 @@ class RHQueue(RHAuthenticated):
             date_from=form.date_from.data if valid else None,
             date_to=form.date_to.data if valid else None,
             page=request.args.get("page", 1, type=int) or 1,
+            scheme=(form.scheme.data or "") if valid else "",
+            order=(form.order.data or "newest") if valid else "newest",
         )
         queue = ops.review_queue([o.id for o in self.organisations], filters)
         admin_of = [o for o in self.organisations if o.has_role(current_user, MembershipRole.ADMIN)]
         stats = [ops.organisation_stats(o) for o in admin_of]
         args = {k: v for k, v in request.args.items() if k != "page"}
         return render_template(
-            "validation/queue.html", form=form, queue=queue, stats=stats, filters=filters, page_args=args
+            "validation/queue.html",
+            form=form,
+            queue=queue,
+            stats=stats,
+            filters=filters,
+            page_args=args,
+            now=utcnow(),
         )
 
 
