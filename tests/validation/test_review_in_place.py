@@ -121,3 +121,15 @@ def test_the_queue_sorts_by_waiting_time_and_volunteer_and_filters_by_programme(
     page = client.get("/validation/reviews?state=pending&order=waiting").text
     assert "12" in page.split(f"/validation/submissions/{older.id}")[1].split("</tr>")[0]  # waiting for 12 days
     assert client.get("/validation/reviews?order=nonsense").status_code == 200  # ignored, not an error
+
+
+def test_unwritten_parts_of_a_narrative_take_one_line(submitted, client, login):
+    w = submitted
+    login(client, w.trainer)
+    page = client.get(f"/validation/submissions/{w.submission.id}").text
+    block = page.split(f'id="item-{w.items[0].id}"')[1].split("</section>")[0]
+    snap = w.items[0].snapshot["narrative"]
+    empty = [part for part, text in snap.items() if not text]
+    assert empty and snap["situation"]  # the cast writes some parts only
+    assert block.count(in_template("fr", "Not written:")) == 1
+    assert in_template("fr", "Not written.") not in block
