@@ -138,3 +138,30 @@ def test_a_trainer_decides_three_claims_without_leaving_the_page(live_server, pa
     # The Nu HTML checker on the states seen here (the session's run checks them again, with every other page).
     if html_checker.unavailable_reason() is None:
         assert html_checker.validate({"/review": page.content()}, tmp_path) == []
+
+
+def test_without_javascript_a_decision_is_an_ordinary_post_and_reload(live_server, new_page):
+    """Progressive enhancement: with scripts off, the same form posts, the page reloads at the message."""
+    org = live_server.create_org(unique_name("Jardins sans script"))
+    volunteer = live_server.create_user(name="Nina Volunteer", locale="en")
+    trainer = live_server.create_user(name="Noah Trainer", locale="en")
+    live_server.add_member(org, volunteer, "volunteer")
+    live_server.add_member(org, trainer, "trainer")
+    submission_id, items = _submitted(live_server, volunteer, org)
+
+    page = new_page(java_script_enabled=False)
+    # No visit()/login()/check_page() helpers here: their accessibility check runs axe, a script (the page itself
+    # is checked with scripts on above).
+    page.goto("/auth/login")
+    page.locator("input[name=email]").fill(trainer.email)
+    page.locator("input[name=password]").fill(trainer.password)
+    page.locator("main form button[type=submit]").click()
+    page.goto(f"/validation/submissions/{submission_id}")
+    expect(page.get_by_text("Keyboard shortcuts while you are in this competence").first).to_be_hidden()
+    block = page.locator(f"#item-{items['C1']}")
+    block.get_by_label("Validate", exact=True).check()
+    with page.expect_navigation():
+        block.get_by_role("button", name="Record the decision on C1").click()
+    assert page.url.endswith(f"/validation/submissions/{submission_id}#flash-messages")
+    expect(page.get_by_role("status")).to_contain_text("Your decision has been recorded")
+    expect(page.locator(f"#item-{items['C1']}")).to_contain_text("Validated")
