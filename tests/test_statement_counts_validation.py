@@ -139,3 +139,64 @@ def test_experience_and_claim_pages_statements_do_not_grow_with_validation_data(
     small = statements_for(client, f"/portfolio/claims/{small_claims[0].id}", warm_up=True)
     large = statements_for(client, f"/portfolio/claims/{large_claims[0].id}", warm_up=True)
     assert len(small) == len(large), _explain(small, large)
+
+
+def test_queue_sorted_and_filtered_statements_do_not_grow(world, app, login):
+    """The orders and the programme filter (issue 15): the volunteer order joins ``users``, the programme filter
+    ``experiences``; the programmes of the rows come from the session, loaded once for the filter's choices."""
+    from app.extensions import db
+
+    w = world
+    client = app.test_client()
+    login(client, w.trainer)
+    urls = [
+        "/validation/reviews?state=pending&order=waiting",
+        "/validation/reviews?state=&order=volunteer",
+        "/validation/reviews?state=&scheme=VSI&order=newest",
+    ]
+
+    def add(count, start):
+        for index in range(start, start + count):
+            mission, claims = _mission(w, f"Sorted {index}", claims=1 + index % 2)
+            mission.status_code = ("VSI", "SCI", None)[index % 3]
+            _rounds(w, mission, claims, w.ngo, 1)
+        db.session.commit()
+
+    add(2, 0)
+    before = {url: statements_for(client, url, warm_up=True) for url in urls}
+    add(9, 2)
+    for url in urls:
+        after = statements_for(client, url, warm_up=True)
+        assert len(before[url]) == len(after), (url, _explain(before[url], after))
+
+
+def test_a_decision_in_place_runs_as_many_statements_whatever_the_rounds(world, app, login):
+    """The fragment a decision returns to the page's script (X-Acquis-Fragment) is built like the page: its
+    statement count does not grow with earlier rounds or referent answers."""
+    from app.extensions import db
+    from tests.fixtures.statements import count_statements
+
+    w = world
+    one_mission, one_claims = _mission(w, "One round")
+    many_mission, many_claims = _mission(w, "Many rounds")
+    one = _rounds(w, one_mission, one_claims, w.ngo, 1)
+    many = _rounds(w, many_mission, many_claims, w.ngo, 5)
+    cast.confirm_by_referent(w.volunteer, many_mission, many_claims)
+    db.session.commit()
+    client = app.test_client()
+    login(client, w.trainer)
+    client.get(f"/validation/submissions/{one.id}")  # warm-up
+
+    def decide(submission):
+        item = submission.current_items[0]
+        with count_statements() as statements:
+            response = client.post(
+                f"/validation/submissions/{submission.id}/items/{item.id}/decide",
+                data={f"item-{item.id}-decision": "validated"},
+                headers={"X-Acquis-Fragment": "1"},
+            )
+        assert response.status_code == 200, response.text
+        return statements
+
+    small, large = decide(one), decide(many)
+    assert len(small) == len(large), _explain(small, large)

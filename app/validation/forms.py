@@ -98,6 +98,20 @@ class QueueFilterForm(SafeForm):
         validate_choice=True,
     )
     volunteer = StringField(_l("Volunteer's name"), validators=[max_length(100)])
+    #: The engagement scheme (VSI, service civique…): the programme a mission belongs to. Choices set by the view.
+    scheme = SelectField(
+        _l("Programme (engagement scheme)"), choices=[("", _l("All"))], default="", validate_choice=True
+    )
+    order = SelectField(
+        _l("Sort by"),
+        choices=[
+            ("newest", _l("Most recent first")),
+            ("waiting", _l("Waiting longest first")),
+            ("volunteer", _l("Volunteer's name")),
+        ],
+        default="newest",
+        validate_choice=True,
+    )
     date_from = DateField(_l("Submitted from"), validators=[Optional()])
     date_to = DateField(_l("Submitted until"), validators=[Optional()])
 

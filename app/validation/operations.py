@@ -1265,6 +1265,15 @@ class QueueFilters:
     date_from: date | None = None
     date_to: date | None = None
     page: int = 1
+    #: the engagement scheme of the experience (``EngagementStatus.code``: VSI, service civique…), the nearest
+    #: thing to an NGO's programme in the model; "" for all.
+    scheme: str = ""
+    #: one of ``QUEUE_ORDERS``.
+    order: str = "newest"
+
+
+#: The queue's orders: newest first, waiting longest first, by volunteer's name.
+QUEUE_ORDERS = ("newest", "waiting", "volunteer")
 
 
 @dataclass
@@ -1285,10 +1294,14 @@ def review_queue(organisation_ids: list[int], filters: QueueFilters) -> Queue:
     if not organisation_ids:
         return Queue([], {s: 0 for s in SubmissionState}, 0, 1, 1)
     base = sa.select(Submission).where(Submission.organisation_id.in_(organisation_ids))
+    if filters.volunteer or filters.order == "volunteer":
+        base = base.join(User, User.id == Submission.volunteer_id)
     if filters.volunteer:
         pattern = f"%{_like_escape(filters.volunteer.lower())}%"
-        base = base.join(User, User.id == Submission.volunteer_id).where(
-            sa.func.lower(User.display_name).like(pattern, escape="\\")
+        base = base.where(sa.func.lower(User.display_name).like(pattern, escape="\\"))
+    if filters.scheme:
+        base = base.join(Experience, Experience.id == Submission.experience_id).where(
+            Experience.status_code == filters.scheme
         )
     if filters.date_from:
         start = datetime.combine(filters.date_from, datetime.min.time()).replace(tzinfo=utcnow().tzinfo)
@@ -1312,12 +1325,21 @@ def review_queue(organisation_ids: list[int], filters: QueueFilters) -> Queue:
                 selectinload(Submission.organisation),
                 selectinload(Submission.items),
             )
-            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .order_by(*_queue_order(filters.order))
             .limit(QUEUE_PAGE_SIZE)
             .offset((page - 1) * QUEUE_PAGE_SIZE)
         )
     )
     return Queue(submissions, counts, total, page, pages)
+
+
+def _queue_order(order: str) -> tuple:
+    """ORDER BY of the queue; the id last, so pages never overlap (the volunteer order joins ``users``)."""
+    if order == "waiting":
+        return (Submission.submitted_at.asc(), Submission.id.asc())
+    if order == "volunteer":
+        return (sa.func.lower(User.display_name).asc(), Submission.submitted_at.asc(), Submission.id.asc())
+    return (Submission.submitted_at.desc(), Submission.id.desc())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.core import storage
+from app.core.db import utcnow
 from app.core.dead_ends import explain_dead_end
 from app.core.errors import UserError, user_errors
 from app.core.hooks import Panel, panel
@@ -39,6 +40,9 @@ from app.validation.forms import (
     WithdrawForm,
 )
 from app.validation.models import FactsDecision, ItemDecision, SubmissionState
+
+#: The request header the review page's script sets to get the fragments of a decision instead of a redirect.
+FRAGMENT_HEADER = "X-Acquis-Fragment"
 
 # --- Volunteer: submit, name a referent ----------------------------------------------------------------------
 
@@ -152,6 +156,9 @@ class RHQueue(RHAuthenticated):
 
     def _process(self):
         form = QueueFilterForm(request.args, meta={"csrf": False})
+        # Loading every scheme here also puts them in the session's identity map, so each row's
+        # ``experience.status`` is found there without a statement (the page's count stays fixed).
+        form.scheme.choices = [("", _("All")), *((s.code, s.label) for s in experience_ops.engagement_statuses())]
         valid = form.validate()
         state_value = form.state.data if valid else SubmissionState.PENDING.value
         if "state" not in request.args:
@@ -163,13 +170,21 @@ class RHQueue(RHAuthenticated):
             date_from=form.date_from.data if valid else None,
             date_to=form.date_to.data if valid else None,
             page=request.args.get("page", 1, type=int) or 1,
+            scheme=(form.scheme.data or "") if valid else "",
+            order=(form.order.data or "newest") if valid else "newest",
         )
         queue = ops.review_queue([o.id for o in self.organisations], filters)
         admin_of = [o for o in self.organisations if o.has_role(current_user, MembershipRole.ADMIN)]
         stats = [ops.organisation_stats(o) for o in admin_of]
         args = {k: v for k, v in request.args.items() if k != "page"}
         return render_template(
-            "validation/queue.html", form=form, queue=queue, stats=stats, filters=filters, page_args=args
+            "validation/queue.html",
+            form=form,
+            queue=queue,
+            stats=stats,
+            filters=filters,
+            page_args=args,
+            now=utcnow(),
         )
 
 
@@ -181,7 +196,9 @@ class RHSubmissionBase(RHAuthenticated):
     def _check_access(self):
         require(self.submission.can_view(current_user))
 
-    def _render(self, *, forms=None, facts_form=None, conflict=None, status=200):
+    def _render(self, *, forms=None, facts_form=None, conflict=None, status=200, fragment=None, message=None):
+        """The review page; with ``fragment`` (an item), only what a decision on it changes: the summary and the
+        item's block, for the page's script to swap in place (static/js/review.js). Same queries either way."""
         submission = self.submission
         items = submission.current_items
         version_ids = {item.snapshot["node"]["framework_version_id"] for item in items}
@@ -216,7 +233,9 @@ class RHSubmissionBase(RHAuthenticated):
         warnings = ops.facts_warnings(submission.experience) if facts_form is not None else []
         validations = ops.validations_for_claims({item.claim_id for item in submission.items})
         return render_template(
-            "validation/submission.html",
+            "validation/_review_fragment.html" if fragment is not None else "validation/submission.html",
+            fragment=fragment,
+            message=message,
             submission=submission,
             items=items,
             versions=versions,
@@ -260,12 +279,21 @@ class RHDecide(RHSubmissionBase):
         self.item = next((i for i in self.submission.items if i.id == item_id), None)
         require(self.item is not None)
 
+    @property
+    def _in_place(self) -> bool:
+        """Sent by the review page's script (static/js/review.js): answer with the fragments to swap, no redirect.
+        A custom header cannot be sent cross-site without a CORS preflight, which this app never grants."""
+        return request.headers.get(FRAGMENT_HEADER) == "1"
+
+    def _page(self, **kwargs):
+        return self._render(fragment=self.item if self._in_place else None, **kwargs)
+
     def _process(self):
         form = DecisionForm(prefix=f"item-{self.item.id}")
         version = db.session.get(FrameworkVersion, self.item.snapshot["node"]["framework_version_id"])
         form.set_levels(version.levels if version else [], self.item.snapshot.get("level"), current_language())
         if not form.validate_on_submit() and self.item.is_pending and self.submission.can_decide(current_user):
-            return self._render(forms={self.item.id: form}, status=422)
+            return self._page(forms={self.item.id: form}, status=422)
         with user_errors(form, fallback="comment"):
             decision = ItemDecision(form.decision.data) if form.decision.data else ItemDecision.PENDING
             ops.decide_item(
@@ -273,10 +301,21 @@ class RHDecide(RHSubmissionBase):
                 current_user,
                 ops.Decision(decision=decision, level=form.level_value, comment=form.comment.data or ""),
             )
-            flash(_("Your decision has been recorded."), "success")
+            message = _("Your decision has been recorded.")
+            if self._in_place:
+                # Flushed, not committed yet: the handler base commits after this returns, and rolls back (with
+                # a 500 the script turns into an ordinary submit) if the commit fails.
+                return self._page(message=message)
+            flash(message, "success")
             # The focus goes to the message (static/js/acquis.js), not to another claim.
             return redirect(url_for("validation.submission", submission_id=self.submission.id) + "#flash-messages")
-        return self._render(forms={self.item.id: form}, status=422)
+        return self._page(forms={self.item.id: form}, status=422)
+
+    def _render_conflict(self, conflict):
+        """Someone decided first: in place, the claim's block as it is now with the explanation (409)."""
+        if self._in_place:
+            return self._page(conflict=str(conflict.message), status=409)
+        return super()._render_conflict(conflict)
 
 
 class RHFacts(RHSubmissionBase):
