@@ -136,3 +136,41 @@ def test_a_validation_awaiting_its_countersignature_is_not_named(app, client, lo
     assert {e["organisation"] for e in document.snapshot["entries"]} == {"Solidarité Monde"}
     # (The other NGO confirmed the facts: its trainer is named for that, not as a validator.)
     assert f"validated by {SECOND}".lower() not in _text(client, document).lower()
+
+
+def test_verify_names_a_later_validation_the_document_does_not_list(app, client, login, docworld):
+    """A document printed before the other NGO validated lists one NGO; its verify page names the other NGO's
+    current validation of the same version as "not listed in the document", and stops once it is revoked."""
+    import sqlalchemy as sa
+
+    from app.claims.validations import ClaimValidation
+    from app.documents.context import _validation_entry
+
+    first = db.session.scalar(sa.select(ClaimValidation).where(ClaimValidation.claim_id == docworld.claims[0].id))
+    earlier = cast.store_document_stand_in(
+        docworld.volunteer, docworld.ngo, snapshot={"entries": [_validation_entry(first, "en")]}
+    )
+    assert "not listed in the document" not in _verify(app, earlier)
+
+    _join(docworld)
+    submission = cast.submit_claims(docworld.volunteer, docworld.mission, docworld.other_ngo, docworld.claims[:1])
+    cast.validate_everything(submission, docworld.other_trainer)
+    db.session.flush()
+    page = " ".join(_verify(app, earlier).split())
+    assert f"also validated by {SECOND} on" in page and "not listed in the document" in page
+
+    # A document that lists both names each once, with nothing "not listed".
+    login(client, docworld.volunteer)
+    both, _ = print_document(client, "portfolio", language="en")
+    assert "not listed in the document" not in _verify(app, both)
+
+    other = db.session.scalar(
+        sa.select(ClaimValidation).where(ClaimValidation.organisation_id == docworld.other_ngo.id)
+    )
+    vops.revoke_validation(other, _other_admin(docworld), "Mistake")
+    db.session.flush()
+    assert "not listed in the document" not in _verify(app, earlier)
+
+
+def _other_admin(world):
+    return cast.make_person(email="otheradmin2@example.org", name="Ada Other", member_of=world.other_ngo, role="admin")
