@@ -9,7 +9,8 @@ statements whatever the size of the portfolio.
 Every snapshot has the same top-level keys: ``kind``, ``language``, ``holder`` ({"name"}), ``issuer`` ({"name",
 "organisation_id"}), ``title`` and ``entries`` — the validations it relies on, each with ``validation_id``,
 ``code``, ``title``, ``validator``, ``organisation``, ``validated_at`` and ``level`` (the verify page shows their
-live status).
+live status). A printed claim names every organisation whose current validation of the same version stands
+(``co_validations``), whichever NGO issues the document, and those are entries too (issue 20).
 
 The VAE dossier's coverage of a certification follows the rule of :mod:`app.claims.requirements`.
 """
