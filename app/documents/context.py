@@ -9,7 +9,8 @@ statements whatever the size of the portfolio.
 Every snapshot has the same top-level keys: ``kind``, ``language``, ``holder`` ({"name"}), ``issuer`` ({"name",
 "organisation_id"}), ``title`` and ``entries`` — the validations it relies on, each with ``validation_id``,
 ``code``, ``title``, ``validator``, ``organisation``, ``validated_at`` and ``level`` (the verify page shows their
-live status).
+live status). A printed claim names every organisation whose current validation of the same version stands
+(``co_validations``), whichever NGO issues the document, and those are entries too (issue 20).
 
 The VAE dossier's coverage of a certification follows the rule of :mod:`app.claims.requirements`.
 """
@@ -160,9 +161,13 @@ def _evidence(evidence) -> dict:
     }
 
 
-def _claim(claim: Claim, validation: ClaimValidation | None, language: str) -> dict:
+def _claim(claim: Claim, validation: ClaimValidation | None, language: str, others: list[ClaimValidation] = ()) -> dict:
     """A claim as printed: with a current validation, exactly the version that was validated (the claim may have
-    been edited since into a new draft, which must not appear under the validator's name); else as it is now."""
+    been edited since into a new draft, which must not appear under the validator's name); else as it is now.
+
+    :param others: the other organisations' current validations of the same version (:func:`co_validations`),
+        printed beside the first: a document names every validator (issue 20).
+    """
     node = claim.node
     version = node.version
     data = {
@@ -178,6 +183,7 @@ def _claim(claim: Claim, validation: ClaimValidation | None, language: str) -> d
         "narrative": {part: getattr(claim, part) or "" for part in NARRATIVE_PARTS},
         "evidence": [_evidence(e) for e in claim.evidence],
         "validation": _validation_entry(validation, language) if validation is not None else None,
+        "co_validations": [_validation_entry(v, language) for v in others] if validation is not None else [],
     }
     if validation is not None and validation.claim_version != claim.version:
         data.update(_validated_content(claim, validation.snapshot or {}, language))
@@ -254,6 +260,18 @@ def co_validations(chosen: dict[int, ClaimValidation]) -> dict[int, list[ClaimVa
         if versions.get(validation.claim_id) == validation.claim_version:
             found[validation.claim_id].append(validation)
     return found
+
+
+def validation_entries(claims: list[dict]) -> list[dict]:
+    """The ``entries`` of a snapshot: each printed claim's validation followed by the other organisations'
+    validations of the same version, once each (the verify page shows the live status of every one)."""
+    entries, seen = [], set()
+    for claim in claims:
+        for entry in [claim["validation"], *(claim.get("co_validations") or [])] if claim.get("validation") else []:
+            if entry["validation_id"] not in seen:
+                seen.add(entry["validation_id"])
+                entries.append(entry)
+    return entries
 
 
 def current_validations(claim_ids, organisation_id: int | None = None) -> dict[int, ClaimValidation]:
@@ -404,10 +422,10 @@ def build_portfolio(
     claims_by_experience: dict[int, list[dict]] = defaultdict(list)
     evidence_index: dict[int, dict] = {}
     matrix: dict[str, dict] = {}
-    others = co_validations(validations) if organisation is None else {}
+    # Printed by one NGO or by the holder, a dossier names every organisation that validated the same version.
+    others = co_validations(validations)
     for claim in claims:
-        data = _claim(claim, validations.get(claim.id), language)
-        data["co_validations"] = [_validation_entry(v, language) for v in others.get(claim.id, [])]
+        data = _claim(claim, validations.get(claim.id), language, others.get(claim.id, []))
         claims_by_experience[claim.experience_id].append(data)
         for item in data["evidence"]:
             evidence_index.setdefault(item["id"], item)
@@ -432,9 +450,8 @@ def build_portfolio(
         facts["claims"] = claims_by_experience.get(experience.id, [])
         facts["confirmations"] = confirmations.get(experience.id, {"ngo": [], "referents": []})
         experience_data.append(facts)
-    entries = [c["validation"] for e in experience_data for c in e["claims"] if c["validation"]]
-    # Every validator is listed: the other organisations' validations of the same version (issue 20).
-    entries += [v for e in experience_data for c in e["claims"] for v in c.get("co_validations") or []]
+    # Every validator is listed: the other organisations' validations of the same version too (issue 20).
+    entries = validation_entries([c for e in experience_data for c in e["claims"]])
     missions = [e for e in experience_data if e["kind"] == ExperienceKind.MISSION.value]
     return {
         "kind": "portfolio",
@@ -452,7 +469,8 @@ def build_portfolio(
                 (_date(e["start_date"]), _date(e["end_date"])) for e in missions if e["end_date"]
             ),
             "claims": sum(len(e["claims"]) for e in experience_data),
-            "validated": len(entries),
+            # Claims, not validations: a claim two NGOs validated counts once.
+            "validated": sum(1 for e in experience_data for c in e["claims"] if c["validation"]),
             "evidence": len(evidence_index),
             "countries": sorted({e["host_country_name"] for e in experience_data if e["host_country_name"]}),
         },
@@ -513,7 +531,8 @@ def build_attestation(holder: User, experience: Experience, language: str) -> di
     organisation = submission.organisation
     claims = _claims_of(holder, [experience.id])
     validations = current_validations([c.id for c in claims], organisation.id)
-    validated = [_claim(c, validations[c.id], language) for c in claims if c.id in validations]
+    others = co_validations(validations)
+    validated = [_claim(c, validations[c.id], language, others.get(c.id, [])) for c in claims if c.id in validations]
     facts = _facts(experience, language)
     # The facts the NGO confirmed are the ones printed (a later edit does not change an attestation).
     confirmed = submission.facts or {}
@@ -538,7 +557,7 @@ def build_attestation(holder: User, experience: Experience, language: str) -> di
             "warnings": list(submission.facts_warnings or []),
         },
         "competences": validated,
-        "entries": [c["validation"] for c in validated],
+        "entries": validation_entries(validated),
         "referents": _confirmations([experience.id], language)[experience.id]["referents"],
     }
 
@@ -591,6 +610,7 @@ def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidenc
     claims = [c for c in claims if c.id in validations]
     if not claims:
         raise ContextError("nothing_validated")
+    others = co_validations(validations)
     claim_nodes = {c.node_id for c in claims}
     target_ids = {n.id for n in nodes}
     relations: dict[int, list[tuple[int, Relation]]] = defaultdict(list)  # target node → (claim node, relation)
@@ -617,11 +637,14 @@ def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidenc
         found: list[dict] = []
         supporting: list[tuple[Claim, int | None, Relation | None]] = []
         for claim in claims_by_code.get(node.code, []):
-            found.append({"relation": "same", **_claim(claim, validations[claim.id], language)})
+            found.append(
+                {"relation": "same", **_claim(claim, validations[claim.id], language, others.get(claim.id, []))}
+            )
             supporting.append((claim, validations[claim.id].level, None))
         for claim_node_id, relation in relations.get(node.id, []):
             for claim in claims_by_node.get(claim_node_id, []):
-                found.append({"relation": relation.value, **_claim(claim, validations[claim.id], language)})
+                printed = _claim(claim, validations[claim.id], language, others.get(claim.id, []))
+                found.append({"relation": relation.value, **printed})
                 supporting.append((claim, validations[claim.id].level, relation))
         for item in found:
             experience = experiences.get(item["experience_id"])
@@ -658,13 +681,7 @@ def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidenc
                 "competences": rows,
             }
         )
-    entries, seen = [], set()
-    for bloc in blocs:
-        for row in bloc["competences"]:
-            for item in row["support"]:
-                if item["validation"]["validation_id"] not in seen:
-                    seen.add(item["validation"]["validation_id"])
-                    entries.append(item["validation"])
+    entries = validation_entries([item for bloc in blocs for row in bloc["competences"] for item in row["support"]])
     counts = defaultdict(int)
     for bloc in blocs:
         for row in bloc["competences"]:
@@ -745,7 +762,8 @@ def build_opinion(opinion, language: str) -> dict:
     }
     claims = _claims_of(volunteer, list(experiences))
     validations = _opinion_validations(opinion, [c.id for c in claims])
-    validated = [_claim(c, validations[c.id], language) for c in claims if c.id in validations]
+    others = co_validations(validations)
+    validated = [_claim(c, validations[c.id], language, others.get(c.id, [])) for c in claims if c.id in validations]
     used = {c["experience_id"] for c in validated}
     return {
         "kind": "opinion",
@@ -766,7 +784,7 @@ def build_opinion(opinion, language: str) -> dict:
         },
         "experiences": _with_referents([_facts(experiences[i], language) for i in experiences if i in used], language),
         "competences": validated,
-        "entries": [c["validation"] for c in validated],
+        "entries": validation_entries(validated),
     }
 
 

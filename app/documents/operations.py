@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -661,10 +662,15 @@ class EntryStatus:
     #: The second trainer who countersigned (name, date), when the NGO required one (issue 20).
     countersigner: str = ""
     countersigned_at: datetime | None = None
+    #: Other organisations' current validations of the same claim version that the document does not list (it was
+    #: printed before they validated, or before documents listed every validator): each {"validator",
+    #: "organisation", "validated_at"}, the validator None when their account was erased (issue 20).
+    also_validated_by: tuple[dict, ...] = ()
 
 
 def entry_statuses(document: Document) -> list[EntryStatus]:
-    """The live status of each validation the document relies on (at most three statements)."""
+    """The live status of each validation the document relies on, each still valid one with the other
+    organisations' current validations of the same version the document does not list (at most four statements)."""
     entries = document.snapshot.get("entries", [])
     ids = [e["validation_id"] for e in entries if e.get("validation_id")]
     validations = (
@@ -687,7 +693,49 @@ def entry_statuses(document: Document) -> list[EntryStatus]:
             result.append(EntryStatus(entry, "unknown", validator_erased=entry.get("validation_id") in erased))
             continue
         result.append(_record_status(entry, validation))
-    return result
+    also = _unlisted_validations(list(validations.values()), set(ids))
+    return [
+        dataclass_replace(item, also_validated_by=tuple(also.get(item.entry.get("validation_id"), ())))
+        if item.status == "valid"
+        else item
+        for item in result
+    ]
+
+
+def _unlisted_validations(printed: list[ClaimValidation], listed: set[int]) -> dict[int, list[dict]]:
+    """For each printed validation still standing, the other organisations' current validations of the same claim
+    version missing from the document (one statement): the verify page names every validator."""
+    versions = {v.claim_id: v for v in printed if v.claim_id is not None and v.is_current}
+    if not versions:
+        return {}
+    found: dict[int, list[dict]] = {}
+    rows = db.session.execute(
+        sa.select(
+            ClaimValidation.id,
+            ClaimValidation.claim_id,
+            ClaimValidation.claim_version,
+            ClaimValidation.organisation_id,
+            ClaimValidation.validator_id,
+            ClaimValidation.validator_name,
+            ClaimValidation.validated_at,
+            Organisation.name,
+        )
+        .join(Organisation, Organisation.id == ClaimValidation.organisation_id)
+        .where(ClaimValidation.claim_id.in_(list(versions)), ClaimValidation.is_current)
+        .order_by(ClaimValidation.validated_at, ClaimValidation.id)
+    )
+    for row in rows:
+        shown = versions[row.claim_id]
+        if row.id in listed or row.claim_version != shown.claim_version or row.organisation_id == shown.organisation_id:
+            continue
+        found.setdefault(shown.id, []).append(
+            {
+                "validator": row.validator_name if row.validator_id is not None else None,
+                "organisation": row.name,
+                "validated_at": row.validated_at,
+            }
+        )
+    return found
 
 
 def _record_status(entry: dict, validation: ClaimValidation) -> EntryStatus:

@@ -256,3 +256,22 @@ def test_the_page_runs_a_fixed_number_of_statements_with_100000_events(
     assert text.count('rel="next"') == 1
     later = statements_for(client, _next_link(text))
     assert len(later) == len(large[0]), explain(large[0], later)
+
+
+def test_the_platform_admins_view_runs_a_fixed_number_of_statements_with_100000_events(
+    client, login, db_session, ngo, other_ngo, admin, trainer, create_user
+):
+    """/admin/audit reads every NGO's events: its cost must not grow with them either (nor its filtered view)."""
+    _event(db_session, "item.validated", actor=trainer, organisation=ngo)
+    root = create_user("root@example.org", platform_admin=True, totp=True, locale="en")
+    login(client, root)
+    urls = ["/admin/audit", "/admin/audit?action=item.validated&since=2025-01-01"]
+    small = [statements_for(client, url, warm_up=True) for url in urls]
+    _bulk_events(db_session, [ngo.id, other_ngo.id], trainer.id, 100_000)
+    large = [statements_for(client, url) for url in urls]
+    for before, after in zip(small, large, strict=True):
+        assert len(after) == len(before), explain(before, after)
+    text = _text(client.get(urls[0]))
+    assert text.count('rel="next"') == 1
+    later = statements_for(client, _next_link(text))
+    assert len(later) == len(large[0]), explain(large[0], later)
