@@ -260,14 +260,15 @@ def seed_validation(volunteer, organisation, trainer, org_admin) -> None:
     from app.experiences import operations as experience_ops
     from app.experiences.models import ExperienceKind
     from app.validation import operations as validation_ops
+    from app.validation import queries as validation_queries
     from app.validation.models import FactsDecision, ItemDecision
 
     if volunteer is None or trainer is None:
         return
     mission = next((e for e in experience_ops.experiences_of(volunteer) if e.kind == ExperienceKind.MISSION), None)
-    if mission is None or validation_ops.submissions_of_experience(mission):
+    if mission is None or validation_queries.submissions_of_experience(mission):
         return
-    claims = validation_ops.claims_of_experience(mission)
+    claims = validation_queries.claims_of_experience(mission)
     if not claims:
         return
     submission = validation_ops.submit_experience(volunteer, mission, organisation, [c.id for c in claims])

@@ -32,8 +32,6 @@ not) and the in-app notifications telling trainers about the person's submission
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import current_app
 
@@ -44,11 +42,14 @@ from app.core.audit import AuditEvent, log_event, redact_person
 from app.core.db import after_commit
 from app.core.dbfiles import compact
 from app.core.mail import purge_mail_sink
+from app.core.notifications import Notification
 from app.documents.files import documents_dir
 from app.documents.models import Document
 from app.extensions import db
 from app.organisations.models import Invitation
 from app.validation import archive
+from app.validation.models import Submission
+from app.validation.notifications import site_path
 
 #: table → what erasure does to the rows referring to the erased person.
 ERASURE_REGISTRY: dict[str, str] = {
@@ -145,14 +146,10 @@ def _erase_invitations(user_id: int, email: str) -> None:
 def _erase_notifications_about(user_id: int) -> None:
     """Delete the notifications of others that name the person: those telling trainers about the person's
     submissions (``submitted``, ``withdrawn``) link to the submission page and carry the volunteer's name."""
-    from app.validation.models import Notification, Submission
-
     submission_ids = list(db.session.scalars(sa.select(Submission.id).where(Submission.volunteer_id == user_id)))
     if not submission_ids:
         return
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path or "/")
-    links = [adapter.build("validation.submission", {"submission_id": i}) for i in submission_ids]
+    links = [site_path("validation.submission", submission_id=i) for i in submission_ids]
     for start in range(0, len(links), 500):
         db.session.execute(sa.delete(Notification).where(Notification.link.in_(links[start : start + 500])))
 

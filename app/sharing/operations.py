@@ -260,7 +260,7 @@ def shared_experiences(share: Share) -> list[Experience]:
 
 def shared_portfolio(share: Share, experience_id: int | None = None) -> SharedPortfolio:
     """What the share shows: experiences (one, when ``experience_id`` is given), their claims and validations."""
-    from app.validation.operations import validations_for_claims
+    from app.validation.queries import validations_for_claims
 
     experiences = shared_experiences(share)
     if experience_id is not None:
