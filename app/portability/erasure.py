@@ -37,6 +37,7 @@ from flask import current_app
 
 from app.auth.models import ErasedUser, LoginThrottle, User
 from app.claims.models import Evidence
+from app.claims.validations import ClaimValidation
 from app.core import storage
 from app.core.audit import AuditEvent, log_event, redact_person
 from app.core.db import after_commit
@@ -44,9 +45,10 @@ from app.core.dbfiles import compact
 from app.core.mail import purge_mail_sink
 from app.core.notifications import Notification
 from app.documents.files import documents_dir
-from app.documents.models import Document
+from app.documents.models import Document, Opinion
 from app.extensions import db
 from app.organisations.models import Invitation
+from app.sharing.models import Share
 from app.validation import archive
 from app.validation.models import Submission
 from app.validation.notifications import site_path
@@ -94,7 +96,6 @@ def erase_user(user: User) -> None:
     _blank_names(user_id)
     archive.scrub_for_erasure(user_id)
     _erase_notifications_about(user_id)
-    from app.sharing.models import Share
 
     db.session.execute(sa.delete(Share).where(sa.func.lower(Share.adviser_email) == email))
     _erase_invitations(user_id, email)
@@ -111,15 +112,11 @@ def erase_user(user: User) -> None:
 
 
 def _blank_names(user_id: int) -> None:
-    from app.claims.validations import ClaimValidation
 
     db.session.execute(
         sa.update(ClaimValidation).where(ClaimValidation.validator_id == user_id).values(validator_name="")
     )
-    try:
-        from app.documents.models import Opinion
-    except ImportError:  # pragma: no cover - documents package absent
-        return
+
     db.session.execute(sa.update(Opinion).where(Opinion.author_id == user_id).values(author_name=""))
 
 

@@ -3,7 +3,7 @@ referent's confirmation page and in-app notifications."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, send_file, session, url_for
+from flask import flash, make_response, redirect, render_template, request, send_file, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -440,8 +440,6 @@ class RHReferent(RHPublic):
         return response
 
     def _respond(self):
-        from flask import make_response
-
         referent = self.request_
         claims = referent.snapshot.get("claims", [])
         form = ReferentConfirmForm()
