@@ -31,6 +31,7 @@ from app.organisations.models import (
     Organisation,
     OrganisationKind,
 )
+from app.organisations.operations import members_with_role
 from app.validation import several
 from app.validation.models import (
     ItemDecision,
@@ -188,19 +189,8 @@ def referent_requests_of(experience_id: int) -> list[ReferentRequest]:
 
 
 def trainers_of(organisation: Organisation, *, except_user_id: int | None = None) -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.organisation_id == organisation.id,
-                Membership.role == MembershipRole.TRAINER,
-                Membership.state == MembershipState.ACTIVE,
-                User.id != (except_user_id or 0),
-            )
-            .order_by(User.id)
-        )
-    )
+    """The active trainers of ``organisation`` (but ``except_user_id``), by id."""
+    return members_with_role(organisation, MembershipRole.TRAINER, except_user_id=except_user_id)
 
 
 def submittable(claim: Claim, organisation_ids=None, validators: dict[int, set[int]] | None = None) -> bool:
