@@ -79,7 +79,7 @@ class Submission(Base):
     #: The facts hash the decision applies to (a later round with other facts needs a new confirmation).
     facts_confirmed_hash: Mapped[str | None] = mapped_column(sa.String(64))
     #: What the trainer acknowledged when confirming the facts: overlapping full-time engagements, a duration outside
-    #: the status's legal bounds (see :func:`app.validation.operations.facts_warnings`); printed on the attestation.
+    #: the status's legal bounds (see :func:`app.validation.queries.facts_warnings`); printed on the attestation.
     facts_warnings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
     experience = relationship(Experience)
@@ -150,7 +150,7 @@ class SubmissionItem(Base):
     __tablename__ = "submission_items"
     __table_args__ = (
         sa.UniqueConstraint("submission_id", "round", "claim_id", name="uq_submission_items_round_claim"),
-        # The queue statistics read the latest decisions only (app.validation.operations.organisation_stats).
+        # The queue statistics read the latest decisions only (app.validation.queries.organisation_stats).
         sa.Index("ix_submission_items_decided_at", "decided_at"),
         # The admin's count of items awaiting a decision, from a small index of the pending items only.
         sa.Index(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from app.core.mail import queue_email
 from app.core.notifications import notify
@@ -40,3 +41,31 @@ def tell_trainers(submission, volunteer, experience, organisation, *, kind, temp
             url=canonical_url("validation.submission", submission_id=submission.id),
             **extra,
         )
+
+
+def tell_volunteer_round_closed(submission, *, returned: bool) -> None:
+    """Tell the volunteer, in the app and by e-mail (in their language), that the round was decided or returned
+    for changes."""
+    volunteer = submission.volunteer
+    experience = submission.experience
+    kind = "changes_requested" if returned else "decided"
+    notify(
+        volunteer.id,
+        kind,
+        link=site_path("experiences.detail", experience_id=experience.id),
+        title=experience.title,
+    )
+    items = [i for i in submission.items if i.round == submission.round]
+    queue_email(
+        f"validation_{kind}",
+        recipient=volunteer.email,
+        language=volunteer.locale,
+        subject=_l("Changes were requested on your portfolio")
+        if returned
+        else _l("Your NGO decided on your portfolio"),
+        volunteer=volunteer,
+        experience=experience,
+        organisation=submission.organisation,
+        items=items,
+        url=canonical_url("experiences.detail", experience_id=experience.id),
+    )

@@ -50,7 +50,7 @@ from app.validation.models import (
     SubmissionItem,
     SubmissionState,
 )
-from app.validation.notifications import site_path, tell_trainers
+from app.validation.notifications import site_path, tell_trainers, tell_volunteer_round_closed
 from app.validation.queries import claims_of_experience, facts_warnings, pending_submission, submittable
 from app.validation.snapshots import claim_snapshot, facts_snapshot, facts_unchanged
 
@@ -343,29 +343,7 @@ def _close_round_if_complete(submission: Submission, actor: User, now: datetime)
         organisation_id=submission.organisation_id,
         data={"round": submission.round, "experience_id": submission.experience_id, "decisions": counts},
     )
-    volunteer = submission.volunteer
-    experience = submission.experience
-    kind = "changes_requested" if returned else "decided"
-    notify(
-        volunteer.id,
-        kind,
-        link=site_path("experiences.detail", experience_id=experience.id),
-        title=experience.title,
-    )
-    items = [i for i in submission.items if i.round == submission.round]
-    queue_email(
-        f"validation_{kind}",
-        recipient=volunteer.email,
-        language=volunteer.locale,
-        subject=_l("Changes were requested on your portfolio")
-        if returned
-        else _l("Your NGO decided on your portfolio"),
-        volunteer=volunteer,
-        experience=experience,
-        organisation=submission.organisation,
-        items=items,
-        url=canonical_url("experiences.detail", experience_id=experience.id),
-    )
+    tell_volunteer_round_closed(submission, returned=returned)
 
 
 def _name(user: User | None) -> str:
