@@ -9,8 +9,17 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.auth.session import init_login_manager
 from app.config import PROJECT_DIR, instance_dir_from_environment, load_config, resource_path
+from app.core.csrf import init_csrf
+from app.core.errors import init_error_handlers
+from app.core.forms import SafeRequest
+from app.core.i18n import select_locale
+from app.core.security import init_security
+from app.core.templating import init_templating
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -23,24 +32,17 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
         instance_path=str(instance_dir_from_environment().absolute()),
     )
-    from app.core.forms import SafeRequest
 
     app.request_class = SafeRequest  # invalid UTF-8 in forms becomes U+FFFD, refused next to the field
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_COUNT"]:  # trust X-Forwarded-For/-Proto from that many proxies only (never by default)
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_extensions_of_pages(app)
     _register_cli(app)
-    from app.core.errors import init_error_handlers
-    from app.core.security import init_security
-    from app.core.templating import init_templating
-
     init_security(app)
     init_error_handlers(app)
     init_templating(app)
@@ -58,17 +60,12 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.core.csrf import init_csrf
-    from app.core.i18n import select_locale
-    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_path("migrations")))
     init_csrf(app, csrf)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     login_manager.init_app(app)
-    from app.auth.session import init_login_manager
 
     init_login_manager(login_manager)
 

@@ -92,8 +92,8 @@ def check_redis(config) -> Iterator[str]:
         if render_mode() == "rq":
             yield "DOCUMENT_RENDER_MODE is 'rq' but REDIS_URL is not set: documents would never be rendered."
         return
-    from redis import Redis
-    from redis.exceptions import RedisError
+    from redis import Redis  # optional dependency
+    from redis.exceptions import RedisError  # optional dependency
 
     try:
         Redis.from_url(url, socket_timeout=NETWORK_TIMEOUT, socket_connect_timeout=NETWORK_TIMEOUT).ping()
@@ -110,8 +110,8 @@ def check_signing_key(config) -> Iterator[str]:
     if not (key_path and cert_path):
         yield "Set both SIGNING_KEY_PATH and SIGNING_CERT_PATH, or neither (the instance's own key)."
         return
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
+    from cryptography import x509  # optional dependency
+    from cryptography.hazmat.primitives import serialization  # optional dependency
 
     passphrase = setting(config, "SIGNING_KEY_PASSPHRASE")
     try:
@@ -148,8 +148,8 @@ def check_folders(config) -> Iterator[str]:
 
 def check_database(config) -> Iterator[str]:
     """The database answers and carries every migration of this version."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    from alembic.runtime.migration import MigrationContext  # optional dependency
+    from alembic.script import ScriptDirectory  # optional dependency
 
     url = config["SQLALCHEMY_DATABASE_URI"]
     connect_args = {"connect_timeout": NETWORK_TIMEOUT} if url.startswith("postgresql") else {}

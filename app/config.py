@@ -88,6 +88,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "SURVEY_DP_DELTA": float(os.environ.get("SURVEY_DP_DELTA", "1e-6")),
         "SURVEY_COMMENT_DELAY_DAYS": _env_int("SURVEY_COMMENT_DELAY_DAYS", 30),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Seconds the trainers' queue statistics of an NGO are reused (0: computed on every view); see
+        # app.validation.queries.organisation_stats.
+        "QUEUE_STATS_CACHE_SECONDS": _env_int("QUEUE_STATS_CACHE_SECONDS", 60),
         "CHROMIUM_PATH": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         # Document signatures: an RFC 3161 timestamp authority (PAdES B-T), and the key that encrypts the NGOs'
         # signing keys and the root CA's key (unset: derived from SECRET_KEY).

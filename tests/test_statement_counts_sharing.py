@@ -26,7 +26,7 @@ def data(db_session, fast_hashing, ngo, trainer, volunteer, framework, create_us
     from app.portability.models import ImportedValidation
     from app.sharing import operations as share_ops
     from app.sharing.models import ShareKind
-    from app.validation import operations as validation_ops
+    from app.validation import queries as validation_queries
     from tests import cast
 
     d = types.SimpleNamespace(missions=[], documents=[], shares=[], others=[], imported=0, logs=0)
@@ -50,7 +50,7 @@ def data(db_session, fast_hashing, ngo, trainer, volunteer, framework, create_us
         from app.claims.models import Claim
 
         claim_ids = list(db.session.scalars(sa.select(Claim.id).where(Claim.owner_id == d.volunteer.id)))
-        return [v for group in validation_ops.validations_for_claims(claim_ids).values() for v in group]
+        return [v for group in validation_queries.validations_for_claims(claim_ids).values() for v in group]
 
     def grow(n):
         while len(d.missions) < n:

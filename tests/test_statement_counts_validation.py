@@ -108,6 +108,7 @@ def _validated_world(w, mission, claims, *, rounds, referents):
     confirmed), ``referents`` answered referent requests, and one revoked validation."""
     from app.claims.models import ClaimState
     from app.validation import operations as ops
+    from app.validation import queries
 
     first = _rounds(w, mission, claims, w.ngo, rounds, last="decided")
     for claim in claims:  # edited after the validation: a new version, to submit elsewhere
@@ -117,7 +118,7 @@ def _validated_world(w, mission, claims, *, rounds, referents):
     _rounds(w, mission, claims, w.ngo2, rounds, last="decided")
     for _index in range(referents):
         cast.confirm_by_referent(w.volunteer, mission, claims)
-    validation = ops.validations_for_claims([claims[0].id])[claims[0].id][-1]
+    validation = queries.validations_for_claims([claims[0].id])[claims[0].id][-1]
     ops.revoke_validation(validation, w.admin, "Issued by mistake")
     return first
 

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from pygal.style import Style
 
 from app.claims.models import Claim, ClaimState
+from app.claims.operations import CLAIMABLE_KINDS
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion, localized
@@ -73,8 +74,6 @@ def coverage(claims: list[Claim]) -> list[FrameworkCoverage]:
 
 
 def _claimable_totals(version_ids: set[int]) -> dict[int, int]:
-    from app.claims.operations import CLAIMABLE_KINDS
-
     if not version_ids:
         return {}
     rows = db.session.execute(

@@ -152,6 +152,32 @@ def is_sqlite_busy(error: BaseException) -> bool:
     return "database is locked" in str(original)
 
 
+def guarded_update(stmt, *, before: Callable[[], None] | None = None) -> int:
+    """Execute a transition's guarded ``UPDATE … WHERE <still in the expected state>``; return how many rows it
+    changed (1: this transaction made the transition; 0: someone else did first, or it no longer applies).
+
+    ``before()`` runs first on every attempt (e.g. a row lock that serialises the transitions of one object).
+    On SQLite, a concurrent writer makes the UPDATE fail with "database is locked" when this transaction had read
+    an older snapshot: roll back (the caller has changed nothing yet: the guarded UPDATE is its first write) and
+    try once more on a fresh snapshot, where the guard then decides. PostgreSQL never fails that way.
+    """
+    session = _default_session()
+    stmt = stmt.execution_options(synchronize_session=False)
+
+    def attempt() -> int:
+        if before is not None:
+            before()
+        return session.execute(stmt).rowcount
+
+    try:
+        return attempt()
+    except sa.exc.OperationalError as exc:
+        if session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc.orig).lower():
+            raise
+        session.rollback()
+        return attempt()
+
+
 @event.listens_for(Engine, "begin")
 def _begin_sqlite_transaction(connection):
     if connection.dialect.name == "sqlite":
@@ -185,11 +211,16 @@ def after_rollback(callback: Callable[[], None], session=None) -> None:
     _pending(session, _AFTER_ROLLBACK).append(callback)
 
 
+def _default_session():
+    """The Flask-SQLAlchemy scoped session."""
+    from app.extensions import db  # cycle: app.extensions builds its SQLAlchemy object on this module's Base
+
+    return db.session
+
+
 def _pending(session, key: str) -> list:
     if session is None:
-        from app.extensions import db
-
-        session = db.session
+        session = _default_session()
     return session.info.setdefault(key, [])
 
 

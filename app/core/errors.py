@@ -21,6 +21,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.core.csrf import log_refusal
+from app.extensions import db
 
 logger = logging.getLogger("acquis.errors")
 
@@ -132,8 +133,6 @@ def _handle_csrf_error(error: CSRFError):
 
 
 def _handle_unexpected(error: Exception):
-    from app.extensions import db
-
     db.session.rollback()
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return render_error(InternalServerError.code)

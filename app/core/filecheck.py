@@ -42,7 +42,7 @@ def sniff(data: bytes) -> str:
 
 
 def _normalise_image(data: bytes, mime: str, max_pixels: int) -> tuple[bytes, dict]:
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps  # optional dependency
 
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
@@ -72,7 +72,7 @@ def _normalise_image(data: bytes, mime: str, max_pixels: int) -> tuple[bytes, di
 
 
 def _check_pdf(data: bytes, max_pages: int) -> dict:
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # optional dependency
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -111,7 +111,7 @@ ACTIVE_ANNOTATIONS = {"/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/So
 
 
 def _is_active_action(value) -> bool:
-    from pypdf.generic import ArrayObject, DictionaryObject
+    from pypdf.generic import ArrayObject, DictionaryObject  # optional dependency
 
     value = value.get_object() if value is not None else None
     if isinstance(value, ArrayObject):
@@ -122,7 +122,7 @@ def _is_active_action(value) -> bool:
 def _strip_active(root, *, apply: bool) -> bool:
     """Walk every object reachable from ``root``; with ``apply``, remove what is active. Returns whether any was
     found. Iterative (a hostile file may nest deeply), each indirect object visited once."""
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject  # optional dependency
 
     found, seen, stack = False, set(), [root]
     while stack:
@@ -155,7 +155,7 @@ def _strip_active(root, *, apply: bool) -> bool:
 
 def _without_active_content(data: bytes) -> bytes | None:
     """The PDF rewritten without active content, or ``None`` when it has none."""
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfReader, PdfWriter  # optional dependency
 
     reader = PdfReader(io.BytesIO(data), strict=False)
     if not _strip_active(reader.trailer["/Root"], apply=False):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import abort
 
+from app.extensions import db
+
 
 def require(condition: bool) -> None:
     """404 unless ``condition`` holds (hides the object's existence)."""
@@ -23,8 +25,6 @@ def require_or_forbid(condition: bool) -> None:
 
 def get_or_404(model, ident):
     """Load ``model`` by primary key or raise 404."""
-    from app.extensions import db
-
     obj = db.session.get(model, ident)
     if obj is None:
         abort(404)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from babel import dates as babel_dates
 from flask import Flask, g, request
 from flask_babel import format_currency, format_datetime, format_decimal, get_locale, to_user_timezone
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core.countries import country_name
@@ -55,8 +56,6 @@ def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
 
     Items are listed by purpose, most used first for the user's roles: the home (with the task list), the
     volunteer's own work, the staff's and advisers' work, then the reference pages and the account."""
-    from flask_babel import lazy_gettext as _l
-
     # ``current_user`` is None outside a request (e-mails rendered by a CLI command or a worker).
     if not current_user or not current_user.is_authenticated:
         return [

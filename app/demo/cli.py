@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.auth import operations as auth_ops
+from app.claims import operations as claim_ops
+from app.documents import operations as document_ops
+from app.experiences import operations as experience_ops
 from app.experiences.models import ExperienceKind, TrainingKind, WorkingTime
 from app.extensions import db
+from app.frameworks.models import Framework, FrameworkNode, FrameworkVersion
 from app.organisations import operations as org_ops
+from app.organisations import profile
 from app.organisations.models import MembershipRole, OrganisationKind
+from app.vae import operations as vae_ops
+from app.vae.models import VaeRoute, VaeStatus
+from app.validation import operations as validation_ops
+from app.validation import queries as validation_queries
+from app.validation.models import FactsDecision, ItemDecision
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
@@ -142,8 +152,6 @@ DEMO_PROFILE = {
 
 def seed_identity(organisation, org_admin) -> None:
     """The demo NGO's letterhead, and its admin as the person who signs its documents (once)."""
-    from app.organisations import profile
-
     if organisation.legal_name or org_admin is None:
         return
     profile.update_profile(organisation, profile.ProfileData(**DEMO_PROFILE), actor=org_admin)
@@ -215,10 +223,6 @@ DEMO_CLAIMS = [
 
 def seed_portfolio(volunteer, organisation) -> None:
     """A mission, a training and claims with narratives for the demo volunteer (once)."""
-    from app.claims import operations as claim_ops
-    from app.experiences import operations as experience_ops
-    from app.frameworks.models import Framework, FrameworkNode, FrameworkVersion
-
     if volunteer is None or experience_ops.experiences_of(volunteer):
         return
     mission = experience_ops.create_experience(
@@ -256,18 +260,12 @@ def seed_portfolio(volunteer, organisation) -> None:
 def seed_validation(volunteer, organisation, trainer, org_admin) -> None:
     """The demo mission submitted to the NGO, its facts confirmed and its claims validated by the trainer, a host
     referent's confirmation and the association's opinion, so every document prints with real content (once)."""
-    from app.documents import operations as document_ops
-    from app.experiences import operations as experience_ops
-    from app.experiences.models import ExperienceKind
-    from app.validation import operations as validation_ops
-    from app.validation.models import FactsDecision, ItemDecision
-
     if volunteer is None or trainer is None:
         return
     mission = next((e for e in experience_ops.experiences_of(volunteer) if e.kind == ExperienceKind.MISSION), None)
-    if mission is None or validation_ops.submissions_of_experience(mission):
+    if mission is None or validation_queries.submissions_of_experience(mission):
         return
-    claims = validation_ops.claims_of_experience(mission)
+    claims = validation_queries.claims_of_experience(mission)
     if not claims:
         return
     submission = validation_ops.submit_experience(volunteer, mission, organisation, [c.id for c in claims])
@@ -319,12 +317,6 @@ def seed_vae(volunteer, adviser) -> None:
     """A VAE project in progress for the demo volunteer on the example certification (admissible a month ago,
     so the 6-month deadline shows), the demo adviser as companion with a comment, and a first draft of bloc 1
     (once; nothing when the example certification is not imported)."""
-    from datetime import timedelta
-
-    from app.frameworks.models import Framework
-    from app.vae import operations as vae_ops
-    from app.vae.models import VaeRoute, VaeStatus
-
     if volunteer is None or adviser is None or vae_ops.projects_of(volunteer):
         return
     framework = db.session.scalar(sa.select(Framework).where(Framework.slug == DEMO_VAE_FRAMEWORK))

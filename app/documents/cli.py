@@ -10,9 +10,18 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.auth.operations import get_user_by_email
+from app.documents import codes
+from app.documents import operations as ops
+from app.documents.context import ContextError, attestation_issuer, vae_frameworks
+from app.documents.models import Document, DocumentKind, JobState, Opinion
+from app.experiences import operations as experience_ops
+from app.experiences.models import ExperienceKind
 from app.extensions import db
+from app.organisations.operations import get_organisation
 from app.printing.dispatch import render_queue
-from app.printing.sandbox import RenderLimits, warm_up
+from app.printing.sandbox import RenderFailed, RenderLimits, warm_up
+from app.printing.signing import trust_root_fingerprints, trust_roots
 
 dossier_cli = AppGroup("dossier", help="Print signed documents.")
 documents_cli = AppGroup("documents", help="Document rendering.")
@@ -28,16 +37,6 @@ documents_cli = AppGroup("documents", help="Document rendering.")
 @click.option("--org", "org_slug", default="", help="NGO slug (opinion; or limit a portfolio to its validations).")
 def render_command(email, kind, language, output, experience_ids, framework_slug, org_slug):
     """Print a document of USER in a language and write the signed PDF to OUT."""
-    from app.auth.operations import get_user_by_email
-    from app.documents import codes
-    from app.documents import operations as ops
-    from app.documents.context import ContextError, attestation_issuer
-    from app.documents.models import Document, DocumentKind, JobState, Opinion
-    from app.experiences import operations as experience_ops
-    from app.experiences.models import ExperienceKind
-    from app.organisations.operations import get_organisation
-    from app.printing.sandbox import RenderFailed
-
     holder = get_user_by_email(email)
     if holder is None:
         raise click.ClickException(f"no user {email}")
@@ -55,8 +54,6 @@ def render_command(email, kind, language, output, experience_ids, framework_slug
             raise click.ClickException("no mission whose facts an NGO confirmed")
         experience_ids = (missions[0].id,)
     if kind == "vae" and not framework_slug:
-        from app.documents.context import vae_frameworks
-
         frameworks = vae_frameworks()
         if not frameworks:
             raise click.ClickException("no RNCP framework imported")
@@ -129,8 +126,6 @@ signing_cli = AppGroup("signing", help="Document signing: the instance's trust r
 @click.option("--out", "output", required=True, type=click.Path(dir_okay=False, writable=True))
 def trust_root_command(output):
     """Write the instance's root certificate(s) in PEM to OUT (creates the root CA on first use)."""
-    from app.printing.signing import trust_root_fingerprints, trust_roots
-
     with open(output, "wb") as handle:
         handle.write(b"".join(trust_roots(current_app.config)))
     for subject, fingerprint in trust_root_fingerprints(current_app.config):

@@ -41,6 +41,7 @@ from app.frameworks.models import (
     Relation,
     localized,
 )
+from app.frameworks.operations import nodes_in_order
 from app.organisations.models import Organisation
 from app.organisations.profile import letterhead
 from app.validation.models import ReferentRequest, Submission
@@ -590,13 +591,7 @@ def build_vae(holder: User, framework_slug: str, language: str, *, annex_evidenc
     version = framework.current_version if framework is not None else None
     if version is None or framework.kind != FrameworkKind.RNCP:
         raise ContextError("unknown_framework")
-    nodes = list(
-        db.session.scalars(
-            sa.select(FrameworkNode)
-            .where(FrameworkNode.version_id == version.id)
-            .order_by(FrameworkNode.depth, FrameworkNode.position, FrameworkNode.id)
-        )
-    )
+    nodes = nodes_in_order(version.id)
     experiences = {
         e.id: e
         for e in db.session.scalars(

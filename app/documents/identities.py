@@ -55,8 +55,8 @@ def ensure_identity(organisation: Organisation) -> SigningIdentity:
 
 
 def _names(identity: SigningIdentity, name: str) -> bool:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
+    from cryptography import x509  # optional dependency
+    from cryptography.x509.oid import NameOID  # optional dependency
 
     certificate = x509.load_pem_x509_certificate(identity.certificate_pem.encode())
     values = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)

@@ -36,7 +36,9 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.erased import erased_validators
 from app.auth.models import User
+from app.claims.models import Claim, Evidence
 from app.claims.validations import ClaimValidation
+from app.core import storage
 from app.core.audit import log_event
 from app.core.canonical import canonical_json, content_hash
 from app.core.db import after_commit, after_rollback, utcnow
@@ -53,6 +55,7 @@ from app.documents.context import (
 from app.documents.files import document_path, documents_dir
 from app.documents.identities import organisation_trust, signer_for
 from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
+from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.organisations.models import Organisation
 from app.printing.css import css_string
@@ -63,6 +66,7 @@ from app.printing.pdf import asset_url
 from app.printing.sandbox import RenderFailed, RenderLimits, RenderOutput, render_in_child, setting
 from app.printing.signing import check_signature, trust_roots
 from app.printing.typography import french_typography
+from app.validation.models import Submission
 
 logger = logging.getLogger("acquis.documents")
 
@@ -130,8 +134,6 @@ def build_snapshot(request: PrintRequest) -> dict:
             organisation=request.organisation,
         )
     if kind == DocumentKind.ATTESTATION:
-        from app.experiences.models import Experience
-
         experience = db.session.get(Experience, request.experience_ids[0]) if request.experience_ids else None
         if experience is None:
             raise ContextError("not_mission")
@@ -250,7 +252,7 @@ def _formatters(language: str) -> dict:
 
 
 def qr_data_uri(url: str) -> str:
-    import segno
+    import segno  # optional dependency
 
     return segno.make(url, error="m").png_data_uri(scale=6, border=2, dark="#000000", light="#ffffff")
 
@@ -316,9 +318,6 @@ def render_job_payload(kind, language, snapshot, *, code, issued_at) -> dict:
 def annex_attachments(snapshot: dict) -> list[dict]:
     """The evidence files a VAE dossier annexes, as associated files (relationship Supplement, with their MIME
     type); each file is read from storage and must still have the SHA-256 the snapshot records."""
-    from app.claims.models import Evidence
-    from app.core import storage
-
     annexes = snapshot.get("annexes") or []
     if not annexes:
         return []
@@ -569,9 +568,6 @@ def attestable_missions(experiences) -> list:
 
     One statement for all of them: the same rule as :func:`app.documents.context.attestation_issuer`, batched.
     """
-    from app.experiences.models import ExperienceKind
-    from app.validation.models import Submission
-
     missions = [e for e in experiences if e.kind == ExperienceKind.MISSION]
     if not missions:
         return []
@@ -842,8 +838,6 @@ def save_opinion(
 
 def current_validation_ids(organisation: Organisation, volunteer: User) -> list[int]:
     """The ids of the NGO's current validations of ``volunteer``'s claims, sorted."""
-    from app.claims.models import Claim
-
     return sorted(
         db.session.scalars(
             sa.select(ClaimValidation.id)
@@ -915,7 +909,6 @@ def validated_volunteers(organisation_ids: list[int]) -> list[tuple[Organisation
     """(NGO, volunteer) pairs where the NGO holds a current validation of one of the volunteer's claims."""
     if not organisation_ids:
         return []
-    from app.claims.models import Claim
 
     rows = db.session.execute(
         sa.select(ClaimValidation.organisation_id, Claim.owner_id)

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.claims.models import Claim
 from app.core.audit import AuditEvent
 from app.core.db import after_commit
 from app.documents import operations as ops
@@ -33,6 +34,7 @@ from app.extensions import db
 from app.organisations.models import Organisation
 from app.printing.dispatch import enqueue
 from app.printing.sandbox import setting
+from app.validation.models import Submission
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +117,6 @@ def _run_in_thread(app, marks) -> None:
 
 def holders_of(marks) -> set[int]:
     """The ids of the people whose documents the marks concern (owners of the claims, missions, submissions)."""
-    from app.claims.models import Claim
-    from app.validation.models import Submission
-
     by_kind: dict[str, set[int]] = {}
     for kind, ident in marks:
         by_kind.setdefault(kind, set()).add(ident)

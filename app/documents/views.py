@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from flask import current_app, flash, jsonify, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth.forms import EmptyForm
+from app.auth.models import User
 from app.core.i18n import current_language
 from app.core.permissions import require
 from app.core.views import RHAuthenticated, RHPublic
@@ -303,8 +308,6 @@ class RHOpinionNew(RHAuthenticated):
     methods = ("GET", "POST")
 
     def _load(self, organisation_id, volunteer_id):
-        from app.auth.models import User
-
         self.organisation = db.session.get(Organisation, organisation_id)
         self.volunteer = db.session.get(User, volunteer_id)
         require(self.organisation is not None and self.volunteer is not None)
@@ -369,8 +372,6 @@ class RHPrintFor(RHAuthenticated):
     methods = ("POST",)
 
     def _load(self, organisation_id, volunteer_id):
-        from app.auth.models import User
-
         self.organisation = db.session.get(Organisation, organisation_id)
         self.volunteer = db.session.get(User, volunteer_id)
         require(self.organisation is not None and self.volunteer is not None)
@@ -482,10 +483,6 @@ TRUST_CACHE_SECONDS = 60
 
 def _trust_context() -> dict:
     """What the verification pages say about trusting signatures: the trust roots' fingerprints (cached a minute)."""
-    import time
-
-    from flask import current_app
-
     config = current_app.config
     key = _trust_files_key(config)
     now = time.monotonic()
@@ -500,9 +497,6 @@ def _trust_context() -> dict:
 
 def _trust_files_key(config) -> tuple:
     """What the trust roots are read from, with the files' modification times (a rotated key is a new entry)."""
-    import os
-    from pathlib import Path
-
     cert = config.get("SIGNING_CERT_PATH") or os.environ.get("SIGNING_CERT_PATH", "")
     directory = Path(config["INSTANCE_DIR"]) / "signing"
     stamps = []
@@ -519,8 +513,6 @@ class RHTrustRoot(RHPublic):
     """The instance's trust roots (PEM), for readers to import into their PDF reader."""
 
     def _process(self):
-        from flask import current_app
-
         response = make_response(b"".join(trust_roots(current_app.config)))
         response.headers["Content-Type"] = "application/x-pem-file"
         response.headers["Content-Disposition"] = 'attachment; filename="acquis-trust-root.pem"'

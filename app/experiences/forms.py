@@ -138,8 +138,6 @@ FORMS = {ExperienceKind.MISSION: MissionForm, ExperienceKind.TRAINING: TrainingF
 
 def form_to_data(form: ExperienceForm) -> ops.ExperienceData:
     """The operation's input from a validated form (absent fields keep their defaults)."""
-    from app.experiences.models import TrainingKind, WorkingTime
-
     values = {name: form[name].data for name in form.field_names() if name in ops.EDITABLE_FIELDS}
     for name, value in list(values.items()):
         if isinstance(value, str) and name not in {"title"}:

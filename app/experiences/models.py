@@ -161,6 +161,6 @@ class Experience(TimestampMixin, Base):
 
     def duration_warning(self) -> str | None:
         """A translated note when the duration falls outside the status's usual legal bounds (never blocks)."""
-        from app.experiences.rules import duration_warning
+        from app.experiences.rules import duration_warning  # cycle: the rules read this module's enums
 
         return duration_warning(self.status, self.start_date, self.end_date)

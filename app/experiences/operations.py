@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
@@ -13,6 +14,7 @@ from app.core.audit import log_event
 from app.core.db import UTCDateTime, utcnow
 from app.core.errors import UserError
 from app.experiences.models import EngagementStatus, Experience, ExperienceKind, TrainingKind, WorkingTime
+from app.experiences.rules import overlap_warning as warning
 from app.extensions import db
 from app.organisations.models import Organisation, OrganisationKind
 
@@ -51,8 +53,6 @@ EDITABLE_FIELDS = tuple(f.name for f in fields(ExperienceData) if f.name not in 
 
 
 def _check(data: ExperienceData) -> None:
-    from flask_babel import lazy_gettext as _l
-
     if data.end_date is not None and data.end_date < data.start_date:
         raise UserError(_l("The end date cannot be before the start date."), "end_date")
     if data.sending_organisation_id is not None:
@@ -140,8 +140,6 @@ def get_owned_experience(experience_id: int, owner: User) -> Experience | None:
 
 def overlap_warning(experience: Experience) -> str | None:
     """A note when ``experience`` overlaps another full-time engagement of its owner (never blocks)."""
-    from app.experiences.rules import overlap_warning as warning
-
     return warning(experience, experiences_of(experience.owner))
 
 

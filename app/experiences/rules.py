@@ -6,6 +6,8 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from app.experiences.models import ExperienceKind, WorkingTime
+
 
 def duration_warning(status, start: date | None, end: date | None) -> str | None:
     """A translated note when a mission's length is outside the bounds of its engagement status."""
@@ -49,8 +51,6 @@ def union_days(periods) -> int:
 
 def is_full_time(experience) -> bool:
     """A mission or engagement not declared part time (volunteering statuses are full time by default)."""
-    from app.experiences.models import ExperienceKind, WorkingTime
-
     return experience.kind != ExperienceKind.TRAINING and experience.working_time != WorkingTime.PART_TIME
 
 

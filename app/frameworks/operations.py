@@ -492,14 +492,20 @@ class TreeItem:
     children: list[TreeItem] = field(default_factory=list)
 
 
-def version_tree(version: FrameworkVersion, max_depth: int | None = None) -> list[TreeItem]:
-    """The version's nodes as a tree (one statement), down to ``max_depth`` when given."""
-    query = sa.select(FrameworkNode).where(FrameworkNode.version_id == version.id)
+def nodes_in_order(version_id: int, max_depth: int | None = None) -> list[FrameworkNode]:
+    """The nodes of a framework version, parents before children and siblings in their order (one statement),
+    down to ``max_depth`` when given."""
+    query = sa.select(FrameworkNode).where(FrameworkNode.version_id == version_id)
     if max_depth is not None:
         query = query.where(FrameworkNode.depth <= max_depth)
+    return list(db.session.scalars(query.order_by(FrameworkNode.depth, FrameworkNode.position, FrameworkNode.id)))
+
+
+def version_tree(version: FrameworkVersion, max_depth: int | None = None) -> list[TreeItem]:
+    """The version's nodes as a tree (one statement), down to ``max_depth`` when given."""
     items: dict[int, TreeItem] = {}
     roots: list[TreeItem] = []
-    for node in db.session.scalars(query.order_by(FrameworkNode.depth, FrameworkNode.position, FrameworkNode.id)):
+    for node in nodes_in_order(version.id, max_depth):
         item = items[node.id] = TreeItem(node)
         parent = items.get(node.parent_id) if node.parent_id else None
         (parent.children if parent else roots).append(item)

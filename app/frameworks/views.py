@@ -23,6 +23,7 @@ from app.frameworks.importers import FrameworkImportError
 from app.frameworks.importers.esco_csv import esco_directory, parse_esco
 from app.frameworks.importers.rncp_csv import parse_rncp
 from app.frameworks.importers.yaml_format import parse_sources
+from app.frameworks.models import localized
 from app.frameworks.search import search_nodes
 
 SEARCH_LIMIT = 50
@@ -213,6 +214,4 @@ for rule, handler, endpoint in _ROUTES:
 
 @bp.context_processor
 def _template_helpers():
-    from app.frameworks.models import localized
-
     return {"lm": localized}

@@ -191,7 +191,7 @@ def request_to_join(organisation: Organisation, user: User) -> Membership:
     db.session.add(membership)
     db.session.flush()
     log_event("membership.requested", actor=user, obj=membership, organisation_id=organisation.id)
-    for admin in _admins_of(organisation):
+    for admin in members_with_role(organisation, MembershipRole.ADMIN):
         queue_email(
             "join_request",
             recipient=admin.email,
@@ -205,17 +205,20 @@ def request_to_join(organisation: Organisation, user: User) -> Membership:
     return membership
 
 
-def _admins_of(organisation: Organisation) -> list[User]:
+def members_with_role(
+    organisation: Organisation, role: MembershipRole, *, except_user_id: int | None = None
+) -> list[User]:
+    """The active members of ``organisation`` with ``role`` (but ``except_user_id``), by id: whom to tell."""
+    conditions = [
+        Membership.organisation_id == organisation.id,
+        Membership.state == MembershipState.ACTIVE,
+        Membership.role == role,
+    ]
+    if except_user_id is not None:
+        conditions.append(User.id != except_user_id)
     return list(
         db.session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.organisation_id == organisation.id,
-                Membership.state == MembershipState.ACTIVE,
-                Membership.role == MembershipRole.ADMIN,
-            )
-            .order_by(User.id)
+            sa.select(User).join(Membership, Membership.user_id == User.id).where(*conditions).order_by(User.id)
         )
     )
 

@@ -3,6 +3,7 @@ logo, stamp) and the members who agreed to sign its documents. Operations flush 
 
 from __future__ import annotations
 
+import base64
 import io
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ def letterhead_image(data: bytes, field: str) -> bytes:
 
     :raises UserError: not an image, damaged, too large.
     """
-    from PIL import Image
+    from PIL import Image  # optional dependency
 
     try:
         meta, cleaned = storage.inspect_upload(data)
@@ -109,8 +110,6 @@ def stop_signing(membership: Membership) -> None:
 
 def letterhead(organisation: Organisation) -> dict:
     """The plain data a document's letterhead prints (images as base64 PNG), and its first signatory."""
-    import base64
-
     signatory = next(iter(organisation.signatories), None)
     return {
         "legal_name": organisation.legal_name or organisation.name,

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
+from app.claims.validations import ClaimValidation
 from app.core.db import utcnow
 from app.core.i18n import force_locale, is_supported
 from app.core.security import canonical_url
@@ -91,8 +92,6 @@ def badge_eligible(validation) -> bool:
 
 
 def current_validation(claim):
-    from app.claims.validations import ClaimValidation
-
     return db.session.scalar(
         sa.select(ClaimValidation)
         .where(
@@ -125,7 +124,7 @@ def build_credential(validation, *, language: str = "fr", algorithm: str = keys.
 
 
 def _build_credential(validation, language: str, algorithm: str):
-    from openbadgeslib.ob3 import (
+    from openbadgeslib.ob3 import (  # optional dependency
         Achievement,
         Alignment,
         Evidence,
@@ -208,9 +207,7 @@ def sign_credential(validation, *, language: str = "fr", algorithm: str = keys.D
 
 def status_list_jwt(organisation: Organisation, algorithm: str = keys.DEFAULT_ALGORITHM) -> str:
     """The NGO's signed revocation list: bit ``validation.id`` is set for every revoked validation."""
-    from openbadgeslib.ob3 import build_status_list_credential
-
-    from app.claims.validations import ClaimValidation
+    from openbadgeslib.ob3 import build_status_list_credential  # optional dependency
 
     revoked = list(
         db.session.scalars(

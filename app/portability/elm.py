@@ -24,6 +24,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from app.claims.models import Claim
+from app.claims.validations import ClaimValidation
 from app.core.db import utcnow
 from app.core.i18n import force_locale
 from app.core.security import canonical_url
@@ -32,6 +34,7 @@ from app.extensions import db
 from app.frameworks.models import CrosswalkLink, FrameworkNode, Relation, localized
 from app.portability import eu_vocabularies as vocab
 from app.portability import images
+from app.validation.models import ReferentRequest
 
 CONTEXT = ["https://www.w3.org/2018/credentials/v1", "http://data.europa.eu/snb/model/context/edc-ap"]
 ESCO_PREFIX = "http://data.europa.eu/esco/"
@@ -102,10 +105,6 @@ class Validated:
 
 def load_validated(experiences) -> Validated:
     """Load what :func:`elm_document` and the Europass CV need for ``experiences`` (a fixed number of statements)."""
-    from app.claims.models import Claim
-    from app.claims.validations import ClaimValidation
-    from app.validation.models import ReferentRequest
-
     ids = [e.id for e in experiences] or [0]
     validations = {
         v.claim_id: v
@@ -339,9 +338,6 @@ def elm_document(experience: Experience, *, language: str = "fr", loaded: Valida
 
 def validated_experiences(user) -> list[Experience]:
     """The user's experiences with at least one current validation, oldest first."""
-    from app.claims.models import Claim
-    from app.claims.validations import ClaimValidation
-
     validated = (
         sa.select(Claim.experience_id)
         .join(ClaimValidation, ClaimValidation.claim_id == Claim.id)

@@ -34,23 +34,26 @@ recorded their invitation lose their address.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import current_app
 
 from app.auth.models import ErasedUser, LoginThrottle, User
 from app.claims.models import Evidence
+from app.claims.validations import ClaimValidation
 from app.core import storage
 from app.core.audit import AuditEvent, log_event, redact_person
 from app.core.db import Base, after_commit
 from app.core.dbfiles import compact
 from app.core.mail import purge_mail_sink
+from app.core.notifications import Notification
 from app.documents.files import documents_dir
-from app.documents.models import Document
+from app.documents.models import Document, Opinion
 from app.extensions import db
 from app.organisations.models import Invitation
+from app.sharing.models import Share
 from app.validation import archive
+from app.validation.models import Submission
+from app.validation.notifications import site_path
 
 #: table → what erasure does to the rows referring to the erased person.
 ERASURE_REGISTRY: dict[str, str] = {
@@ -101,7 +104,6 @@ def erase_user(user: User) -> None:
     _blank_names(user_id)
     archive.scrub_for_erasure(user_id)
     _erase_notifications_about(user_id)
-    from app.sharing.models import Share
 
     db.session.execute(sa.delete(Share).where(sa.func.lower(Share.adviser_email) == email))
     _erase_invitations(user_id, email)
@@ -119,15 +121,11 @@ def erase_user(user: User) -> None:
 
 
 def _blank_names(user_id: int) -> None:
-    from app.claims.validations import ClaimValidation
 
     db.session.execute(
         sa.update(ClaimValidation).where(ClaimValidation.validator_id == user_id).values(validator_name="")
     )
-    try:
-        from app.documents.models import Opinion
-    except ImportError:  # pragma: no cover - documents package absent
-        return
+
     db.session.execute(sa.update(Opinion).where(Opinion.author_id == user_id).values(author_name=""))
 
 
@@ -174,14 +172,10 @@ def _forget_vae_companion(email: str) -> None:
 def _erase_notifications_about(user_id: int) -> None:
     """Delete the notifications of others that name the person: those telling trainers about the person's
     submissions (``submitted``, ``withdrawn``) link to the submission page and carry the volunteer's name."""
-    from app.validation.models import Notification, Submission
-
     submission_ids = list(db.session.scalars(sa.select(Submission.id).where(Submission.volunteer_id == user_id)))
     if not submission_ids:
         return
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path or "/")
-    links = [adapter.build("validation.submission", {"submission_id": i}) for i in submission_ids]
+    links = [site_path("validation.submission", submission_id=i) for i in submission_ids]
     for start in range(0, len(links), 500):
         db.session.execute(sa.delete(Notification).where(Notification.link.in_(links[start : start + 500])))
 

@@ -11,6 +11,7 @@ import io
 import json
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,12 +20,20 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.claims.models import NARRATIVE_PARTS, Claim, Evidence
+from app.claims.validations import ClaimValidation
 from app.core import storage
+from app.core.audit import AuditEvent
 from app.core.db import Base, utcnow
+from app.documents.files import document_path
+from app.documents.models import Document
 from app.experiences.models import Experience
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion
-from app.organisations.models import Membership
+from app.organisations.models import Invitation, Membership
+from app.portability.framework_files import export_frameworks
+from app.portability.models import ImportedConfirmation, ImportedValidation
+from app.sharing.models import AdviserNote, Share
+from app.validation.models import ReferentRequest
 
 FORMAT = "acquis-export/1"
 
@@ -115,10 +124,6 @@ def instance_url() -> str:
 
 def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
     """The export document and the files to put beside it (zip path → bytes)."""
-    from app.claims.validations import ClaimValidation
-    from app.portability.framework_files import export_frameworks
-    from app.portability.models import ImportedConfirmation, ImportedValidation
-    from app.validation.models import ReferentRequest
 
     files: dict[str, bytes] = {}
     evidence_rows = list(
@@ -296,8 +301,6 @@ def build_export(user: User) -> tuple[dict, dict[str, bytes]]:
 
 def _record_queries(user: User) -> dict[str, tuple[str, object]]:
     """records section → (table, condition on it) for every other table that refers to ``user``."""
-    from app.core.audit import AuditEvent
-    from app.organisations.models import Invitation
 
     tables = Base.metadata.tables
     uid = user.id
@@ -515,7 +518,6 @@ def _vae_projects(user: User, evidence_refs: dict[int, str], claim_refs: dict[in
 def _adviser_notes(user: User) -> list[dict]:
     """The notes ``user`` wrote as an adviser on portfolios shared with them (their own data, private to them: the
     volunteer's export never contains them). Not restored by an import: they hang on a share of this instance."""
-    from app.sharing.models import AdviserNote, Share
 
     rows = db.session.execute(
         sa.select(AdviserNote, Share)
@@ -536,11 +538,7 @@ def _adviser_notes(user: User) -> list[dict]:
 
 
 def _documents(user: User, files: dict[str, bytes]) -> list[dict]:
-    try:
-        from app.documents.files import document_path
-        from app.documents.models import Document
-    except ImportError:  # pragma: no cover - documents package absent
-        return []
+
     out = []
     for row in db.session.scalars(sa.select(Document).where(Document.holder_id == user.id).order_by(Document.id)):
         path = f"documents/{row.code}.pdf"
@@ -563,7 +561,6 @@ def _documents(user: User, files: dict[str, bytes]) -> list[dict]:
 
 def export_zip(user: User) -> bytes:
     """The export as zip bytes: ``export.json``, ``FORMAT.md`` and the files."""
-    from pathlib import Path
 
     document, files = build_export(user)
     buffer = io.BytesIO()

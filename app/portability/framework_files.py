@@ -74,11 +74,7 @@ def framework_document(version: FrameworkVersion) -> dict:
         data["levels"] = list(version.levels)
     items: dict[int, dict] = {}
     roots: list[dict] = []
-    for node in db.session.scalars(
-        sa.select(FrameworkNode)
-        .where(FrameworkNode.version_id == version.id)
-        .order_by(FrameworkNode.depth, FrameworkNode.position, FrameworkNode.id)
-    ):
+    for node in framework_ops.nodes_in_order(version.id):
         item = {"code": node.code, "kind": node.kind.value, "title": dict(node.title or {})}
         if node.description:
             item["description"] = dict(node.description)

@@ -34,7 +34,7 @@ def render_mode(config) -> str:
 def render_queue(app: Flask) -> Queue:
     """The RQ queue of render jobs on ``REDIS_URL``."""
     from redis import Redis  # optional dependency: only with REDIS_URL
-    from rq import Queue
+    from rq import Queue  # optional dependency
 
     return Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"]))
 

@@ -17,6 +17,7 @@ ones the caller passes. Templates never render user HTML (Jinja autoescapes), so
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import logging
 import re
@@ -33,8 +34,6 @@ DEFAULT_VARIANT = "pdf/a-3a"
 
 
 def _font_dir(package: str) -> Path:
-    import importlib.util
-
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"the font package {package!r} is not installed (pip install -e .)")
@@ -84,7 +83,7 @@ MAX_DATA_URI_BYTES = 2 * 1024 * 1024
 
 
 def _make_fetcher_class():
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # optional dependency
 
     class DenyByDefaultFetcher(URLFetcher):
         """Serves bundled assets and ``data:`` URIs; refuses everything else (no network, no files, no redirects)."""
@@ -146,7 +145,7 @@ class PdfAttachment:
 def _unique_associated_files(_document, pdf) -> None:
     """List each attachment once in the catalog's AF array: WeasyPrint adds every file specification twice (from
     the EmbeddedFiles name tree and from the object list), which PDF/A-3 validators flag."""
-    import pydyf
+    import pydyf  # optional dependency
 
     entries = pdf.catalog.get("AF")
     if entries:
@@ -177,8 +176,8 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
 
     Resources go through the deny-by-default fetcher; the HTML's own attachments are dropped.
     """
-    from weasyprint import HTML, Attachment
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint import HTML, Attachment  # optional dependency
+    from weasyprint.text.fonts import FontConfiguration  # optional dependency
 
     install_structure_attributes()
     fetcher = fetcher or make_fetcher()
@@ -214,7 +213,7 @@ def _structure_attributes(box, element) -> None:
     than the document's (the French legal line of an English attestation, a title shown in its fallback language)
     is read with that language's voice.
     """
-    import pydyf
+    import pydyf  # optional dependency
 
     html = getattr(box, "element", None)
     if html is None or box.element_tag in ("html", "body"):
@@ -234,8 +233,8 @@ def install_structure_attributes() -> None:
     is a recursive generator that yields each box's tag after building it, and calls itself through the module, so
     one wrapper sees every box with its finished tag. Idempotent; a WeasyPrint without that builder is left as is.
     """
-    from weasyprint.formatting_structure import boxes
-    from weasyprint.pdf import tags
+    from weasyprint.formatting_structure import boxes  # optional dependency
+    from weasyprint.pdf import tags  # optional dependency
 
     original = getattr(tags, "_build_box_tree", None)
     if original is None or getattr(original, "acquis_structure_attributes", False):

@@ -68,7 +68,7 @@ def signing_config(config) -> SigningConfig:
 
 
 def _generate_instance_key(directory: Path, key_file: Path, cert_file: Path, base_url: str) -> None:
-    from cryptography import x509
+    from cryptography import x509  # optional dependency
 
     host = base_url.split("://", 1)[-1].split("/", 1)[0] or "localhost"
     usage = x509.KeyUsage(
@@ -108,10 +108,10 @@ def _generate_self_signed(
     :param extensions: ``(extension, critical)`` pairs added to the certificate.
     :param subject_key_id: also add the key's Subject Key Identifier (a CA that issues certificates needs it).
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+    from cryptography import x509  # optional dependency
+    from cryptography.hazmat.primitives import hashes, serialization  # optional dependency
+    from cryptography.hazmat.primitives.asymmetric import rsa  # optional dependency
+    from cryptography.x509.oid import NameOID  # optional dependency
 
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
@@ -160,8 +160,8 @@ def _write_private(path: Path, data: bytes) -> None:
 def sign_pdf(pdf: bytes, signing: SigningConfig, *, reason: str = "", location: str = "", name: str = "") -> bytes:
     """A PAdES signature over ``pdf`` (incremental update, invisible field): B-T with a timestamp from
     ``signing.tsa_url``, B-B without one."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # optional dependency
+    from pyhanko.sign import fields, signers  # optional dependency
 
     signer = _load_signer(signing)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
@@ -175,7 +175,7 @@ def sign_pdf(pdf: bytes, signing: SigningConfig, *, reason: str = "", location: 
     )
     timestamper = None
     if signing.tsa_url:
-        from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
+        from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper  # optional dependency
 
         timestamper = HTTPTimeStamper(signing.tsa_url, timeout=20)
     output = io.BytesIO()
@@ -193,9 +193,9 @@ def sign_pdf(pdf: bytes, signing: SigningConfig, *, reason: str = "", location: 
 
 
 def _load_signer(signing: SigningConfig):
-    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
-    from pyhanko.sign import signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
+    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data  # optional dependency
+    from pyhanko.sign import signers  # optional dependency
+    from pyhanko_certvalidator.registry import SimpleCertificateStore  # optional dependency
 
     passphrase = signing.passphrase.encode() if signing.passphrase else None
     if signing.key_pem:
@@ -245,10 +245,10 @@ class SignatureCheck:
 def check_signature(pdf: bytes, roots) -> SignatureCheck:
     """Validate the (last) signature of ``pdf`` against ``roots``: a certificate file's path (the platform
     certificate, as before), or a list of PEM certificates (see :func:`trust_roots`)."""
-    from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder_data
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
+    from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder_data  # optional dependency
+    from pyhanko.pdf_utils.reader import PdfFileReader  # optional dependency
+    from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature  # optional dependency
+    from pyhanko_certvalidator import ValidationContext  # optional dependency
 
     try:
         reader = PdfFileReader(io.BytesIO(pdf))
@@ -287,8 +287,8 @@ def _organisation_of(certificate) -> str:
 def _derive(config, purpose: bytes) -> bytes:
     """32 bytes for ``purpose`` from ``SIGNING_STORE_KEY``, else from ``SECRET_KEY`` (HKDF: the session key itself
     never encrypts anything, and each purpose gets an unrelated key)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from cryptography.hazmat.primitives import hashes  # optional dependency
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # optional dependency
 
     material = config.get("SIGNING_STORE_KEY") or os.environ.get("SIGNING_STORE_KEY") or config["SECRET_KEY"]
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(material.encode())
@@ -296,7 +296,7 @@ def _derive(config, purpose: bytes) -> bytes:
 
 def store_cipher(config):
     """The Fernet cipher that protects the NGOs' private keys in the database."""
-    from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet  # optional dependency
 
     return Fernet(base64.urlsafe_b64encode(_derive(config, b"acquis signing store")))
 
@@ -309,8 +309,8 @@ def _root_passphrase(config) -> bytes:
 def instance_root(config):
     """The instance's root CA: (certificate, private key), created on first use (RSA-3072, 20 years, key file
     encrypted, directory 0700, files 0600)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
+    from cryptography import x509  # optional dependency
+    from cryptography.hazmat.primitives import serialization  # optional dependency
 
     directory = Path(config["INSTANCE_DIR"]) / "signing" / ROOT_CA_DIR
     key_file, cert_file = directory / "key.pem", directory / "cert.pem"
@@ -322,7 +322,7 @@ def instance_root(config):
 
 
 def _generate_root(config, directory: Path, key_file: Path, cert_file: Path) -> None:
-    from cryptography import x509
+    from cryptography import x509  # optional dependency
 
     _generate_self_signed(
         directory,
@@ -343,7 +343,7 @@ def _host(config) -> str:
 
 
 def _key_usage(*, cert_sign: bool):
-    from cryptography import x509
+    from cryptography import x509  # optional dependency
 
     return x509.KeyUsage(
         digital_signature=True,
@@ -372,10 +372,10 @@ class IssuedCertificate:
 
 def issue_organisation_certificate(config, legal_name: str, country: str = "") -> IssuedCertificate:
     """A signing certificate for an NGO from the instance's root CA (O = ``legal_name``)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+    from cryptography import x509  # optional dependency
+    from cryptography.hazmat.primitives import hashes, serialization  # optional dependency
+    from cryptography.hazmat.primitives.asymmetric import rsa  # optional dependency
+    from cryptography.x509.oid import NameOID  # optional dependency
 
     root_cert, root_key = instance_root(config)
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
@@ -430,9 +430,9 @@ def read_pkcs12(data: bytes, passphrase: str) -> IssuedCertificate:
         (the certificate is not meant for signatures that commit its holder: no non-repudiation key usage, which
         readers and pyHanko's validation require of a document signature).
     """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.hazmat.primitives import serialization  # optional dependency
+    from cryptography.hazmat.primitives.asymmetric import rsa  # optional dependency
+    from cryptography.hazmat.primitives.serialization import pkcs12  # optional dependency
 
     if len(data) > PKCS12_MAX_BYTES:
         raise CertificateRefused("too_big")
@@ -463,7 +463,7 @@ def read_pkcs12(data: bytes, passphrase: str) -> IssuedCertificate:
 
 
 def _commits(certificate) -> bool:
-    from cryptography import x509
+    from cryptography import x509  # optional dependency
 
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -474,14 +474,14 @@ def _commits(certificate) -> bool:
 
 def fingerprint(certificate) -> str:
     """The SHA-256 fingerprint of a certificate, as hex pairs separated by colons."""
-    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import hashes  # optional dependency
 
     return certificate.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
 def trust_roots(config) -> list[bytes]:
     """The instance's trust roots in PEM: its root CA, then the platform's signing certificate."""
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization  # optional dependency
 
     root_cert, _key = instance_root(config)
     platform = Path(signing_config(config).cert_path).read_bytes()
@@ -490,7 +490,7 @@ def trust_roots(config) -> list[bytes]:
 
 def trust_root_fingerprints(config) -> list[tuple[str, str]]:
     """(subject, SHA-256 fingerprint) of each trust root, as the /verify pages print them."""
-    from cryptography import x509
+    from cryptography import x509  # optional dependency
 
     result = []
     for pem in trust_roots(config):

@@ -21,10 +21,12 @@ from app.core.db import utcnow
 from app.core.errors import UserError
 from app.core.mail import queue_email
 from app.core.security import canonical_url
-from app.documents.models import DocumentGrant, register_document_grant
+from app.documents.models import Document, DocumentGrant, register_document_grant
+from app.documents.operations import documents_of
 from app.experiences.models import Experience
 from app.extensions import db
 from app.sharing.models import AdviserNote, Share, ShareAccess, ShareKind, share_experiences
+from app.validation.queries import validations_for_claims
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
@@ -260,8 +262,6 @@ def shared_experiences(share: Share) -> list[Experience]:
 
 def shared_portfolio(share: Share, experience_id: int | None = None) -> SharedPortfolio:
     """What the share shows: experiences (one, when ``experience_id`` is given), their claims and validations."""
-    from app.validation.operations import validations_for_claims
-
     experiences = shared_experiences(share)
     if experience_id is not None:
         experiences = [e for e in experiences if e.id == experience_id]
@@ -330,7 +330,6 @@ def shared_documents(share: Share) -> list:
     first."""
     if not share.include_documents:
         return []
-    from app.documents.operations import documents_of
 
     return [d for d in documents_of(share.owner) if share_covers_document(share, d)]
 
@@ -338,7 +337,6 @@ def shared_documents(share: Share) -> list:
 def shared_document(share: Share, document_id: int):
     if not share.include_documents:
         return None
-    from app.documents.models import Document
 
     document = db.session.get(Document, document_id)
     return document if share_covers_document(share, document) else None

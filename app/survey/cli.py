@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from app.core.dbfiles import forget_log
+from app.extensions import db
+from app.survey.release import release_pending
+
 survey_cli = AppGroup("survey", help="Impact survey maintenance.")
 
 
@@ -14,10 +18,6 @@ def release_command() -> None:
 
     Then truncates the SQLite write-ahead log, so no copy of it links answers to the order they came in.
     """
-    from app.core.dbfiles import forget_log
-    from app.extensions import db
-    from app.survey.release import release_pending
-
     summary = release_pending()
     db.session.commit()
     forget_log()

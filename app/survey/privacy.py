@@ -152,7 +152,7 @@ def l2_sensitivity(questionnaire: Questionnaire) -> float:
 
 def _opendp():
     # Imported on first use: the library loads a large native module, needed only by the release job.
-    import opendp.prelude as dp
+    import opendp.prelude as dp  # optional dependency
 
     dp.enable_features("contrib")
     return dp

@@ -32,6 +32,7 @@ from app.documents.context import current_validations
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import CrosswalkLink, FrameworkNode, NodeKind, Relation
+from app.frameworks.operations import nodes_in_order
 from app.frameworks.suggest import index_for
 from app.frameworks.suggest_index import top
 from app.frameworks.textproc import content_terms, guess_language
@@ -108,13 +109,7 @@ def _meets(claim: Claim, level: int | None, required: int) -> bool:
 def analyse(project: VaeProject) -> GapAnalysis:
     """The gap analysis of ``project`` (a fixed number of statements whatever the portfolio's size)."""
     version = project.framework_version
-    nodes = list(
-        db.session.scalars(
-            sa.select(FrameworkNode)
-            .where(FrameworkNode.version_id == version.id)
-            .order_by(FrameworkNode.depth, FrameworkNode.position, FrameworkNode.id)
-        )
-    )
+    nodes = nodes_in_order(version.id)
     experiences = {
         e.id: e
         for e in db.session.scalars(

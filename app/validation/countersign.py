@@ -25,7 +25,7 @@ from app.core.db import Base, utcnow
 from app.core.errors import UserError
 from app.extensions import db
 from app.organisations.models import MembershipRole, Organisation
-from app.validation.operations import AlreadyDecided, TransitionRefused
+from app.validation.errors import AlreadyDecided, TransitionRefused
 
 #: "Any framework" in a rule's ``framework_slug``.
 ANY_FRAMEWORK = "*"

@@ -16,8 +16,8 @@ from app.extensions import db
 from app.frameworks.models import Framework
 from app.organisations import operations as org_ops
 from app.organisations.models import MembershipRole
-from app.validation import bp, countersign
-from app.validation import operations as ops
+from app.validation import bp, countersign, queries
+from app.validation import errors as validation_errors
 from app.validation.forms import CountersignatureRuleForm, CountersignForm
 
 
@@ -25,7 +25,7 @@ class RHCountersignatures(RHAuthenticated):
     """Validations of the trainer's NGOs awaiting a second trainer's countersignature (at most 100, oldest first)."""
 
     def _load(self):
-        self.organisations = ops.reviewer_organisations(current_user)
+        self.organisations = queries.reviewer_organisations(current_user)
 
     def _check_access(self):
         require(bool(self.organisations))
@@ -47,7 +47,7 @@ class RHCountersign(RHAuthenticated):
     methods = ("GET", "POST")
 
     def _load(self, validation_id):
-        self.validation = ops.get_validation(validation_id)
+        self.validation = queries.get_validation(validation_id)
         require(self.validation is not None)
 
     def _check_access(self):
@@ -63,7 +63,7 @@ class RHCountersign(RHAuthenticated):
         elif form.validate_on_submit():
             try:
                 countersign.countersign(self.validation, current_user)
-            except ops.AlreadyDecided as exc:
+            except validation_errors.AlreadyDecided as exc:
                 flash(
                     _(
                         "Already countersigned by %(name)s on %(time)s.",
@@ -73,7 +73,7 @@ class RHCountersign(RHAuthenticated):
                     "warning",
                 )
                 status = 409
-            except ops.TransitionRefused:
+            except validation_errors.TransitionRefused:
                 require_or_forbid(False)
             else:
                 flash(_("You countersigned the validation: it is now complete."), "success")

@@ -1,5 +1,5 @@
-"""Submissions of an experience to a sending NGO, decisions per claim, validations, referent requests and
-notifications.
+"""Submissions of an experience to a sending NGO, decisions per claim, validations, referent requests (the in-app
+notifications are in :mod:`app.core.notifications`).
 
 A :class:`Submission` is the dossier of one experience at one NGO; each (re)submission is a new *round* whose
 :class:`SubmissionItem` rows freeze exactly what is reviewed (snapshot + SHA-256 of its canonical JSON). A
@@ -79,7 +79,7 @@ class Submission(Base):
     #: The facts hash the decision applies to (a later round with other facts needs a new confirmation).
     facts_confirmed_hash: Mapped[str | None] = mapped_column(sa.String(64))
     #: What the trainer acknowledged when confirming the facts: overlapping full-time engagements, a duration outside
-    #: the status's legal bounds (see :func:`app.validation.operations.facts_warnings`); printed on the attestation.
+    #: the status's legal bounds (see :func:`app.validation.queries.facts_warnings`); printed on the attestation.
     facts_warnings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
     experience = relationship(Experience)
@@ -150,7 +150,7 @@ class SubmissionItem(Base):
     __tablename__ = "submission_items"
     __table_args__ = (
         sa.UniqueConstraint("submission_id", "round", "claim_id", name="uq_submission_items_round_claim"),
-        # The queue statistics read the latest decisions only (app.validation.operations.organisation_stats).
+        # The queue statistics read the latest decisions only (app.validation.queries.organisation_stats).
         sa.Index("ix_submission_items_decided_at", "decided_at"),
         # The admin's count of items awaiting a decision, from a small index of the pending items only.
         sa.Index(
@@ -221,37 +221,3 @@ class ReferentRequest(Base):
     @property
     def is_usable(self) -> bool:
         return self.confirmed_at is None and self.expires_at > utcnow()
-
-
-class Notification(Base):
-    """An in-app message; its text is built at display time in the reader's language from ``kind``/``params``."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(40))
-    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    link: Mapped[str] = mapped_column(sa.String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    read_at: Mapped[datetime | None]
-
-    @property
-    def text(self) -> str:
-        template = NOTIFICATION_TEXTS.get(self.kind)
-        if template is None:
-            return self.kind
-        try:
-            return str(template) % {key: str(value) for key, value in (self.params or {}).items()}
-        except (KeyError, ValueError, TypeError):
-            return str(template)
-
-
-NOTIFICATION_TEXTS = {
-    "submitted": _l("%(volunteer)s submitted “%(title)s” for review."),
-    "decided": _l("Your NGO decided on “%(title)s”."),
-    "changes_requested": _l("Changes were requested on “%(title)s”."),
-    "revoked": _l("The validation of %(code)s (“%(title)s”) was revoked."),
-    "referent_confirmed": _l("%(referent)s answered your confirmation request for “%(title)s”."),
-    "withdrawn": _l("%(volunteer)s withdrew “%(title)s” from review."),
-}

@@ -1,410 +1,66 @@
-"""Operations of the validation workflow. They flush, log and notify; the caller commits.
+"""Verbs of the validation workflow: submit, decide, withdraw, confirm the facts, revoke, ask and answer a host
+referent. They flush, log and notify; the caller commits.
 
-Every transition is guarded by a conditional ``UPDATE … WHERE <still in the expected state>``: when two people
-act at once, exactly one update matches a row and the other learns that it was already done (no lost update).
-Decisions on one submission are also serialised by a row lock on the submission (PostgreSQL; SQLite has a single
-writer anyway), so the last decision of a round always sees the others and closes the round.
+Every transition is guarded by a conditional ``UPDATE … WHERE <still in the expected state>``
+(:func:`app.core.db.guarded_update`): when two people act at once, exactly one update matches a row and the other
+learns that it was already done (no lost update). Decisions on one submission are also serialised by a row lock on
+the submission (PostgreSQL; SQLite has a single writer anyway), so the last decision of a round always sees the
+others and closes the round.
+
+What the pages read lives in :mod:`app.validation.queries`, the frozen copies in :mod:`app.validation.snapshots`,
+the history and "what changed since the last review" in :mod:`app.validation.history`, the messages to trainers and
+volunteers in :mod:`app.validation.notifications`.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import format_datetime
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import defer, joinedload, selectinload
-from werkzeug.exceptions import Forbidden
 
 from app.auth.models import User
-from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, Evidence
-from app.claims.narrative import NARRATIVE_LABELS
+from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.claims.validations import ClaimValidation
-from app.core.audit import AuditEvent, log_event
+from app.core.audit import log_event
 from app.core.canonical import content_hash
-from app.core.db import utcnow
-from app.core.errors import Conflict, UserError
+from app.core.db import guarded_update, utcnow
+from app.core.errors import UserError
 from app.core.mail import queue_email
+from app.core.notifications import notify
 from app.core.security import canonical_url
-from app.core.tokens import hash_token, new_random_token
+from app.core.tokens import new_random_token
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
-from app.frameworks.models import FrameworkNode, FrameworkVersion
+from app.frameworks.models import FrameworkVersion
 from app.organisations.models import (
-    STAFF_ROLES,
-    Membership,
     MembershipRole,
-    MembershipState,
     Organisation,
     OrganisationKind,
 )
-from app.validation import archive, several, suggestions
+from app.validation import archive, countersign, several, suggestions
+from app.validation.errors import AlreadyDecided, FactsChanged, NotWithdrawable, SubmissionWithdrawn, TransitionRefused
 from app.validation.models import (
     FACTS_OPEN_STATES,
     FactsDecision,
     ItemDecision,
-    Notification,
     ReferentRequest,
     Submission,
     SubmissionItem,
     SubmissionState,
 )
+from app.validation.notifications import site_path, tell_trainers, tell_volunteer_round_closed
+from app.validation.queries import claims_of_experience, facts_warnings, pending_submission, submittable
+from app.validation.snapshots import claim_snapshot, facts_snapshot, facts_unchanged
 
-#: Claims that may go into a (new) round: not under review, not already validated at their current version.
-SUBMITTABLE_STATES = (ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED, ClaimState.REJECTED)
 REFERENT_LINK_DAYS = 30
+
+
 WITHDRAW_REASON_LIMIT = 500
-QUEUE_PAGE_SIZE = 25
+
+
 LANGUAGES = ("fr", "en", "es")
-
-
-class TransitionRefused(Forbidden):
-    """The actor may not make this transition (handlers answer 403)."""
-
-
-class AlreadyDecided(Conflict):
-    """Someone else made the transition first; ``by`` and ``at`` say who and when."""
-
-    def __init__(self, by: str, at: datetime | None):
-        super().__init__(f"already decided by {by} at {at}")
-        self.by = by
-        self.at = at
-
-    @property
-    def message(self):
-        return _("Already decided by %(name)s on %(time)s.", name=self.by, time=_when(self.at))
-
-
-class SubmissionWithdrawn(Conflict):
-    """The volunteer withdrew the submission (at ``at``): there is nothing left to decide."""
-
-    def __init__(self, at: datetime | None):
-        super().__init__(f"withdrawn at {at}")
-        self.at = at
-
-    @property
-    def message(self):
-        return _(
-            "The volunteer withdrew this submission on %(time)s: there is nothing left to decide.",
-            time=_when(self.at),
-        )
-
-
-class FactsChanged(Conflict):
-    """The round is closed and the volunteer has edited the facts since: they are answered in the next round."""
-
-    @property
-    def message(self):
-        return _(
-            "The volunteer has edited the facts of this experience since this round was submitted: they will be "
-            "answered when the experience is submitted again."
-        )
-
-
-class NotWithdrawable(Conflict):
-    """The submission can no longer be withdrawn (a decision was recorded, or it is no longer awaiting review);
-    ``message`` is translated."""
-
-
-def _when(at: datetime | None) -> str:
-    return format_datetime(at) if at else "—"
-
-
-# --- Snapshots ------------------------------------------------------------------------------------------------
-
-
-def claim_snapshot(claim: Claim) -> dict:
-    """Exactly what a reviewer sees of a claim: competence, framework version, level, narrative, evidence hashes."""
-    node = claim.node
-    version = node.version
-    return {
-        "claim_id": claim.id,
-        "version": claim.version,
-        "node": {
-            "id": node.id,
-            "code": node.code,
-            "title": dict(node.title or {}),
-            "framework": version.framework.slug,
-            "framework_version": version.version,
-            "framework_version_id": version.id,
-        },
-        "level": claim.level_rank,
-        "narrative": {part: getattr(claim, part) or "" for part in NARRATIVE_PARTS},
-        "evidence": [_evidence_snapshot(e) for e in claim.evidence],
-    }
-
-
-def _evidence_snapshot(evidence) -> dict:
-    item = {"id": evidence.id, "title": evidence.title, "sha256": evidence.sha256, "mime": evidence.mime}
-    item["pages"] = evidence.pages
-    if evidence.active_content_removed:  # only then: snapshots of other files keep their exact former content
-        item["active_content_removed"] = True
-    return item
-
-
-def facts_snapshot(experience: Experience) -> dict:
-    """The facts of an experience a trainer (or a referent) confirms."""
-    status = experience.status
-    return {
-        "experience_id": experience.id,
-        "kind": experience.kind.value,
-        "title": experience.title,
-        "start_date": experience.start_date.isoformat(),
-        "end_date": experience.end_date.isoformat() if experience.end_date else None,
-        "status_code": experience.status_code,
-        "status": dict(status.name or {}) if status is not None else {},
-        "working_time": experience.working_time.value if experience.working_time else None,
-        "hours_per_week": experience.hours_per_week,
-        "sending_organisation": experience.sending_organisation_label,
-        "host_name": experience.host_name,
-        "host_country": experience.host_country,
-        "host_city": experience.host_city,
-        "provider": experience.provider,
-        "hours": experience.hours,
-    }
-
-
-# --- Loading ----------------------------------------------------------------------------------------------------
-
-
-def _claim_options():
-    return (
-        selectinload(Claim.node).selectinload(FrameworkNode.version).selectinload(FrameworkVersion.framework),
-        selectinload(Claim.evidence),
-    )
-
-
-def claims_of_experience(experience: Experience) -> list[Claim]:
-    return list(
-        db.session.scalars(
-            sa.select(Claim).where(Claim.experience_id == experience.id).options(*_claim_options()).order_by(Claim.id)
-        )
-    )
-
-
-def _sending_ngos_of(user: User, roles: tuple[MembershipRole, ...] | None = None) -> list[Organisation]:
-    """Sending NGOs where ``user`` is an active member (with one of ``roles`` if given), by name."""
-    conditions = [
-        Membership.user_id == user.id,
-        Membership.state == MembershipState.ACTIVE,
-        Organisation.kind == OrganisationKind.SENDING_NGO,
-    ]
-    if roles:
-        conditions.append(Membership.role.in_(roles))
-    return list(
-        db.session.scalars(
-            sa.select(Organisation)
-            .join(Membership, Membership.organisation_id == Organisation.id)
-            .where(*conditions)
-            .order_by(Organisation.name)
-        )
-    )
-
-
-def submission_organisations(user: User) -> list[Organisation]:
-    """Sending NGOs where ``user`` is an active member (any role): where they may submit."""
-    return _sending_ngos_of(user)
-
-
-def pending_submission(experience_id: int) -> Submission | None:
-    return db.session.scalar(
-        sa.select(Submission).where(
-            Submission.experience_id == experience_id, Submission.state == SubmissionState.PENDING
-        )
-    )
-
-
-# Many-to-one people who may not be there yet (a decider, a facts confirmer, a revoker) are joined: a separate
-# "select in" query would run only once one of them exists, so a page's statement count would change with its data.
-def submissions_of_experience(experience: Experience) -> list[Submission]:
-    return list(
-        db.session.scalars(
-            sa.select(Submission)
-            .where(Submission.experience_id == experience.id)
-            .options(
-                selectinload(Submission.organisation),
-                selectinload(Submission.items).joinedload(SubmissionItem.decided_by),
-                joinedload(Submission.facts_confirmed_by),
-            )
-            .order_by(Submission.id)
-        )
-    )
-
-
-def get_submission(submission_id: int) -> Submission | None:
-    """A submission with everything its review page shows."""
-    return db.session.scalar(
-        sa.select(Submission)
-        .where(Submission.id == submission_id)
-        .options(
-            selectinload(Submission.organisation),
-            selectinload(Submission.volunteer),
-            selectinload(Submission.experience),
-            joinedload(Submission.facts_confirmed_by),
-            selectinload(Submission.items).joinedload(SubmissionItem.decided_by),
-            selectinload(Submission.items).selectinload(SubmissionItem.claim),
-        )
-    )
-
-
-def get_validation(validation_id: int) -> ClaimValidation | None:
-    return db.session.scalar(
-        sa.select(ClaimValidation)
-        .where(ClaimValidation.id == validation_id)
-        .options(
-            selectinload(ClaimValidation.organisation),
-            selectinload(ClaimValidation.claim).selectinload(Claim.node),
-        )
-    )
-
-
-def validations_for_claims(claim_ids, *, with_snapshot: bool = True) -> dict[int, list[ClaimValidation]]:
-    """Every validation of these claims (newest first), with the people and NGOs they name.
-
-    :param with_snapshot: ``False`` leaves the frozen claim snapshots unread (deferred): lists that show only who
-        validated what, when (the dashboard, a shared portfolio) need not decode hundreds of JSON documents.
-    """
-    ids = list(claim_ids)
-    result: dict[int, list[ClaimValidation]] = {claim_id: [] for claim_id in ids}
-    if not ids:
-        return result
-    options = [selectinload(ClaimValidation.organisation), joinedload(ClaimValidation.revoked_by)]
-    if not with_snapshot:
-        options.append(defer(ClaimValidation.snapshot))
-    rows = db.session.scalars(
-        sa.select(ClaimValidation)
-        .where(ClaimValidation.claim_id.in_(ids))
-        .options(*options)
-        .order_by(ClaimValidation.validated_at.desc(), ClaimValidation.id.desc())
-    )
-    for row in rows:
-        result[row.claim_id].append(row)
-    return result
-
-
-def decisions_of_claim(claim: Claim) -> list[SubmissionItem]:
-    """Every review of a claim (all rounds, all NGOs), newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(SubmissionItem)
-            .where(SubmissionItem.claim_id == claim.id)
-            .options(
-                selectinload(SubmissionItem.submission).selectinload(Submission.organisation),
-                joinedload(SubmissionItem.decided_by),
-            )
-            .order_by(SubmissionItem.created_at.desc(), SubmissionItem.id.desc())
-        )
-    )
-
-
-def referent_requests_of(experience_id: int) -> list[ReferentRequest]:
-    return list(
-        db.session.scalars(
-            sa.select(ReferentRequest)
-            .where(ReferentRequest.experience_id == experience_id)
-            .order_by(ReferentRequest.created_at.desc(), ReferentRequest.id.desc())
-        )
-    )
-
-
-def trainers_of(organisation: Organisation, *, except_user_id: int | None = None) -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.organisation_id == organisation.id,
-                Membership.role == MembershipRole.TRAINER,
-                Membership.state == MembershipState.ACTIVE,
-                User.id != (except_user_id or 0),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
-# --- Notifications --------------------------------------------------------------------------------------------
-
-
-def notify(user_id: int, kind: str, *, link: str = "", **params) -> Notification:
-    """Add an in-app notification (its text is translated when shown)."""
-    notification = Notification(user_id=user_id, kind=kind, params=params, link=link)
-    db.session.add(notification)
-    return notification
-
-
-def notifications_of(user: User, limit: int = 100) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            sa.select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def unread_count(user: User) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    )
-
-
-def mark_read(user: User, notification_id: int | None = None) -> int:
-    """Mark one (or every) unread notification of ``user`` as read; returns how many changed."""
-    stmt = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    if notification_id is not None:
-        stmt = stmt.where(Notification.id == notification_id)
-    result = db.session.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
-    return result.rowcount
-
-
-def _path(endpoint: str, **values) -> str:
-    """A site-relative link stored with a notification, built without a request (operations also run from CLI
-    commands and tests)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc or "localhost", script_name=base.path or "/")
-    return adapter.build(endpoint, values)
-
-
-# --- Guarded updates ----------------------------------------------------------------------------------------
-
-
-def _is_sqlite_lock(exc: sa.exc.OperationalError) -> bool:
-    return db.session.get_bind().dialect.name == "sqlite" and "locked" in str(exc.orig).lower()
-
-
-def _run_guarded(attempt):
-    """Run ``attempt()`` (which starts with the transition's guarded UPDATE); on SQLite, a concurrent writer makes
-    the UPDATE fail with "database is locked" when this transaction had read an older snapshot: roll back (the
-    request has changed nothing yet) and try once more on a fresh snapshot, where the guard then decides."""
-    try:
-        return attempt()
-    except sa.exc.OperationalError as exc:
-        if not _is_sqlite_lock(exc):
-            raise
-        db.session.rollback()
-        return attempt()
-
-
-# --- Submission -----------------------------------------------------------------------------------------------
-
-
-def submittable(claim: Claim, organisation_ids=None, validators: dict[int, set[int]] | None = None) -> bool:
-    """Whether ``claim`` may be submitted: judged on its state alone, or, given ``organisation_ids``, to one of
-    them (another NGO's validation never blocks; see :mod:`app.validation.several`)."""
-    if organisation_ids is None:
-        return claim.state in SUBMITTABLE_STATES
-    if validators is None:
-        validators = several.standing_validators([claim])
-    return several.open_to(claim, organisation_ids, validators)
 
 
 def submit_experience(volunteer: User, experience: Experience, organisation: Organisation, claim_ids) -> Submission:
@@ -489,7 +145,7 @@ def submit_experience(volunteer: User, experience: Experience, organisation: Org
             "previous_state": previous_state.value if previous_state else None,
         },
     )
-    _tell_trainers(
+    tell_trainers(
         submission,
         volunteer,
         experience,
@@ -510,30 +166,6 @@ RESUBMISSION_ACTIONS = {
     SubmissionState.WITHDRAWN: "submission.resubmitted_after_withdrawal",
     SubmissionState.DECIDED: "submission.submitted_again",
 }
-
-
-def _tell_trainers(submission, volunteer, experience, organisation, *, kind, template, subject, count, **extra) -> None:
-    """Notify the trainers of the submission's NGO in the app and by e-mail (in each one's language)."""
-    link = _path("validation.submission", submission_id=submission.id)
-    for trainer in trainers_of(organisation, except_user_id=volunteer.id):
-        notify(trainer.id, kind, link=link, volunteer=volunteer.display_name, title=experience.title)
-        queue_email(
-            template,
-            recipient=trainer.email,
-            language=trainer.locale,
-            subject=subject,
-            trainer=trainer,
-            volunteer=volunteer,
-            experience=experience,
-            organisation=organisation,
-            count=count,
-            round=submission.round,
-            url=canonical_url("validation.submission", submission_id=submission.id),
-            **extra,
-        )
-
-
-# --- Decisions --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -595,26 +227,19 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
     if submission.state != SubmissionState.PENDING or item.round != submission.round:
         raise TransitionRefused("not in the current round of a pending submission")
     level, comment = _check_decision(item, data)
-    item_id, submission_id, actor_id = item.id, submission.id, actor.id
-
-    def attempt():
-        _lock_submission(submission_id)
-        now = utcnow()
-        stmt = (
-            sa.update(SubmissionItem)
-            .where(SubmissionItem.id == item_id, SubmissionItem.decision == ItemDecision.PENDING)
-            .values(
-                decision=data.decision,
-                decided_by_id=actor_id,
-                decided_at=now,
-                validated_level=level if data.decision == ItemDecision.VALIDATED else None,
-                comment=comment,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return db.session.execute(stmt).rowcount, now
-
-    rowcount, now = _run_guarded(attempt)
+    submission_id, now = submission.id, utcnow()
+    rowcount = guarded_update(
+        sa.update(SubmissionItem)
+        .where(SubmissionItem.id == item.id, SubmissionItem.decision == ItemDecision.PENDING)
+        .values(
+            decision=data.decision,
+            decided_by_id=actor.id,
+            decided_at=now,
+            validated_level=level if data.decision == ItemDecision.VALIDATED else None,
+            comment=comment,
+        ),
+        before=lambda: _lock_submission(submission_id),
+    )
     db.session.refresh(item)
     if rowcount != 1:
         if item.decision == ItemDecision.WITHDRAWN:
@@ -642,9 +267,6 @@ def decide_item(item: SubmissionItem, actor: User, data: Decision) -> Submission
         "comment": comment,
     }
     if data.decision == ItemDecision.VALIDATED:
-        # countersign imports this module (its errors): imported here to break the cycle.
-        from app.validation import countersign
-
         needs_second = countersign.requires_countersignature(
             submission.organisation_id, item.snapshot["node"].get("framework", ""), level
         )
@@ -721,36 +343,11 @@ def _close_round_if_complete(submission: Submission, actor: User, now: datetime)
         organisation_id=submission.organisation_id,
         data={"round": submission.round, "experience_id": submission.experience_id, "decisions": counts},
     )
-    volunteer = submission.volunteer
-    experience = submission.experience
-    kind = "changes_requested" if returned else "decided"
-    notify(
-        volunteer.id,
-        kind,
-        link=_path("experiences.detail", experience_id=experience.id),
-        title=experience.title,
-    )
-    items = [i for i in submission.items if i.round == submission.round]
-    queue_email(
-        f"validation_{kind}",
-        recipient=volunteer.email,
-        language=volunteer.locale,
-        subject=_l("Changes were requested on your portfolio")
-        if returned
-        else _l("Your NGO decided on your portfolio"),
-        volunteer=volunteer,
-        experience=experience,
-        organisation=submission.organisation,
-        items=items,
-        url=canonical_url("experiences.detail", experience_id=experience.id),
-    )
+    tell_volunteer_round_closed(submission, returned=returned)
 
 
 def _name(user: User | None) -> str:
     return user.display_name if user is not None else "—"
-
-
-# --- Withdrawal by the volunteer ------------------------------------------------------------------------------
 
 
 def withdrawal_refusal(submission: Submission):
@@ -803,38 +400,32 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
         Submission.facts_confirmed_at >= Submission.submitted_at,
     )
 
-    def attempt():
+    now = utcnow()
+    rowcount = guarded_update(
+        sa.update(Submission)
+        .where(
+            Submission.id == submission_id,
+            Submission.state == SubmissionState.PENDING,
+            Submission.round == round_,
+            ~decided,
+            ~facts_answered,
+        )
+        .values(state=SubmissionState.WITHDRAWN, decided_at=now),
         # The same row lock as the decisions: a decision and a withdrawal on one submission never overlap, and
-        # the guarded UPDATE below sees whatever the other committed first.
-        _lock_submission(submission_id)
-        now = utcnow()
-        stmt = (
-            sa.update(Submission)
+        # the guarded UPDATE sees whatever the other committed first.
+        before=lambda: _lock_submission(submission_id),
+    )
+    if rowcount == 1:  # this transaction won: it holds the lock, its items follow
+        db.session.execute(
+            sa.update(SubmissionItem)
             .where(
-                Submission.id == submission_id,
-                Submission.state == SubmissionState.PENDING,
-                Submission.round == round_,
-                ~decided,
-                ~facts_answered,
+                SubmissionItem.submission_id == submission_id,
+                SubmissionItem.round == round_,
+                SubmissionItem.decision == ItemDecision.PENDING,
             )
-            .values(state=SubmissionState.WITHDRAWN, decided_at=now)
+            .values(decision=ItemDecision.WITHDRAWN, decided_by_id=volunteer_id, decided_at=now, comment=reason)
             .execution_options(synchronize_session=False)
         )
-        rowcount = db.session.execute(stmt).rowcount
-        if rowcount == 1:
-            db.session.execute(
-                sa.update(SubmissionItem)
-                .where(
-                    SubmissionItem.submission_id == submission_id,
-                    SubmissionItem.round == round_,
-                    SubmissionItem.decision == ItemDecision.PENDING,
-                )
-                .values(decision=ItemDecision.WITHDRAWN, decided_by_id=volunteer_id, decided_at=now, comment=reason)
-                .execution_options(synchronize_session=False)
-            )
-        return rowcount
-
-    rowcount = _run_guarded(attempt)
     db.session.refresh(submission)
     items = submission.current_items
     for item in items:
@@ -876,7 +467,7 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
                 "reason": reason,
             },
         )
-    _tell_trainers(
+    tell_trainers(
         submission,
         volunteer,
         experience,
@@ -888,55 +479,6 @@ def withdraw_submission(submission: Submission, volunteer: User, reason: str = "
         reason=reason,
     )
     return submission
-
-
-def facts_unchanged(submission: Submission) -> bool:
-    """Whether the experience still has the facts submitted in the latest round (always while it is pending: the
-    experience is locked then)."""
-    if submission.state == SubmissionState.PENDING:
-        return True
-    return content_hash(facts_snapshot(submission.experience)) == submission.facts_hash
-
-
-def facts_warnings(experience: Experience) -> list[dict]:
-    """What a trainer must acknowledge before confirming the facts of ``experience``: other full-time engagements of
-    the volunteer that overlap it in time, and a duration outside its status's legal bounds (plain data, printed
-    on the attestation in its language)."""
-    from app.experiences.operations import experiences_of
-    from app.experiences.rules import overlapping
-
-    warnings = []
-    others = overlapping(experience, experiences_of(experience.owner))
-    if others:
-        warnings.append(
-            {
-                "kind": "overlap",
-                "with": [
-                    {
-                        "title": o.title,
-                        "start_date": o.start_date.isoformat(),
-                        "end_date": o.end_date.isoformat() if o.end_date else None,
-                    }
-                    for o in others
-                ],
-            }
-        )
-    status, days = experience.status, experience.duration_days
-    if status is not None and days is not None:
-        too_long = status.max_days is not None and days > status.max_days
-        too_short = status.min_days is not None and days < status.min_days
-        if too_long or too_short:
-            warnings.append(
-                {
-                    "kind": "duration",
-                    "days": days,
-                    "min": status.min_days,
-                    "max": status.max_days,
-                    "status": status.code,
-                    "legal_basis": status.legal_basis,
-                }
-            )
-    return warnings
 
 
 def confirm_facts(
@@ -967,33 +509,26 @@ def confirm_facts(
     warnings = facts_warnings(submission.experience)
     if warnings and not acknowledged:
         raise UserError(_l("Please confirm that you checked the warnings about these facts."), "facts_acknowledged")
-    submission_id, actor_id, facts_hash, round_ = submission.id, actor.id, submission.facts_hash, submission.round
-
-    def attempt():
-        _lock_submission(submission_id)
-        now = utcnow()
-        stmt = (
-            sa.update(Submission)
-            .where(
-                Submission.id == submission_id,
-                Submission.facts_decision.is_(None),
-                Submission.state.in_(FACTS_OPEN_STATES),
-                Submission.round == round_,
-                Submission.facts_hash == facts_hash,
-            )
-            .values(
-                facts_decision=decision,
-                facts_comment=comment,
-                facts_confirmed_by_id=actor_id,
-                facts_confirmed_at=now,
-                facts_confirmed_hash=facts_hash,
-                facts_warnings=warnings,
-            )
-            .execution_options(synchronize_session=False)
+    submission_id, facts_hash = submission.id, submission.facts_hash
+    rowcount = guarded_update(
+        sa.update(Submission)
+        .where(
+            Submission.id == submission_id,
+            Submission.facts_decision.is_(None),
+            Submission.state.in_(FACTS_OPEN_STATES),
+            Submission.round == submission.round,
+            Submission.facts_hash == facts_hash,
         )
-        return db.session.execute(stmt).rowcount
-
-    rowcount = _run_guarded(attempt)
+        .values(
+            facts_decision=decision,
+            facts_comment=comment,
+            facts_confirmed_by_id=actor.id,
+            facts_confirmed_at=utcnow(),
+            facts_confirmed_hash=facts_hash,
+            facts_warnings=warnings,
+        ),
+        before=lambda: _lock_submission(submission_id),
+    )
     db.session.refresh(submission)
     if rowcount != 1:
         if submission.state == SubmissionState.WITHDRAWN:
@@ -1026,18 +561,11 @@ def revoke_validation(validation: ClaimValidation, actor: User, reason: str) -> 
     reason = (reason or "").strip()
     if not reason:
         raise UserError(_l("Please give the reason for the revocation."), "reason")
-    validation_id, actor_id = validation.id, actor.id
-
-    def attempt():
-        stmt = (
-            sa.update(ClaimValidation)
-            .where(ClaimValidation.id == validation_id, ClaimValidation.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_by_id=actor_id, revoked_reason=reason)
-            .execution_options(synchronize_session=False)
-        )
-        return db.session.execute(stmt).rowcount
-
-    rowcount = _run_guarded(attempt)
+    rowcount = guarded_update(
+        sa.update(ClaimValidation)
+        .where(ClaimValidation.id == validation.id, ClaimValidation.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_by_id=actor.id, revoked_reason=reason)
+    )
     db.session.refresh(validation)
     if rowcount != 1:
         raise AlreadyDecided(_name(validation.revoked_by), validation.revoked_at)
@@ -1058,13 +586,10 @@ def revoke_validation(validation: ClaimValidation, actor: User, reason: str) -> 
     notify(
         claim.owner_id,
         "revoked",
-        link=_path("claims.detail", claim_id=claim.id),
+        link=site_path("claims.detail", claim_id=claim.id),
         code=validation.snapshot["node"]["code"],
         title=claim.experience.title,
     )
-
-
-# --- Host referent ------------------------------------------------------------------------------------------
 
 
 def _mailbox(address: str) -> str:
@@ -1175,56 +700,21 @@ def request_referent(volunteer: User, experience: Experience, data: ReferentData
     return request, token
 
 
-def find_referent_request(token: str) -> ReferentRequest | None:
-    """The usable request behind ``token``; ``None`` when unknown, tampered with, expired or used (callers answer
-    the same 404 in every case)."""
-    request = _referent_request_of(token)
-    return request if request is not None and request.is_usable else None
-
-
-def _referent_request_of(token: str) -> ReferentRequest | None:
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalar(sa.select(ReferentRequest).where(ReferentRequest.token_hash == hash_token(token)))
-
-
-def ended_referent_request(token: str) -> ReferentRequest | None:
-    """The request behind a real token that was already used or has expired (the referent gets an explanation);
-    ``None`` for an unknown token or a usable request."""
-    request = _referent_request_of(token)
-    return request if request is not None and not request.is_usable else None
-
-
-def end_of_referent_request(request: ReferentRequest) -> tuple[str, datetime]:
-    """Why and when the link stopped working: ``("referent_used", confirmed_at)`` or ``("referent_expired",
-    expires_at)``."""
-    if request.confirmed_at is not None:
-        return "referent_used", request.confirmed_at
-    return "referent_expired", request.expires_at
-
-
 def confirm_referent(request: ReferentRequest, *, facts_confirmed: bool, claim_ids, comment: str = "") -> None:
     """Record the referent's answer (once). :raises AlreadyDecided: the link was used meanwhile."""
     known = {c["claim_id"] for c in request.snapshot.get("claims", [])}
     confirmed = sorted(set(claim_ids or ()) & known)
     comment = (comment or "").strip()
-    request_id = request.id
-
-    def attempt():
-        now = utcnow()
-        stmt = (
-            sa.update(ReferentRequest)
-            .where(
-                ReferentRequest.id == request_id,
-                ReferentRequest.confirmed_at.is_(None),
-                ReferentRequest.expires_at > now,
-            )
-            .values(confirmed_at=now, facts_confirmed=facts_confirmed, confirmed_claim_ids=confirmed, comment=comment)
-            .execution_options(synchronize_session=False)
+    now = utcnow()
+    rowcount = guarded_update(
+        sa.update(ReferentRequest)
+        .where(
+            ReferentRequest.id == request.id,
+            ReferentRequest.confirmed_at.is_(None),
+            ReferentRequest.expires_at > now,
         )
-        return db.session.execute(stmt).rowcount
-
-    rowcount = _run_guarded(attempt)
+        .values(confirmed_at=now, facts_confirmed=facts_confirmed, confirmed_claim_ids=confirmed, comment=comment)
+    )
     db.session.refresh(request)
     if rowcount != 1:
         raise AlreadyDecided(request.name, request.confirmed_at)
@@ -1244,331 +734,7 @@ def confirm_referent(request: ReferentRequest, *, facts_confirmed: bool, claim_i
     notify(
         request.volunteer_id,
         "referent_confirmed",
-        link=_path("experiences.detail", experience_id=request.experience_id),
+        link=site_path("experiences.detail", experience_id=request.experience_id),
         referent=request.name,
         title=request.snapshot["facts"]["title"],
     )
-
-
-# --- Queue, review, statistics ------------------------------------------------------------------------------
-
-
-def reviewer_organisations(user: User) -> list[Organisation]:
-    """Sending NGOs where ``user`` is an active trainer or admin (whose submissions they may see)."""
-    return _sending_ngos_of(user, STAFF_ROLES)
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    state: SubmissionState | None = SubmissionState.PENDING
-    volunteer: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
-    page: int = 1
-    #: the engagement scheme of the experience (``EngagementStatus.code``: VSI, service civique…), the nearest
-    #: thing to an NGO's programme in the model; "" for all.
-    scheme: str = ""
-    #: one of ``QUEUE_ORDERS``.
-    order: str = "newest"
-
-
-#: The queue's orders: newest first, waiting longest first, by volunteer's name.
-QUEUE_ORDERS = ("newest", "waiting", "volunteer")
-
-
-@dataclass
-class Queue:
-    submissions: list
-    counts: dict
-    total: int
-    page: int
-    pages: int
-
-
-def _like_escape(text: str) -> str:
-    return re.sub(r"([\\%_])", r"\\\1", text)
-
-
-def review_queue(organisation_ids: list[int], filters: QueueFilters) -> Queue:
-    """Submissions addressed to these NGOs, filtered, newest first, one page at a time, with counts per state."""
-    if not organisation_ids:
-        return Queue([], {s: 0 for s in SubmissionState}, 0, 1, 1)
-    base = sa.select(Submission).where(Submission.organisation_id.in_(organisation_ids))
-    if filters.volunteer or filters.order == "volunteer":
-        base = base.join(User, User.id == Submission.volunteer_id)
-    if filters.volunteer:
-        pattern = f"%{_like_escape(filters.volunteer.lower())}%"
-        base = base.where(sa.func.lower(User.display_name).like(pattern, escape="\\"))
-    if filters.scheme:
-        base = base.join(Experience, Experience.id == Submission.experience_id).where(
-            Experience.status_code == filters.scheme
-        )
-    if filters.date_from:
-        start = datetime.combine(filters.date_from, datetime.min.time()).replace(tzinfo=utcnow().tzinfo)
-        base = base.where(Submission.submitted_at >= start)
-    if filters.date_to:
-        end = datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time()).replace(tzinfo=utcnow().tzinfo)
-        base = base.where(Submission.submitted_at < end)
-    counted = base.with_only_columns(Submission.state, sa.func.count(Submission.id)).group_by(Submission.state)
-    counts = {s: 0 for s in SubmissionState}
-    for state, number in db.session.execute(counted):
-        counts[SubmissionState(state)] = number
-    listed = base.where(Submission.state == filters.state) if filters.state else base
-    total = counts[filters.state] if filters.state else sum(counts.values())
-    pages = max(1, -(-total // QUEUE_PAGE_SIZE))
-    page = min(max(1, filters.page), pages)
-    submissions = list(
-        db.session.scalars(
-            listed.options(
-                selectinload(Submission.volunteer),
-                selectinload(Submission.experience),
-                selectinload(Submission.organisation),
-                selectinload(Submission.items),
-            )
-            .order_by(*_queue_order(filters.order))
-            .limit(QUEUE_PAGE_SIZE)
-            .offset((page - 1) * QUEUE_PAGE_SIZE)
-        )
-    )
-    return Queue(submissions, counts, total, page, pages)
-
-
-def _queue_order(order: str) -> tuple:
-    """ORDER BY of the queue; the id last, so pages never overlap (the volunteer order joins ``users``)."""
-    if order == "waiting":
-        return (Submission.submitted_at.asc(), Submission.id.asc())
-    if order == "volunteer":
-        return (sa.func.lower(User.display_name).asc(), Submission.submitted_at.asc(), Submission.id.asc())
-    return (Submission.submitted_at.desc(), Submission.id.desc())
-
-
-@dataclass(frozen=True)
-class OrganisationStats:
-    organisation: Organisation
-    pending_submissions: int
-    pending_items: int
-    decided_items: int
-    median_hours: float | None
-
-
-#: The queue statistics read decisions of this many past days at most (and at most ``sample`` of them).
-STATS_WINDOW_DAYS = 90
-
-
-def organisation_stats(organisation: Organisation, sample: int = 1000) -> OrganisationStats:
-    """Pending counts and the median time from (re)submission to decision over the latest decided claims.
-
-    Bounded, not cached: the median is computed over the ``sample`` latest decisions of the last
-    ``STATS_WINDOW_DAYS`` days only, read newest first along the index on ``submission_items.decided_at``, so a
-    view never sorts every decision the NGO ever made (84,000 for the largest one); the median of at most
-    ``sample`` durations is then taken in Python, the same on SQLite and PostgreSQL. The counts use the
-    ``submissions (organisation_id, state, …)`` index.
-    """
-    pending_submissions = db.session.scalar(
-        sa.select(sa.func.count(Submission.id)).where(
-            Submission.organisation_id == organisation.id, Submission.state == SubmissionState.PENDING
-        )
-    )
-    pending_items = db.session.scalar(
-        sa.select(sa.func.count(SubmissionItem.id))
-        .join(Submission, Submission.id == SubmissionItem.submission_id)
-        .where(
-            Submission.organisation_id == organisation.id,
-            # Redundant but what makes it cheap: an item awaits a decision only while its submission is pending
-            # (deciding the last item, returning or withdrawing moves the submission out of PENDING), so the
-            # count starts from the NGO's pending submissions (index on organisation_id, state) instead of every
-            # submission it ever received (240 ms for the largest NGO).
-            Submission.state == SubmissionState.PENDING,
-            SubmissionItem.decision == ItemDecision.PENDING,
-        )
-    )
-    rows = db.session.execute(
-        sa.select(SubmissionItem.created_at, SubmissionItem.decided_at)
-        .join(Submission, Submission.id == SubmissionItem.submission_id)
-        .where(
-            Submission.organisation_id == organisation.id,
-            SubmissionItem.decided_at >= utcnow() - timedelta(days=STATS_WINDOW_DAYS),
-            SubmissionItem.decision != ItemDecision.WITHDRAWN,
-        )
-        .order_by(SubmissionItem.decided_at.desc())
-        .limit(sample)
-    ).all()
-    durations = [(decided - created).total_seconds() / 3600 for created, decided in rows]
-    median = statistics.median(durations) if durations else None
-    return OrganisationStats(organisation, pending_submissions, pending_items, len(durations), median)
-
-
-# --- What changed since the last review ---------------------------------------------------------------------
-
-_TOKENS = re.compile(r"\s+|[^\s]+")
-
-
-@dataclass(frozen=True)
-class FieldDiff:
-    label: str
-    #: (operation, text) pairs; operation in "equal", "insert", "delete"; rendered escaped by the template.
-    ops: list
-
-
-def _text_ops(old: str, new: str) -> list[tuple[str, str]]:
-    a, b = _TOKENS.findall(old or ""), _TOKENS.findall(new or "")
-    ops: list[tuple[str, str]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            ops.append(("equal", "".join(a[i1:i2])))
-        if tag in ("delete", "replace"):
-            ops.append(("delete", "".join(a[i1:i2])))
-        if tag in ("insert", "replace"):
-            ops.append(("insert", "".join(b[j1:j2])))
-    return ops
-
-
-def snapshot_diff(old: dict, new: dict) -> list[FieldDiff]:
-    """Field-by-field differences between two claim snapshots (level, narrative parts, evidence)."""
-    diffs = []
-    if old.get("level") != new.get("level"):
-        diffs.append(
-            FieldDiff(
-                str(_l("Level")), [("delete", str(old.get("level") or "—")), ("insert", str(new.get("level") or "—"))]
-            )
-        )
-    for part in NARRATIVE_PARTS:
-        before, after = old.get("narrative", {}).get(part, ""), new.get("narrative", {}).get(part, "")
-        if before != after:
-            diffs.append(FieldDiff(str(NARRATIVE_LABELS[part]), _text_ops(before, after)))
-    old_files = {(e["sha256"], e["title"]) for e in old.get("evidence", [])}
-    new_files = {(e["sha256"], e["title"]) for e in new.get("evidence", [])}
-    if old_files != new_files:
-        ops = [("delete", title + " ") for sha, title in sorted(old_files - new_files, key=lambda x: x[1])]
-        ops += [("insert", title + " ") for sha, title in sorted(new_files - old_files, key=lambda x: x[1])]
-        diffs.append(FieldDiff(str(_l("Evidence")), ops))
-    return diffs
-
-
-def previous_reviews(submission: Submission) -> dict[int, SubmissionItem]:
-    """For each item of the current round, the last decided item of the same claim in an earlier round."""
-    result = {}
-    for item in submission.current_items:
-        earlier = [
-            other
-            for other in submission.items
-            if other.claim_id == item.claim_id and other.round < item.round and other.is_decided
-        ]
-        if earlier:
-            result[item.id] = max(earlier, key=lambda other: other.round)
-    return result
-
-
-def evidence_in_submission(submission: Submission, evidence_id: int) -> Evidence | None:
-    """The evidence file if it is part of what this submission shows (any round), else ``None``."""
-    listed = {
-        (e["id"], e["sha256"]) for item in submission.items for e in item.snapshot.get("evidence", []) if "id" in e
-    }
-    hashes = {sha for ident, sha in listed if ident == evidence_id}
-    if not hashes:
-        return None
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None or evidence.sha256 not in hashes:
-        return None
-    return evidence
-
-
-# --- History --------------------------------------------------------------------------------------------------
-
-HISTORY_LABELS = {
-    "claim.created": _l("Claim created"),
-    "claim.updated": _l("Claim edited"),
-    "submission.created": _l("Submitted for validation"),
-    "submission.resubmitted": _l("Submitted again after changes"),
-    "submission.resubmitted_after_withdrawal": _l("Submitted again after a withdrawal"),
-    "submission.submitted_again": _l("Submitted again for a new review"),
-    "submission.decided": _l("Review finished"),
-    "submission.returned": _l("Returned for changes"),
-    "submission.withdrawn": _l("Withdrawn from review"),
-    "item.withdrawn": _l("Withdrawn from review"),
-    "item.validated": _l("Validated"),
-    "item.changes_requested": _l("Changes requested"),
-    "item.rejected": _l("Rejected"),
-    "facts.confirmed": _l("Facts confirmed by the NGO"),
-    "facts.corrected": _l("Facts confirmed by the NGO with a correction"),
-    "validation.revoked": _l("Validation revoked"),
-    "referent.requested": _l("Confirmation requested from a host referent"),
-    "referent.confirmed": _l("Host referent answered"),
-    "experience.created": _l("Experience recorded"),
-    "experience.updated": _l("Experience edited"),
-}
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: datetime
-    label: str
-    actor: str
-    detail: str
-
-
-def _history(conditions) -> list[HistoryEntry]:
-    events = list(
-        db.session.scalars(
-            sa.select(AuditEvent)
-            .where(sa.or_(*conditions))
-            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-            .limit(200)
-        )
-    )
-    actor_ids = {e.actor_id for e in events if e.actor_id}
-    names = (
-        dict(db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
-        if actor_ids
-        else {}
-    )
-    entries = []
-    for event in events:
-        label = HISTORY_LABELS.get(event.action)
-        if label is None:
-            continue
-        data = event.data or {}
-        actor = names.get(event.actor_id) or data.get("referent") or ""
-        detail = data.get("comment") or data.get("reason") or ""
-        entries.append(HistoryEntry(event.created_at, str(label), actor, detail))
-    return entries
-
-
-def claim_history(claim: Claim) -> list[HistoryEntry]:
-    """The audit trail of a claim, newest first."""
-    return _history([sa.and_(AuditEvent.object_type == "Claim", AuditEvent.object_id == str(claim.id))])
-
-
-def experience_history(experience: Experience) -> list[HistoryEntry]:
-    """The audit trail of an experience, its submissions, referent requests and its claims' decisions."""
-    submission_ids = list(db.session.scalars(sa.select(Submission.id).where(Submission.experience_id == experience.id)))
-    referent_ids = list(
-        db.session.scalars(sa.select(ReferentRequest.id).where(ReferentRequest.experience_id == experience.id))
-    )
-    claim_ids = list(db.session.scalars(sa.select(Claim.id).where(Claim.experience_id == experience.id)))
-    conditions = [sa.and_(AuditEvent.object_type == "Experience", AuditEvent.object_id == str(experience.id))]
-    if submission_ids:
-        conditions.append(
-            sa.and_(AuditEvent.object_type == "Submission", AuditEvent.object_id.in_([str(i) for i in submission_ids]))
-        )
-    if referent_ids:
-        conditions.append(
-            sa.and_(
-                AuditEvent.object_type == "ReferentRequest", AuditEvent.object_id.in_([str(i) for i in referent_ids])
-            )
-        )
-    if claim_ids:
-        conditions.append(
-            sa.and_(
-                AuditEvent.object_type == "Claim",
-                AuditEvent.object_id.in_([str(i) for i in claim_ids]),
-                AuditEvent.action.in_(
-                    ["item.validated", "item.changes_requested", "item.rejected", "validation.revoked"]
-                ),
-            )
-        )
-    return _history(conditions)
-
-
-def is_experience_locked(experience: Experience) -> bool:
-    return pending_submission(experience.id) is not None

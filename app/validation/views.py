@@ -3,7 +3,7 @@ referent's confirmation page and in-app notifications."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, send_file, session, url_for
+from flask import flash, make_response, redirect, render_template, request, send_file, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -13,6 +13,7 @@ from app.auth.forms import EmptyForm
 from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
+from app.core import notifications as notices
 from app.core import storage
 from app.core.db import utcnow
 from app.core.dead_ends import explain_dead_end
@@ -27,7 +28,8 @@ from app.experiences.models import ExperienceKind
 from app.extensions import db, limiter
 from app.frameworks.models import FrameworkVersion
 from app.organisations.models import MembershipRole
-from app.validation import bp, records, several, suggestions
+from app.validation import bp, queries, records, several, snapshots, suggestions
+from app.validation import history as validation_history
 from app.validation import operations as ops
 from app.validation.forms import (
     DecisionForm,
@@ -62,11 +64,11 @@ class RHSubmit(RHOwnExperienceBase):
     methods = ("GET", "POST")
 
     def _process(self):
-        organisations = ops.submission_organisations(current_user)
-        claims = ops.claims_of_experience(self.experience)
+        organisations = queries.submission_organisations(current_user)
+        claims = queries.claims_of_experience(self.experience)
         validators = several.standing_validators(claims)
-        submittable = [c for c in claims if ops.submittable(c, [o.id for o in organisations], validators)]
-        pending = ops.pending_submission(self.experience.id)
+        submittable = [c for c in claims if queries.submittable(c, [o.id for o in organisations], validators)]
+        pending = queries.pending_submission(self.experience.id)
         form = SubmitForm()
         form.organisation_id.choices = [(o.id, o.name) for o in organisations]
         form.claim_ids.choices = [(c.id, f"{c.node.code} — {c.node.display_title()[0]}") for c in submittable]
@@ -119,7 +121,7 @@ class RHReferentNew(RHOwnExperienceBase):
         require(self.experience.kind == ExperienceKind.MISSION)
 
     def _process(self):
-        claims = ops.claims_of_experience(self.experience)
+        claims = queries.claims_of_experience(self.experience)
         form = ReferentForm()
         form.claim_ids.choices = [(c.id, f"{c.node.code} — {c.node.display_title()[0]}") for c in claims]
         if request.method == "GET":
@@ -149,7 +151,7 @@ class RHQueue(RHAuthenticated):
     """Submissions addressed to the NGOs where the user is a trainer or an admin."""
 
     def _load(self):
-        self.organisations = ops.reviewer_organisations(current_user)
+        self.organisations = queries.reviewer_organisations(current_user)
 
     def _check_access(self):
         require(bool(self.organisations))
@@ -164,7 +166,7 @@ class RHQueue(RHAuthenticated):
         if "state" not in request.args:
             state_value = SubmissionState.PENDING.value
             form.state.data = state_value
-        filters = ops.QueueFilters(
+        filters = queries.QueueFilters(
             state=SubmissionState(state_value) if state_value else None,
             volunteer=(form.volunteer.data or "") if valid else "",
             date_from=form.date_from.data if valid else None,
@@ -173,9 +175,9 @@ class RHQueue(RHAuthenticated):
             scheme=(form.scheme.data or "") if valid else "",
             order=(form.order.data or "newest") if valid else "newest",
         )
-        queue = ops.review_queue([o.id for o in self.organisations], filters)
+        queue = queries.review_queue([o.id for o in self.organisations], filters)
         admin_of = [o for o in self.organisations if o.has_role(current_user, MembershipRole.ADMIN)]
-        stats = [ops.organisation_stats(o) for o in admin_of]
+        stats = [queries.organisation_stats(o) for o in admin_of]
         args = {k: v for k, v in request.args.items() if k != "page"}
         return render_template(
             "validation/queue.html",
@@ -190,7 +192,7 @@ class RHQueue(RHAuthenticated):
 
 class RHSubmissionBase(RHAuthenticated):
     def _load(self, submission_id, **kwargs):
-        self.submission = ops.get_submission(submission_id)
+        self.submission = queries.get_submission(submission_id)
         require(self.submission is not None)
 
     def _check_access(self):
@@ -219,19 +221,19 @@ class RHSubmissionBase(RHAuthenticated):
                 version = versions.get(item.snapshot["node"]["framework_version_id"])
                 form.set_levels(version.levels if version else [], item.snapshot.get("level"), language)
                 forms[item.id] = form
-        previous = ops.previous_reviews(submission)
+        previous = validation_history.previous_reviews(submission)
         diffs = {
-            item_id: ops.snapshot_diff(prev.snapshot, _item(submission, item_id).snapshot)
+            item_id: validation_history.snapshot_diff(prev.snapshot, _item(submission, item_id).snapshot)
             for item_id, prev in previous.items()
         }
         facts_open = submission.can_confirm_facts(current_user)
-        facts_changed = facts_open and not ops.facts_unchanged(submission)
+        facts_changed = facts_open and not snapshots.facts_unchanged(submission)
         if facts_form is None and facts_open and not facts_changed:
             facts_form = FactsForm(formdata=None)
         if facts_changed:
             facts_form = None
-        warnings = ops.facts_warnings(submission.experience) if facts_form is not None else []
-        validations = ops.validations_for_claims({item.claim_id for item in submission.items})
+        warnings = queries.facts_warnings(submission.experience) if facts_form is not None else []
+        validations = queries.validations_for_claims({item.claim_id for item in submission.items})
         return render_template(
             "validation/_review_fragment.html" if fragment is not None else "validation/submission.html",
             fragment=fragment,
@@ -245,7 +247,7 @@ class RHSubmissionBase(RHAuthenticated):
             previous=previous,
             diffs=diffs,
             validations=validations,
-            referents=ops.referent_requests_of(submission.experience_id),
+            referents=queries.referent_requests_of(submission.experience_id),
             can_decide=can_decide,
             facts_changed=facts_changed,
             is_admin=submission.organisation.has_role(current_user, MembershipRole.ADMIN),
@@ -347,7 +349,7 @@ class RHWithdraw(RHAuthenticated):
     methods = ("GET", "POST")
 
     def _load(self, submission_id):
-        self.submission = ops.get_submission(submission_id)
+        self.submission = queries.get_submission(submission_id)
         require(self.submission is not None)
 
     def _check_access(self):
@@ -416,7 +418,7 @@ class RHReviewEvidence(RHSubmissionBase):
 
     def _load(self, submission_id, evidence_id):
         super()._load(submission_id)
-        self.evidence = ops.evidence_in_submission(self.submission, evidence_id)
+        self.evidence = validation_history.evidence_in_submission(self.submission, evidence_id)
         require(self.evidence is not None)
 
     def _process(self):
@@ -432,7 +434,7 @@ class RHRevoke(RHAuthenticated):
     methods = ("GET", "POST")
 
     def _load(self, validation_id):
-        self.validation = ops.get_validation(validation_id)
+        self.validation = queries.get_validation(validation_id)
         require(self.validation is not None)
 
     def _check_access(self):
@@ -465,8 +467,8 @@ class RHReferent(RHPublic):
     methods = ("GET", "POST")
 
     def _load(self, token):
-        self.request_ = ops.find_referent_request(token)
-        if self.request_ is None and (ended := ops.ended_referent_request(token)) is not None:
+        self.request_ = queries.find_referent_request(token)
+        if self.request_ is None and (ended := queries.ended_referent_request(token)) is not None:
             _explain_referent_end(ended)
         require(self.request_ is not None)
 
@@ -477,8 +479,6 @@ class RHReferent(RHPublic):
         return response
 
     def _respond(self):
-        from flask import make_response
-
         referent = self.request_
         claims = referent.snapshot.get("claims", [])
         form = ReferentConfirmForm()
@@ -515,7 +515,7 @@ def _referent_language(referent) -> str:
 
 def _explain_referent_end(referent) -> None:
     """A used or expired referent link says so, in the referent's language (see ``app.core.dead_ends``)."""
-    reason, when = ops.end_of_referent_request(referent)
+    reason, when = queries.end_of_referent_request(referent)
     explain_dead_end(reason, language=_referent_language(referent), when=when, person=referent.volunteer.display_name)
 
 
@@ -530,7 +530,7 @@ def _title(language_map: dict) -> str:
 class RHNotifications(RHAuthenticated):
     def _process(self):
         return render_template(
-            "validation/notifications.html", notifications=ops.notifications_of(current_user), form=EmptyForm()
+            "validation/notifications.html", notifications=notices.notifications_of(current_user), form=EmptyForm()
         )
 
 
@@ -542,7 +542,7 @@ class RHNotificationsRead(RHAuthenticated):
     def _process(self):
         form = EmptyForm()
         if form.validate_on_submit():
-            ops.mark_read(current_user, request.form.get("notification_id", type=int))
+            notices.mark_read(current_user, request.form.get("notification_id", type=int))
         return redirect(url_for("validation.notifications"))
 
 
@@ -550,24 +550,24 @@ class RHNotificationsRead(RHAuthenticated):
 
 
 def _experience_validation_panel(*, experience, **kwargs):
-    submissions = ops.submissions_of_experience(experience)
-    claim_ids = [c.id for c in ops.claims_of_experience(experience)]
+    submissions = queries.submissions_of_experience(experience)
+    claim_ids = [c.id for c in queries.claims_of_experience(experience)]
     return panel(
         "validation/_experience_panel.html",
         experience=experience,
         submissions=submissions,
-        validations=ops.validations_for_claims(claim_ids),
-        referents=ops.referent_requests_of(experience.id),
-        history=ops.experience_history(experience),
-        can_submit=any(True for _ in ops.submission_organisations(current_user)),
+        validations=queries.validations_for_claims(claim_ids),
+        referents=queries.referent_requests_of(experience.id),
+        history=validation_history.experience_history(experience),
+        can_submit=any(True for _ in queries.submission_organisations(current_user)),
     )
 
 
 def _claim_validation_panel(*, claim, **kwargs):
-    validations = ops.validations_for_claims([claim.id])[claim.id]
+    validations = queries.validations_for_claims([claim.id])[claim.id]
     referents = [
         r
-        for r in ops.referent_requests_of(claim.experience_id)
+        for r in queries.referent_requests_of(claim.experience_id)
         if any(c["claim_id"] == claim.id for c in r.snapshot.get("claims", []))
     ]
     return panel(
@@ -575,13 +575,13 @@ def _claim_validation_panel(*, claim, **kwargs):
         claim=claim,
         validations=validations,
         referents=referents,
-        decisions=ops.decisions_of_claim(claim),
-        history=ops.claim_history(claim),
+        decisions=queries.decisions_of_claim(claim),
+        history=validation_history.claim_history(claim),
     )
 
 
 def _dashboard_validation_panel(*, claims, **kwargs):
-    validations = ops.validations_for_claims([c.id for c in claims], with_snapshot=False)
+    validations = queries.validations_for_claims([c.id for c in claims], with_snapshot=False)
     return panel("validation/_dashboard_panel.html", claims=claims, validations=validations)
 
 

@@ -178,7 +178,7 @@ def test_reviewers_see_that_a_file_was_cleaned(app, client, login, create_user, 
 def test_trainers_reviewing_a_submission_see_the_flag(app, client, login, db_session):
     from flask import url_for
 
-    from app.validation.operations import claim_snapshot
+    from app.validation.snapshots import claim_snapshot
     from tests import cast
 
     w = cast.portfolio_world(db_session, validate=False)

@@ -53,10 +53,10 @@ def _accepted_invitation(create_org, organisation_name, inviter, invitee):
 
 
 def test_erasing_a_volunteer_leaves_their_name_and_address_nowhere(app, client, login, world, create_org, db_session):
+    from app.core.notifications import Notification
     from app.portability.erasure import erase_user
     from app.sharing.models import Share
     from app.validation import operations as validation_ops
-    from app.validation.models import Notification
     from tests import cast
     from tests.cast import issue_stand_in_document
 

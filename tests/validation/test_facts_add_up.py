@@ -74,9 +74,9 @@ def test_overlap_is_flagged_when_entered(client, login, overlapping):
 
 
 def test_trainer_must_acknowledge_warnings_before_confirming_facts(client, login, overlapping):
-    from app.validation import operations as ops
+    from app.validation import queries
 
-    warnings = ops.facts_warnings(overlapping.civique)
+    warnings = queries.facts_warnings(overlapping.civique)
     assert {w["kind"] for w in warnings} == {"overlap", "duration"}
     login(client, overlapping.trainer)
     page = client.get(f"/validation/submissions/{overlapping.submission.id}").get_data(as_text=True)

@@ -13,7 +13,10 @@ from app.core.audit import AuditEvent
 from app.documents.context import attestation_issuer
 from app.experiences import operations as experience_ops
 from app.extensions import db
+from app.validation import errors as validation_errors
+from app.validation import history as validation_history
 from app.validation import operations as ops
+from app.validation import snapshots
 from app.validation.models import FactsDecision, ItemDecision, SubmissionState
 
 V = ItemDecision.VALIDATED
@@ -77,8 +80,8 @@ def test_facts_edited_after_the_round_closed_wait_for_the_next_round(submitted, 
     w = submitted
     _decide_all(w)
     _edit_mission(w, title="Another title")
-    assert not ops.facts_unchanged(w.submission)
-    with pytest.raises(ops.FactsChanged):
+    assert not snapshots.facts_unchanged(w.submission)
+    with pytest.raises(validation_errors.FactsChanged):
         ops.confirm_facts(w.submission, w.trainer, FactsDecision.CONFIRMED)
     db.session.commit()
     login(client, w.trainer)
@@ -94,7 +97,7 @@ def test_only_trainers_of_the_ngo_answer_on_the_facts_of_a_closed_round(submitte
     w = submitted
     _decide_all(w)
     for someone in (w.admin, w.other_trainer, w.volunteer):
-        with pytest.raises(ops.TransitionRefused):
+        with pytest.raises(validation_errors.TransitionRefused):
             ops.confirm_facts(w.submission, someone, FactsDecision.CONFIRMED)
     assert not w.submission.can_confirm_facts(w.admin) and w.submission.can_confirm_facts(w.trainer2)
 
@@ -103,7 +106,7 @@ def test_no_facts_answer_on_a_withdrawn_submission(submitted):
     w = submitted
     ops.withdraw_submission(w.submission, w.volunteer)
     assert not w.submission.can_confirm_facts(w.trainer)
-    with pytest.raises(ops.SubmissionWithdrawn):
+    with pytest.raises(validation_errors.SubmissionWithdrawn):
         ops.confirm_facts(w.submission, w.trainer, FactsDecision.CONFIRMED)
 
 
@@ -125,7 +128,7 @@ def test_no_withdrawal_once_the_facts_are_confirmed(submitted, client, login):
     w = submitted
     ops.confirm_facts(w.submission, w.trainer, FactsDecision.CONFIRMED)
     assert not w.submission.is_withdrawable
-    with pytest.raises(ops.NotWithdrawable):
+    with pytest.raises(validation_errors.NotWithdrawable):
         ops.withdraw_submission(w.submission, w.volunteer, "Too late")
     assert w.submission.state == SubmissionState.PENDING
     db.session.commit()
@@ -146,7 +149,7 @@ def test_the_guarded_withdrawal_sees_a_facts_answer_it_had_not_loaded(submitted)
         {"u": w.trainer.id, "i": w.submission.id},
     )
     assert w.submission.is_withdrawable  # stale
-    with pytest.raises(ops.NotWithdrawable):
+    with pytest.raises(validation_errors.NotWithdrawable):
         ops.withdraw_submission(w.submission, w.volunteer)
     assert w.submission.state == SubmissionState.PENDING
 
@@ -186,8 +189,8 @@ def test_a_new_round_says_why_it_comes_back(submitted, outbox, close, action, se
         )
     ).all()
     assert event.action == action and event.data["previous_state"] == close
-    history = [entry.label for entry in ops.experience_history(w.mission)]
-    assert str(ops.HISTORY_LABELS[action]) in history
+    history = [entry.label for entry in validation_history.experience_history(w.mission)]
+    assert str(validation_history.HISTORY_LABELS[action]) in history
     if close != "returned":
         assert "Submitted again after changes" not in history
     db.session.commit()

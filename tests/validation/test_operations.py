@@ -10,17 +10,20 @@ import sqlalchemy as sa
 from app.claims import operations as claim_ops
 from app.claims.models import ClaimState
 from app.claims.validations import ClaimValidation
+from app.core import notifications as notices
 from app.core.audit import AuditEvent, AuditLogImmutableError
 from app.core.canonical import content_hash
 from app.core.db import utcnow
 from app.core.errors import UserError
 from app.core.i18n import force_locale
+from app.core.notifications import Notification
 from app.extensions import db
+from app.validation import errors as validation_errors
+from app.validation import history, queries
 from app.validation import operations as ops
 from app.validation.models import (
     FactsDecision,
     ItemDecision,
-    Notification,
     Submission,
     SubmissionState,
 )
@@ -98,7 +101,7 @@ def test_submit_refused_without_claims_or_with_foreign_claims(world, create_user
     )
     with pytest.raises(UserError):
         ops.submit_experience(world.volunteer, other, world.ngo, [world.claims[0].id])
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         ops.submit_experience(create_user(), world.mission, world.ngo, [world.claims[0].id])
 
 
@@ -165,7 +168,7 @@ def test_pending_is_not_a_decision(submitted):
 def test_only_trainers_of_the_ngo_decide(submitted, add_member):
     w = submitted
     for actor in (w.admin, w.other_trainer, w.volunteer):
-        with pytest.raises(ops.TransitionRefused):
+        with pytest.raises(validation_errors.TransitionRefused):
             ops.decide_item(w.items[0], actor, ops.Decision(V))
     assert w.items[0].is_pending and not events("item.validated")
 
@@ -178,14 +181,14 @@ def test_nobody_decides_their_own_claims(submitted, add_member):
     membership.role = MembershipRole.TRAINER
     db.session.flush()
     assert not w.submission.can_decide(w.volunteer)
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         ops.decide_item(w.items[0], w.volunteer, ops.Decision(V))
 
 
 def test_second_decision_is_refused_as_already_decided(submitted):
     w = submitted
     ops.decide_item(w.items[0], w.trainer, ops.Decision(V))
-    with pytest.raises(ops.AlreadyDecided) as info:
+    with pytest.raises(validation_errors.AlreadyDecided) as info:
         ops.decide_item(w.items[0], w.trainer2, ops.Decision(R, comment="no"))
     assert info.value.by == "Théo Trainer"
     assert len(events("item.validated")) == 1 and not events("item.rejected")
@@ -201,7 +204,7 @@ def test_guarded_update_catches_a_decision_made_behind_a_stale_object(submitted)
         {"u": w.trainer2.id, "t": utcnow().replace(tzinfo=None), "i": item.id},
     )
     assert item.decision == ItemDecision.PENDING  # stale in the session
-    with pytest.raises(ops.AlreadyDecided) as info:
+    with pytest.raises(validation_errors.AlreadyDecided) as info:
         ops.decide_item(item, w.trainer, ops.Decision(V))
     assert info.value.by == "Tess Trainer"
     assert not events("item.validated") and db.session.scalar(sa.select(sa.func.count(ClaimValidation.id))) == 0
@@ -241,7 +244,7 @@ def test_decisions_on_a_closed_round_are_refused(submitted):
     w = submitted
     for item in w.items:
         ops.decide_item(item, w.trainer, ops.Decision(V))
-    with pytest.raises(ops.AlreadyDecided):
+    with pytest.raises(validation_errors.AlreadyDecided):
         ops.decide_item(w.items[0], w.trainer2, ops.Decision(V))
 
 
@@ -261,10 +264,10 @@ def test_resubmission_after_changes_is_a_new_round_with_a_diff(submitted):
     assert submission.id == w.submission.id and submission.round == 2
     assert submission.state == SubmissionState.PENDING
     (current,) = submission.current_items
-    previous = ops.previous_reviews(submission)[current.id]
+    previous = history.previous_reviews(submission)[current.id]
     assert previous.round == 1 and previous.decision == C
     with force_locale("en"):  # labels are translated when the diff is built
-        diffs = {d.label: d.ops for d in ops.snapshot_diff(previous.snapshot, current.snapshot)}
+        diffs = {d.label: d.ops for d in history.snapshot_diff(previous.snapshot, current.snapshot)}
     assert set(diffs) == {"Level", "Actions"}
     assert ("insert", " <b>personally</b>") in diffs["Actions"]
     assert ("delete", "2") in diffs["Level"] and ("insert", "3") in diffs["Level"]
@@ -284,7 +287,7 @@ def test_editing_a_validated_claim_keeps_the_validation_until_the_new_version_is
     ops.decide_item(submission.current_items[0], w.trainer2, ops.Decision(V))
     db.session.refresh(first)
     assert first.superseded_at is not None and not first.is_current
-    validations = ops.validations_for_claims([claim.id])[claim.id]
+    validations = queries.validations_for_claims([claim.id])[claim.id]
     assert [v.claim_version for v in validations if v.is_current] == [claim.version]
 
 
@@ -295,14 +298,14 @@ def test_facts_confirmation_and_its_refusals(submitted):
     w = submitted
     with pytest.raises(UserError):
         ops.confirm_facts(w.submission, w.trainer, FactsDecision.CORRECTED, "")
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         ops.confirm_facts(w.submission, w.other_trainer, FactsDecision.CONFIRMED)
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         ops.confirm_facts(w.submission, w.admin, FactsDecision.CONFIRMED)
     ops.confirm_facts(w.submission, w.trainer, FactsDecision.CORRECTED, "Ended in November")
     assert w.submission.facts_decision == FactsDecision.CORRECTED
     assert w.submission.facts_confirmed_hash == w.submission.facts_hash
-    with pytest.raises(ops.AlreadyDecided):
+    with pytest.raises(validation_errors.AlreadyDecided):
         ops.confirm_facts(w.submission, w.trainer2, FactsDecision.CONFIRMED)
     assert len(events("facts.corrected")) == 1
 
@@ -315,16 +318,16 @@ def test_org_admin_revokes_a_validation_with_a_reason(submitted):
     ops.decide_item(w.items[0], w.trainer, ops.Decision(V))
     validation = db.session.scalar(sa.select(ClaimValidation))
     assert validation.can_revoke(w.admin) and not validation.can_revoke(w.trainer)
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         ops.revoke_validation(validation, w.trainer, "no")
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         ops.revoke_validation(validation, w.other_trainer, "no")
     with pytest.raises(UserError):
         ops.revoke_validation(validation, w.admin, "  ")
     ops.revoke_validation(validation, w.admin, "The mission was cut short")
     assert validation.revoked_at is not None and validation.revoked_by_id == w.admin.id and not validation.is_current
     assert w.claims[0].state == ClaimState.DRAFT
-    with pytest.raises(ops.AlreadyDecided):
+    with pytest.raises(validation_errors.AlreadyDecided):
         ops.revoke_validation(validation, w.admin, "again")
     (event,) = events("validation.revoked")
     assert event.data["reason"] == "The mission was cut short"
@@ -338,9 +341,9 @@ def test_history_of_claim_and_experience(submitted):
     w = submitted
     ops.decide_item(w.items[0], w.trainer, ops.Decision(V))
     with force_locale("en"):  # labels are translated when the history is built
-        labels = [entry.label for entry in ops.claim_history(w.claims[0])]
+        labels = [entry.label for entry in history.claim_history(w.claims[0])]
         assert labels[:1] == ["Validated"] and "Claim created" in labels
-        labels = [entry.label for entry in ops.experience_history(w.mission)]
+        labels = [entry.label for entry in history.experience_history(w.mission)]
     assert "Submitted for validation" in labels and "Validated" in labels
 
 
@@ -367,17 +370,17 @@ def test_audit_rows_are_protected_by_the_database_too(submitted):
 
 def test_queue_filters_and_counts(submitted):
     w = submitted
-    queue = ops.review_queue([w.ngo.id], ops.QueueFilters())
+    queue = queries.review_queue([w.ngo.id], queries.QueueFilters())
     assert [s.id for s in queue.submissions] == [w.submission.id]
     assert queue.counts[SubmissionState.PENDING] == 1
-    assert ops.review_queue([w.ngo.id], ops.QueueFilters(volunteer="valen")).total == 1
-    assert ops.review_queue([w.ngo.id], ops.QueueFilters(volunteer="nobody")).total == 0
-    assert ops.review_queue([w.ngo.id], ops.QueueFilters(volunteer="%")).total == 0
+    assert queries.review_queue([w.ngo.id], queries.QueueFilters(volunteer="valen")).total == 1
+    assert queries.review_queue([w.ngo.id], queries.QueueFilters(volunteer="nobody")).total == 0
+    assert queries.review_queue([w.ngo.id], queries.QueueFilters(volunteer="%")).total == 0
     today = utcnow().date()
-    assert ops.review_queue([w.ngo.id], ops.QueueFilters(date_from=today, date_to=today)).total == 1
-    assert ops.review_queue([w.ngo.id], ops.QueueFilters(date_from=today + timedelta(days=1))).total == 0
-    assert ops.review_queue([w.ngo.id], ops.QueueFilters(state=SubmissionState.DECIDED)).total == 0
-    assert ops.review_queue([w.other_ngo.id], ops.QueueFilters(state=None)).total == 0
+    assert queries.review_queue([w.ngo.id], queries.QueueFilters(date_from=today, date_to=today)).total == 1
+    assert queries.review_queue([w.ngo.id], queries.QueueFilters(date_from=today + timedelta(days=1))).total == 0
+    assert queries.review_queue([w.ngo.id], queries.QueueFilters(state=SubmissionState.DECIDED)).total == 0
+    assert queries.review_queue([w.other_ngo.id], queries.QueueFilters(state=None)).total == 0
 
 
 def test_organisation_stats_median_time_to_decision(submitted):
@@ -388,20 +391,20 @@ def test_organisation_stats_median_time_to_decision(submitted):
         ops.decide_item(item, w.trainer, ops.Decision(V))
         item.decided_at = start + timedelta(hours=hours)
     db.session.flush()
-    stats = ops.organisation_stats(w.ngo)
+    stats = queries.organisation_stats(w.ngo)
     assert stats.pending_submissions == 0 and stats.pending_items == 0
     assert stats.decided_items == 3 and stats.median_hours == pytest.approx(3)
 
 
 def test_notifications_are_marked_read_one_or_all(submitted):
     w = submitted
-    ops.notify(w.trainer.id, "decided", title="x")
+    notices.notify(w.trainer.id, "decided", title="x")
     db.session.flush()
-    assert ops.unread_count(w.trainer) == 2
-    first = ops.notifications_of(w.trainer)[0]
-    assert ops.mark_read(w.trainer, first.id) == 1
-    assert ops.mark_read(w.trainer2, first.id) == 0  # someone else's notification
-    assert ops.mark_read(w.trainer) == 1 and ops.unread_count(w.trainer) == 0
+    assert notices.unread_count(w.trainer) == 2
+    first = notices.notifications_of(w.trainer)[0]
+    assert notices.mark_read(w.trainer, first.id) == 1
+    assert notices.mark_read(w.trainer2, first.id) == 0  # someone else's notification
+    assert notices.mark_read(w.trainer) == 1 and notices.unread_count(w.trainer) == 0
 
 
 def test_submission_rows_are_unique_per_experience_and_ngo(submitted):

@@ -11,6 +11,7 @@ from app.claims.validations import ClaimValidation
 from app.core.errors import UserError
 from app.extensions import db
 from app.validation import countersign
+from app.validation import errors as validation_errors
 from app.validation import operations as ops
 from app.validation.models import ItemDecision
 from tests.cast import ACTIONS, store_document_stand_in, submit_claims, validate_everything
@@ -138,7 +139,7 @@ def test_countersignature_required_and_recorded(submitted, rule, app, login):
     assert not countersign.can_countersign(high, world.trainer)  # the validator
     assert not countersign.can_countersign(high, world.volunteer)
     assert not countersign.can_countersign(high, world.other_trainer)  # another NGO
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         countersign.countersign(high, world.trainer)
 
     validator = app.test_client()
@@ -161,7 +162,7 @@ def test_countersignature_required_and_recorded(submitted, rule, app, login):
     # A second countersignature is refused, naming who signed first.
     again = client.post(f"/validation/validations/{high.id}/countersign")
     assert again.status_code == 409 and "Tess Trainer" in again.text
-    with pytest.raises(ops.AlreadyDecided):
+    with pytest.raises(validation_errors.AlreadyDecided):
         countersign.countersign(high, world.admin)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.claims.models import ClaimState
 from app.claims.validations import ClaimValidation
+from app.core import notifications as notices
 from app.core.audit import AuditEvent
 from app.extensions import db
 from app.validation import operations as ops
@@ -231,7 +232,7 @@ def test_notifications_page_and_mark_read(submitted, client, login):
     link = re.search(r'href="(/validation/submissions/\d+)"', page.text).group(1)
     assert client.get(link).status_code == 200
     assert client.post("/validation/notifications/read").status_code == 302
-    assert ops.unread_count(w.trainer) == 0
+    assert notices.unread_count(w.trainer) == 0
 
 
 def test_navigation_shows_reviews_to_trainers_only(submitted, client, login):

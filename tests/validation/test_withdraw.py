@@ -15,9 +15,12 @@ from app.claims.models import ClaimState
 from app.claims.validations import ClaimValidation
 from app.core.audit import AuditEvent
 from app.core.errors import UserError
+from app.core.notifications import Notification
 from app.extensions import db
+from app.validation import errors as validation_errors
+from app.validation import history, queries
 from app.validation import operations as ops
-from app.validation.models import ItemDecision, Notification, SubmissionItem, SubmissionState
+from app.validation.models import ItemDecision, SubmissionItem, SubmissionState
 from tests.translated import in_template, printed, printed_up_to
 from tests.validation.test_concurrency import live, live_database_url  # noqa: F401  (fixtures of the HTTP race)
 
@@ -64,15 +67,15 @@ def test_withdraw_unlocks_the_experience_and_keeps_everything(submitted):
     assert [(i.claim_version, i.content_hash, i.snapshot) for i in w.items] == snapshots  # nothing lost
     assert [c.state for c in w.claims] == [ClaimState.DRAFT] * 3
     assert [c.actions for c in w.claims] == narratives
-    assert not ops.is_experience_locked(w.mission)
+    assert not queries.is_experience_locked(w.mission)
     assert w.mission.can_edit(w.volunteer) and all(c.can_edit(w.volunteer) for c in w.claims)
-    assert all(ops.submittable(c) for c in w.claims)
+    assert all(queries.submittable(c) for c in w.claims)
     assert not w.submission.can_decide(w.trainer)
     # The trainers' queue and figures no longer count it as awaiting review; nothing was "decided".
-    queue = ops.review_queue([w.ngo.id], ops.QueueFilters())
+    queue = queries.review_queue([w.ngo.id], queries.QueueFilters())
     assert queue.total == 0 and queue.counts[SubmissionState.PENDING] == 0
     assert queue.counts[SubmissionState.WITHDRAWN] == 1
-    stats = ops.organisation_stats(w.ngo)
+    stats = queries.organisation_stats(w.ngo)
     assert (stats.pending_submissions, stats.pending_items, stats.decided_items) == (0, 0, 0)
     assert db.session.scalar(sa.select(sa.func.count(ClaimValidation.id))) == 0
 
@@ -91,13 +94,13 @@ def test_withdrawn_experience_is_edited_and_submitted_again_to_the_same_or_anoth
     assert again.id == w.submission.id and again.round == 2 and again.state == SubmissionState.PENDING
     assert again.decided_at is None and [i.round for i in again.current_items] == [2, 2]
     assert again.current_items[0].snapshot["narrative"]["actions"] == "Corrected text"
-    assert ops.previous_reviews(again) == {}  # a withdrawn round is not a review to compare with
+    assert history.previous_reviews(again) == {}  # a withdrawn round is not a review to compare with
     assert not w.mission.can_edit(w.volunteer)
     # Withdraw the second round too and send it to the other NGO instead: a separate dossier.
     ops.withdraw_submission(again, w.volunteer)
     elsewhere = ops.submit_experience(w.volunteer, w.mission, w.other_ngo, [claim.id])
     assert elsewhere.id != w.submission.id and elsewhere.round == 1 and elsewhere.organisation_id == w.other_ngo.id
-    assert ops.pending_submission(w.mission.id) == elsewhere
+    assert queries.pending_submission(w.mission.id) == elsewhere
 
 
 def test_withdrawal_is_refused_once_an_item_is_decided(submitted):
@@ -105,7 +108,7 @@ def test_withdrawal_is_refused_once_an_item_is_decided(submitted):
     ops.decide_item(w.items[0], w.trainer, ops.Decision(V))
     assert not w.submission.is_withdrawable
     before = _state(w)
-    with pytest.raises(ops.NotWithdrawable) as refused:
+    with pytest.raises(validation_errors.NotWithdrawable) as refused:
         ops.withdraw_submission(w.submission, w.volunteer, "Too late")
     assert english(refused.value.message) == REFUSED_MSGID
     assert _state(w) == before
@@ -117,7 +120,7 @@ def test_withdrawal_is_refused_after_the_round_closed_or_when_already_withdrawn(
     for item in w.items:
         ops.decide_item(item, w.trainer, ops.Decision(V))
     assert w.submission.state == SubmissionState.DECIDED
-    with pytest.raises(ops.NotWithdrawable):
+    with pytest.raises(validation_errors.NotWithdrawable):
         ops.withdraw_submission(w.submission, w.volunteer)
     assert w.submission.state == SubmissionState.DECIDED
 
@@ -125,7 +128,7 @@ def test_withdrawal_is_refused_after_the_round_closed_or_when_already_withdrawn(
 def test_withdrawing_twice_says_so(submitted):
     w = submitted
     ops.withdraw_submission(w.submission, w.volunteer)
-    with pytest.raises(ops.NotWithdrawable) as refused:
+    with pytest.raises(validation_errors.NotWithdrawable) as refused:
         ops.withdraw_submission(w.submission, w.volunteer)
     assert english(refused.value.message) == "This submission has already been withdrawn."
 
@@ -133,7 +136,7 @@ def test_withdrawing_twice_says_so(submitted):
 @pytest.mark.parametrize("actor", ["trainer", "admin", "other_trainer"])
 def test_only_the_volunteer_who_submitted_withdraws(submitted, actor):
     w = submitted
-    with pytest.raises(ops.TransitionRefused):
+    with pytest.raises(validation_errors.TransitionRefused):
         ops.withdraw_submission(w.submission, getattr(w, actor))
     assert w.submission.state == SubmissionState.PENDING
 
@@ -157,7 +160,7 @@ def test_decision_committed_first_wins_over_a_withdrawal_prepared_before_it(subm
         .execution_options(synchronize_session=False)
     )
     events = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
-    with pytest.raises(ops.NotWithdrawable) as refused:
+    with pytest.raises(validation_errors.NotWithdrawable) as refused:
         ops.withdraw_submission(w.submission, w.volunteer, "Race")
     assert english(refused.value.message) == REFUSED_MSGID
     db.session.expire_all()
@@ -180,7 +183,7 @@ def test_withdrawal_committed_first_wins_over_a_decision_prepared_before_it(subm
         .values(decision=ItemDecision.WITHDRAWN, decided_by_id=w.volunteer.id, decided_at=withdrawn_at)
         .execution_options(synchronize_session=False)
     )
-    with pytest.raises(ops.SubmissionWithdrawn) as conflict:
+    with pytest.raises(validation_errors.SubmissionWithdrawn) as conflict:
         ops.decide_item(item, w.trainer, ops.Decision(V))
     assert conflict.value.at is not None
     assert item.decision == ItemDecision.WITHDRAWN and item.decided_by_id == w.volunteer.id
@@ -193,9 +196,9 @@ def test_decision_and_facts_after_a_withdrawal_are_refused_clearly(submitted):
 
     w = submitted
     ops.withdraw_submission(w.submission, w.volunteer)
-    with pytest.raises(ops.SubmissionWithdrawn):
+    with pytest.raises(validation_errors.SubmissionWithdrawn):
         ops.decide_item(w.items[1], w.trainer, ops.Decision(V))
-    with pytest.raises(ops.SubmissionWithdrawn):
+    with pytest.raises(validation_errors.SubmissionWithdrawn):
         ops.confirm_facts(w.submission, w.trainer, FactsDecision.CONFIRMED)
     assert w.submission.facts_decision is None
 
@@ -211,14 +214,14 @@ def test_withdrawal_is_audited_and_shown_in_the_histories(submitted):
     per_claim = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "item.withdrawn")).all()
     assert sorted(e.object_id for e in per_claim) == sorted(str(c.id) for c in w.claims)
     with force_locale("en"):
-        entry = ops.experience_history(w.mission)[0]
+        entry = history.experience_history(w.mission)[0]
         assert (str(entry.label), entry.actor, entry.detail) == (
             "Withdrawn from review",
             "Valentine",
             "Submitted to the wrong NGO",
         )
-        assert [str(e.label) for e in ops.experience_history(w.mission)].count("Withdrawn from review") == 1
-        claim_entry = ops.claim_history(w.claims[0])[0]
+        assert [str(e.label) for e in history.experience_history(w.mission)].count("Withdrawn from review") == 1
+        claim_entry = history.claim_history(w.claims[0])[0]
         assert (str(claim_entry.label), claim_entry.detail) == ("Withdrawn from review", "Submitted to the wrong NGO")
 
 
