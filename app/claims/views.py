@@ -56,7 +56,7 @@ class RHDashboard(RHAuthenticated):
 
     def _process(self):
         experiences = experience_ops.experiences_of(current_user)
-        claims = ops.claims_of(current_user)
+        claims = coverage.portfolio_claims(current_user.id)
         items = coverage.coverage(claims)
         return render_template(
             "claims/dashboard.html",
