@@ -114,6 +114,11 @@ class ClaimValidation(Base):
             cls.is_complete,
         )
 
+    @property
+    def organisation_name(self) -> str:
+        """The validating NGO's name (what :class:`ValidationLine` carries as a plain value)."""
+        return self.organisation.name
+
     def can_revoke(self, user) -> bool:
         """Organisation admins of the NGO that validated."""
         return self.revoked_at is None and self.organisation.has_role(user, MembershipRole.ADMIN)
