@@ -49,8 +49,11 @@ def portfolio_claims(owner_id: int) -> list[PortfolioClaim]:
     has_evidence = (
         sa.select(claim_evidence.c.claim_id).where(claim_evidence.c.claim_id == Claim.id).exists().correlate(Claim)
     )
+    # The first 64 characters decide for nearly every text (ltrim copies the whole of a long narrative); the whole
+    # text is trimmed only when they are blank.
     has_narrative = sa.or_(
-        *(sa.func.length(sa.func.ltrim(getattr(Claim, part), _BLANK)) > 0 for part in NARRATIVE_PARTS)
+        *(sa.func.length(sa.func.ltrim(sa.func.substr(getattr(Claim, p), 1, 64), _BLANK)) > 0 for p in NARRATIVE_PARTS),
+        *(sa.func.length(sa.func.ltrim(getattr(Claim, part), _BLANK)) > 0 for part in NARRATIVE_PARTS),
     )
     rows = db.session.execute(
         sa.select(
