@@ -134,8 +134,8 @@ def throughput(
 ) -> tuple[float, int, float]:
     """Requests per second over ``seconds`` with ``clients`` closed-loop clients, the non-200 answers and the
     server's CPU milliseconds per request."""
-    for _ in range(3):
-        get(port, path, cookie)  # warm-up
+    for _ in range(16):
+        get(port, path, cookie)  # warm-up: enough for every worker to compile its templates and fill its caches
     cpu_started = server_cpu(server) if server else 0.0
     done, errors = [0] * clients, [0] * clients
     deadline = time.monotonic() + seconds
