@@ -17,11 +17,64 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from pygal.style import Style
 
-from app.claims.models import Claim, ClaimState
+from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, claim_evidence
 from app.claims.operations import CLAIMABLE_KINDS
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion, localized
+
+#: Every character :meth:`str.strip` removes: a narrative part made only of them is blank, as
+#: :attr:`Claim.narrative_parts_done` counts it, and ``ltrim`` (PostgreSQL and SQLite) removes the same set.
+_BLANK = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioClaim:
+    """One claim as the dashboard and its panels show it: plain values read by one statement (no ORM object, no
+    lazy attribute: hundreds of them cost the page more than its SQL)."""
+
+    id: int
+    node_id: int
+    code: str
+    version_id: int
+    experience_id: int
+    experience_title: str
+    level_rank: int | None
+    state: ClaimState
+    has_evidence: bool
+    has_narrative: bool
+
+
+def portfolio_claims(owner_id: int) -> list[PortfolioClaim]:
+    """The owner's claims in creation order, as :class:`PortfolioClaim` rows (one statement)."""
+    has_evidence = (
+        sa.select(claim_evidence.c.claim_id).where(claim_evidence.c.claim_id == Claim.id).exists().correlate(Claim)
+    )
+    # The first 64 characters decide for nearly every text (ltrim copies the whole of a long narrative); the whole
+    # text is trimmed only when they are blank.
+    has_narrative = sa.or_(
+        *(sa.func.length(sa.func.ltrim(sa.func.substr(getattr(Claim, p), 1, 64), _BLANK)) > 0 for p in NARRATIVE_PARTS),
+        *(sa.func.length(sa.func.ltrim(getattr(Claim, part), _BLANK)) > 0 for part in NARRATIVE_PARTS),
+    )
+    rows = db.session.execute(
+        sa.select(
+            Claim.id,
+            Claim.node_id,
+            FrameworkNode.code,
+            FrameworkNode.version_id,
+            Claim.experience_id,
+            Experience.title,
+            Claim.level_rank,
+            Claim.state,
+            has_evidence,
+            has_narrative,
+        )
+        .join(FrameworkNode, FrameworkNode.id == Claim.node_id)
+        .join(Experience, Experience.id == Claim.experience_id)
+        .where(Claim.owner_id == owner_id)
+        .order_by(Claim.id)
+    )
+    return [PortfolioClaim(*row) for row in rows]
 
 
 @dataclass
@@ -46,8 +99,8 @@ class FrameworkCoverage:
 
 @dataclass
 class Hints:
-    claims_without_evidence: list[Claim]
-    claims_without_narrative: list[Claim]
+    claims_without_evidence: list[PortfolioClaim]
+    claims_without_narrative: list[PortfolioClaim]
     missions_without_claims: list[Experience]
 
     @property
@@ -55,18 +108,24 @@ class Hints:
         return bool(self.claims_without_evidence or self.claims_without_narrative or self.missions_without_claims)
 
 
-def coverage(claims: list[Claim]) -> list[FrameworkCoverage]:
-    """Coverage of every framework version the claims point at (claims must have node.version loaded)."""
+def coverage(claims: list[PortfolioClaim]) -> list[FrameworkCoverage]:
+    """Coverage of every framework version the claims point at (two statements: the versions, their totals)."""
     result: dict[int, FrameworkCoverage] = {}
-    totals = _claimable_totals({claim.node.version_id for claim in claims})
+    version_ids = {claim.version_id for claim in claims}
+    totals = _claimable_totals(version_ids)
+    versions = (
+        {v.id: v for v in db.session.scalars(sa.select(FrameworkVersion).where(FrameworkVersion.id.in_(version_ids)))}
+        if version_ids
+        else {}
+    )
     for claim in claims:
-        version = claim.node.version
+        version = versions[claim.version_id]
         item = result.setdefault(version.id, FrameworkCoverage(version, totals.get(version.id, 0)))
         if claim.node_id in item.claimed:
             continue  # the same competence claimed in two experiences counts once
         item.claimed.add(claim.node_id)
         item.by_level[claim.level_rank] = item.by_level.get(claim.level_rank, 0) + 1
-        if claim.evidence:
+        if claim.has_evidence:
             item.with_evidence += 1
         else:
             item.without_evidence += 1
@@ -84,14 +143,14 @@ def _claimable_totals(version_ids: set[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
-def hints(claims: list[Claim], experiences: list[Experience]) -> Hints:
+def hints(claims: list[PortfolioClaim], experiences: list[Experience]) -> Hints:
     """What is missing: evidence, narratives, claims on missions. Claims under review are left out: they cannot be
     edited until decided, so their hints would lead to a locked page."""
     claimed_experiences = {claim.experience_id for claim in claims}
     editable = [c for c in claims if c.state != ClaimState.SUBMITTED]
     return Hints(
-        claims_without_evidence=[c for c in editable if not c.evidence],
-        claims_without_narrative=[c for c in editable if c.narrative_parts_done == 0],
+        claims_without_evidence=[c for c in editable if not c.has_evidence],
+        claims_without_narrative=[c for c in editable if not c.has_narrative],
         missions_without_claims=[
             e for e in experiences if e.kind == ExperienceKind.MISSION and e.id not in claimed_experiences
         ],

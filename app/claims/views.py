@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from app.auth.forms import EmptyForm
 from app.claims import bp, coverage, records, suggestion_views
@@ -56,16 +57,43 @@ class RHDashboard(RHAuthenticated):
 
     def _process(self):
         experiences = experience_ops.experiences_of(current_user)
-        claims = ops.claims_of(current_user)
+        claims = coverage.portfolio_claims(current_user.id)
         items = coverage.coverage(claims)
+        hints = coverage.hints(claims, experiences)
         return render_template(
             "claims/dashboard.html",
             experiences=experiences,
             claims=claims,
             coverage=items,
             chart=coverage.coverage_chart(items),
-            hints=coverage.hints(claims, experiences),
+            hints=hints,
+            claim_hints=_claim_hint_lines(hints),
         )
+
+
+def _claim_hint_lines(hints: coverage.Hints) -> list[Markup]:
+    """The hints about claims (no evidence, no narrative) as list items' HTML: each sentence translated once and
+    filled here with the escaped code; per claim in the template (hundreds), Markup's % and url_for were most of
+    the dashboard."""
+    edit_url = url_for("claims.edit", claim_id=2147483647).replace("2147483647", "%d")
+    lines = []
+    for claims, sentence, action in (
+        (
+            hints.claims_without_evidence,
+            _("Your claim %(code)s has no evidence.", code="%(code)s"),
+            _('Add evidence<span class="visually-hidden"> to %(code)s</span>', code="%(code)s"),
+        ),
+        (
+            hints.claims_without_narrative,
+            _("Your claim %(code)s has no narrative.", code="%(code)s"),
+            _('Tell the story<span class="visually-hidden"> of %(code)s</span>', code="%(code)s"),
+        ),
+    ):
+        for claim in claims:
+            values = {"code": escape(claim.code)}
+            # The translations are trusted markup (as in a template); the only value, the code, is escaped above.
+            lines.append(Markup(f'{sentence % values} <a href="{edit_url % claim.id}">{action % values}</a>'))  # noqa: S704
+    return lines
 
 
 class RHExperienceClaimBase(RHAuthenticated):

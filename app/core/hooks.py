@@ -12,7 +12,8 @@ panels come in increasing ``order``. Each panel runs its own fixed number of que
 
 The hooks (:data:`PANEL_HOOKS`), with the panels contributed today, by order:
 
-- ``dashboard-panels`` (``claims/dashboard.html``, ``claims=``): 30 validation — the validations of the claims;
+- ``dashboard-panels`` (``claims/dashboard.html``, ``claims=``: plain :class:`app.claims.coverage.PortfolioClaim`
+  rows, not ORM objects): 30 validation — the validations of the claims;
   40 portability — the badges to download;
   50 vae — the blocs a VAE jury awarded.
 - ``experience-panels`` (``experiences/detail.html``, ``experience=``): 10 claims — competence suggestions;

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from babel import dates as babel_dates
 from flask import Flask, g, request
-from flask_babel import format_currency, format_datetime, format_decimal, get_locale, to_user_timezone
+from flask_babel import (
+    format_currency,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_timezone,
+    to_user_timezone,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -26,6 +33,20 @@ def format_day(value: date | str | None) -> str:
     if isinstance(value, datetime):
         value = to_user_timezone(value).date()
     return _medium_day(value, str(get_locale()))
+
+
+def day_formatter():
+    """:func:`format_day` for many values of one page: the locale and time zone looked up once (a lookup per value
+    was a tenth of a 300-validation list), each day formatted once."""
+    locale = str(get_locale())
+    zone = get_timezone()
+
+    def day(value: datetime) -> str:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return _medium_day(zone.normalize(value.astimezone(zone)).date(), locale)
+
+    return day
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,16 +15,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User, sha256_hex
-from app.claims.models import Claim, Evidence
+from app.claims.models import Claim, ClaimState, Evidence
+from app.claims.validations import validation_lines
 from app.core.audit import log_event
 from app.core.db import utcnow
 from app.core.errors import UserError
+from app.core.i18n import current_language
 from app.core.mail import queue_email
 from app.core.security import canonical_url
 from app.documents.models import Document, DocumentGrant, register_document_grant
 from app.documents.operations import documents_of
 from app.experiences.models import Experience
 from app.extensions import db
+from app.frameworks.models import FrameworkNode, localized
 from app.sharing.models import AdviserNote, Share, ShareAccess, ShareKind, share_experiences
 from app.validation.queries import validations_for_claims
 
@@ -277,6 +280,40 @@ def shared_portfolio(share: Share, experience_id: int | None = None) -> SharedPo
         for claim in rows:
             claims[claim.experience_id].append(claim)
     validations = validations_for_claims([c.id for group in claims.values() for c in group], with_snapshot=False)
+    return SharedPortfolio(share, share.owner, experiences, claims, validations)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedClaimLine:
+    """A claim as the shared portfolio page lists it: plain values, its title already in the page's language."""
+
+    id: int
+    experience_id: int
+    code: str
+    title: tuple[str, str | None]
+    state: ClaimState
+
+
+def shared_portfolio_lines(share: Share) -> SharedPortfolio:
+    """What the shared portfolio page lists, as plain values: the experiences, their claims as
+    :class:`SharedClaimLine` and the validations as :class:`app.claims.validations.ValidationLine` (one statement
+    each for claims and validations, whatever their number: hundreds of ORM objects cost the page more than its
+    SQL)."""
+    experiences = shared_experiences(share)
+    claims: dict[int, list[SharedClaimLine]] = {e.id: [] for e in experiences}
+    if claims:
+        language = current_language()
+        rows = db.session.execute(
+            sa.select(Claim.id, Claim.experience_id, FrameworkNode.code, FrameworkNode.title, Claim.state)
+            .join(FrameworkNode, FrameworkNode.id == Claim.node_id)
+            .where(Claim.experience_id.in_(list(claims)))
+            .order_by(Claim.id)
+        )
+        for claim_id, experience_id, code, title, state in rows:
+            claims[experience_id].append(
+                SharedClaimLine(claim_id, experience_id, code, localized(title, language), state)
+            )
+    validations = validation_lines([c.id for group in claims.values() for c in group])
     return SharedPortfolio(share, share.owner, experiences, claims, validations)
 
 

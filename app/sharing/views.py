@@ -159,7 +159,7 @@ def _with_private_headers(body):
 
 class RHSharedPortfolio(RHSharedBase):
     def _process(self):
-        portfolio = ops.shared_portfolio(self.share)
+        portfolio = ops.shared_portfolio_lines(self.share)
         ops.log_access(self.share, self.viewer, "portfolio", self.share.owner.display_name)
         note = ops.note_of(self.share, current_user) if self.is_adviser else None
         form = NoteForm(formdata=None, obj=note) if self.is_adviser else None
