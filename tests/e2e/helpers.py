@@ -488,6 +488,17 @@ def check_page(page, *, where: str | None = None) -> None:
     html_checker.collect(page.url, page.content())  # validated at the end of the session (Nu HTML checker)
 
 
+def open_from_menu(page, name: str) -> None:
+    """Follow the main menu's link ``name``, opening the "More" disclosure first when the link sits there (the
+    top row holds a few links, depending on the user's roles), then check the page."""
+    menu = page.get_by_role("navigation", name="Main menu")
+    link = menu.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        menu.get_by_text("More", exact=True).click()
+    link.click()
+    check_page(page)
+
+
 def visit(page, path: str, *, status: int = 200):
     """Open ``path`` (relative to the live server), check the HTTP status, the browser problems and axe.
 

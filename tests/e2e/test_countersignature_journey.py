@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import check_page, login, unique_name
+from tests.e2e.helpers import check_page, login, open_from_menu, unique_name
 
 pytestmark = pytest.mark.browser
 
@@ -42,16 +42,6 @@ def _seed(live_server, volunteer, org) -> tuple[str, int]:
     return slug, mission_id
 
 
-def _menu(page, name: str) -> None:
-    """Follow a link of the main menu, opening its "More" disclosure when the link is not in the top row."""
-    menu = page.get_by_role("navigation", name="Main menu")
-    link = menu.get_by_role("link", name=name, exact=True)
-    if not link.is_visible():
-        menu.get_by_text("More", exact=True).click()
-    link.click()
-    check_page(page)
-
-
 def test_admin_sets_a_rule_trainer_validates_second_trainer_countersigns(live_server, page, new_page):
     org = live_server.create_org(unique_name("Eau Solidaire"))
     admin = live_server.create_user(name="Ada Admin", locale="en")
@@ -64,7 +54,7 @@ def test_admin_sets_a_rule_trainer_validates_second_trainer_countersigns(live_se
 
     # 1. The admin opens the reviews, then the NGO's countersignature rules, and requires a second trainer.
     login(page, admin.email)
-    _menu(page, "Reviews")
+    open_from_menu(page, "Reviews")
     page.get_by_role("link", name=f"Countersignature rules of {org.name}").click()
     check_page(page)
     expect(page.get_by_text("No rule: one trainer validates alone.")).to_be_visible()
@@ -78,7 +68,7 @@ def test_admin_sets_a_rule_trainer_validates_second_trainer_countersigns(live_se
     # 2. A trainer confirms the facts and validates C1: it now awaits a second trainer.
     trainer_page = new_page()
     login(trainer_page, trainer.email)
-    _menu(trainer_page, "Reviews")
+    open_from_menu(trainer_page, "Reviews")
     trainer_page.get_by_role("link", name="Water committee facilitator").click()
     check_page(trainer_page)
     trainer_page.get_by_label("I confirm these facts").check()
@@ -90,7 +80,7 @@ def test_admin_sets_a_rule_trainer_validates_second_trainer_countersigns(live_se
     expect(trainer_page.get_by_role("status")).to_contain_text("Your decision has been recorded")
     check_page(trainer_page)
     # The validator may open the list but not countersign their own validation.
-    _menu(trainer_page, "Reviews")
+    open_from_menu(trainer_page, "Reviews")
     trainer_page.get_by_role("link", name="Validations awaiting a countersignature").click()
     check_page(trainer_page)
     waiting = trainer_page.get_by_role("table", name="Validations your NGOs require a second trainer to countersign")
@@ -100,7 +90,7 @@ def test_admin_sets_a_rule_trainer_validates_second_trainer_countersigns(live_se
     # 3. The second trainer countersigns from the list.
     second_page = new_page()
     login(second_page, second.email)
-    _menu(second_page, "Reviews")
+    open_from_menu(second_page, "Reviews")
     second_page.get_by_role("link", name="Validations awaiting a countersignature").click()
     check_page(second_page)
     second_page.get_by_role("link", name="Countersign C1").click()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import check_page, login, visit
+from tests.e2e.helpers import check_page, login, open_from_menu, visit
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ def test_vae_project_companion_writing_and_livret1(live_server, page, new_page):
 
     # 1. The volunteer starts a project on the example certification.
     login(page, volunteer.email)
-    _open_from_menu(page, "VAE")
+    open_from_menu(page, "VAE")
     expect(page).to_have_url(f"{live_server.url}/vae/")
     page.get_by_role("link", name="Start a VAE project").click()
     check_page(page)
@@ -109,17 +109,6 @@ def test_vae_project_companion_writing_and_livret1(live_server, page, new_page):
 
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert "Livret 1" in text and "12818*02" in text and "Programme coordinator in Lima" in text
-
-
-def _open_from_menu(page, name: str) -> None:
-    """Follow the main menu's link ``name``, opening the "More" disclosure first when the link sits there (the
-    top row holds a few links, depending on the user's roles)."""
-    menu = page.get_by_role("navigation", name="Main menu")
-    link = menu.get_by_role("link", name=name, exact=True)
-    if not link.is_visible():
-        menu.get_by_text("More", exact=True).click()
-    link.click()
-    check_page(page)
 
 
 def _example_title() -> str:
