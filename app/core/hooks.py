@@ -7,7 +7,7 @@ experience=experience) }}`` and each package above contributes a :class:`Panel` 
 Panels only add HTML to a page. No rule may depend on one: a data question (is this experience locked, does a
 validation use this evidence file) is answered by a direct query at the floor that owns the rule. Packages
 register their panels explicitly when the app is created (``create_app`` calls each package's
-``register_panels(app)`` in the order of ``PANEL_PACKAGES``), never as a side effect of an import; on the page,
+``register_panels(app)`` in the order of ``app.PAGE_EXTENSIONS``), never as a side effect of an import; on the page,
 panels come in increasing ``order``. Each panel runs its own fixed number of queries.
 
 The hooks (:data:`PANEL_HOOKS`), with the panels contributed today, by order:
@@ -24,8 +24,8 @@ The hooks (:data:`PANEL_HOOKS`), with the panels contributed today, by order:
 - ``submission-panels`` (``validation/submission.html``, ``submission=, items=, versions=``): 10 validation —
   other claims the reviewer may validate at the same time.
 - ``experience-delete-warnings`` (``experiences/delete.html``, ``experience=``) and ``claim-delete-warnings``
-  (``claims/delete.html``, ``claim=``): 30 validation — the validations, review history and referent
-  confirmations deleting it would delete.
+  (``claims/delete.html``, ``claim=``): 30 validation — what deleting it affects: the validations (the NGO
+  keeps them, withdrawn), the review history and the referents' confirmations.
 """
 
 from __future__ import annotations
