@@ -103,7 +103,9 @@ def test_erasure_removes_the_projects_and_forgets_the_companion(vaeworld, make_p
     # The companion is erased: their comment stays in the volunteer's thread, naming nobody.
     erase_user(vaeworld.adviser)
     db_session.flush()
-    comments = db_session.scalars(sa.select(VaeComment).where(VaeComment.project_id == project_id)).all()
+    comments = db_session.scalars(
+        sa.select(VaeComment).where(VaeComment.project_id == project_id).order_by(VaeComment.id)
+    ).all()
     assert (comments[0].body, comments[0].author_id) == ("Décrivez le diagnostic.", None)
     invited = db_session.scalars(
         sa.select(VaeEvent).where(VaeEvent.project_id == project_id, VaeEvent.kind == "companion_invited")
