@@ -94,6 +94,7 @@ PAGE_EXTENSIONS = (
     "app.validation.views:register_panels",
     "app.portability.views:register_panels",
     "app.vae.views:register_panels",
+    "app.vae.printing:register_templates",
     "app.sharing.operations:register_document_grants",
 )
 #: Modules exposing a click group named ``cli``-something, registered as ``flask <group>``.

@@ -54,8 +54,9 @@ class NotReady(Exception):
         self.message = message
 
 
-def register_templates() -> None:
-    """Tell the documents package which template prints each VAE kind (once, from ``create_app``'s views)."""
+def register_templates(app=None) -> None:
+    """Tell the documents package which template prints each VAE kind; called by ``create_app``
+    (``app.PAGE_EXTENSIONS``), never as a side effect of an import."""
     for kind, template in TEMPLATES.items():
         document_ops.TEMPLATES.setdefault(kind, template)
 

@@ -548,7 +548,6 @@ _ROUTES = [
     ("/<int:project_id>/comments/<int:comment_id>/resolve", RHResolve, "resolve"),
 ]
 
-printing.register_templates()
 
 for rule, handler, endpoint in _ROUTES:
     bp.add_url_rule(rule, view_func=handler.as_view(endpoint))
