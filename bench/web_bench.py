@@ -2,7 +2,10 @@
 and the same PostgreSQL database (issue 14's goal: the 200-claim portfolio at >= 1/20 of hello-world).
 
 Uses the database ``bench/scale.py`` built (``--database``; run it first, ``--scale 0.05`` is enough): the
-portfolio measured is the 300-claim one of the heaviest NGO (heavier than the goal's 200). For each target,
+portfolios measured are the 300-claim one of the heaviest NGO and a 200-claim one (the goal's size). The scale
+database has no volunteer with 200 claims (most have 10-30, some 300): the bench's setup makes one, once, as a copy of
+the 300-claim volunteer keeping the first 200 claims with their submissions and validations (plain rows copied
+in one transaction; the schema is not touched, and later runs find it by its e-mail). For each target,
 ``--clients`` client threads request it as fast as they can for ``--seconds`` seconds (a new connection each
 time: gunicorn's sync workers close them), after a warm-up; prints requests/s and the ratio to hello-world.
 
@@ -157,6 +160,101 @@ def throughput(
     return sum(done) / elapsed, sum(errors), 1000 * cpu / max(1, sum(done))
 
 
+#: The bench's own 200-claim volunteer (see :func:`prepare_volunteer_200`).
+VOLUNTEER_200 = "bench-200-claims@scale.example"
+
+
+def _copy_rows(session, table: str, where: str, replaced: dict[str, str], params: dict) -> None:
+    """Copy the rows of ``table`` matching ``where`` (SQL on alias ``t``) under new ids, with the columns of
+    ``replaced`` computed by their SQL expressions; ``copied_<table>`` (old, new) maps the ids for later tables."""
+    import sqlalchemy as sa
+
+    columns = session.scalars(
+        sa.text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :table AND column_name <> 'id' "
+            "ORDER BY ordinal_position"
+        ),
+        {"table": table},
+    ).all()
+    session.execute(
+        sa.text(
+            f"CREATE TEMPORARY TABLE copied_{table} ON COMMIT DROP AS "  # noqa: S608 - our own names, values bound
+            f"SELECT t.id AS old, nextval(pg_get_serial_sequence('{table}', 'id')) AS new FROM {table} t WHERE {where}"
+        ),
+        params,
+    )
+    values = ", ".join(replaced.get(column, f"t.{column}") for column in columns)
+    session.execute(
+        sa.text(
+            f"INSERT INTO {table} (id, {', '.join(columns)}) SELECT m.new, {values} "  # noqa: S608 - as above
+            f"FROM {table} t JOIN copied_{table} m ON m.old = t.id"
+        ),
+        params,
+    )
+
+
+def prepare_volunteer_200(app, source_email: str) -> str:
+    """The e-mail of a volunteer with 200 claims: a copy of ``source_email`` (same NGOs, experiences, password)
+    keeping their first 200 claims, with the submissions, items and validations of those claims; made once."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    with app.app_context():
+        session = db.session
+        # Two benches started together must not both make the copy (the e-mail is unique: one would fail).
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(2002002)"))
+        if session.scalar(sa.text("SELECT id FROM users WHERE email = :email"), {"email": VOLUNTEER_200}):
+            session.rollback()
+            return VOLUNTEER_200
+        source = session.scalar(sa.text("SELECT id FROM users WHERE email = :email"), {"email": source_email})
+        params = {"source": source, "email": VOLUNTEER_200}
+        new_user = "(SELECT new FROM copied_users)"
+        mapped = "(SELECT m.new FROM copied_{table} m WHERE m.old = t.{column})"
+        chosen = "SELECT id FROM claims WHERE owner_id = :source ORDER BY id LIMIT 200"
+        _copy_rows(session, "users", "t.id = :source", {"email": ":email", "display_name": "'Bench 200'"}, params)
+        _copy_rows(session, "memberships", "t.user_id = :source", {"user_id": new_user}, params)
+        _copy_rows(session, "experiences", "t.owner_id = :source", {"owner_id": new_user}, params)
+        experience = mapped.format(table="experiences", column="experience_id")
+        _copy_rows(
+            session,
+            "submissions",
+            "t.volunteer_id = :source",
+            {"volunteer_id": new_user, "experience_id": experience},
+            params,
+        )
+        _copy_rows(
+            session, "claims", f"t.id IN ({chosen})", {"owner_id": new_user, "experience_id": experience}, params
+        )
+        claim = mapped.format(table="claims", column="claim_id")
+        _copy_rows(
+            session,
+            "submission_items",
+            f"t.claim_id IN ({chosen})",
+            {"claim_id": claim, "submission_id": mapped.format(table="submissions", column="submission_id")},
+            params,
+        )
+        _copy_rows(
+            session,
+            "claim_validations",
+            f"t.claim_id IN ({chosen})",
+            {
+                "claim_id": claim,
+                "item_id": mapped.format(table="submission_items", column="item_id"),
+                "holder_id": f"CASE WHEN t.holder_id = :source THEN {new_user} ELSE t.holder_id END",
+            },
+            params,
+        )
+        evidence = session.scalar(
+            sa.text(f"SELECT count(*) FROM claim_evidence WHERE claim_id IN ({chosen})"),  # noqa: S608 - constant
+            {"source": source},
+        )
+        if evidence:  # not in the scale database's 300-claim portfolios; refuse rather than copy half a portfolio
+            raise SystemExit("the 300-claim volunteer has evidence: teach prepare_volunteer_200 to copy it")
+        session.commit()
+        return VOLUNTEER_200
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from bench import scale
@@ -175,6 +273,7 @@ def main(argv=None) -> int:
     os.environ.update(environment)
     app = scale.make_app(args.database)
     people = scale.prepare_people(app, None)
+    people["volunteer_200"] = prepare_volunteer_200(app, people["big_volunteer"])
     results = []
     server = start("bench.web_bench:hello", args.port, args.workers, environment)
     try:
@@ -183,8 +282,12 @@ def main(argv=None) -> int:
         stop(server)
     server = start("wsgi:app", args.port, args.workers, environment)
     try:
-        cookies = {who: sign_in(args.port, people[who], scale.PASSWORD) for who in ("big_volunteer", "trainer")}
+        cookies = {
+            who: sign_in(args.port, people[who], scale.PASSWORD)
+            for who in ("big_volunteer", "volunteer_200", "trainer")
+        }
         for label, who, path in (
+            ("portfolio, 200 claims (goal)", "volunteer_200", "/portfolio/"),
             ("portfolio, 300 claims", "big_volunteer", "/portfolio/"),
             ("volunteer home", "big_volunteer", "/"),
             ("documents page", "big_volunteer", "/documents/"),
@@ -205,7 +308,7 @@ def main(argv=None) -> int:
         )
     portfolio = results[1][1]
     goal = "met" if portfolio * 20 >= reference else "NOT met"
-    print(f"portfolio >= 1/20 of hello-world: {goal}")
+    print(f"portfolio (200 claims) >= 1/20 of hello-world: {goal}")
     print("  (CPU ms: the server's CPU per request, gunicorn master and workers; independent of the other tenants")
     print("   of a shared machine, unlike req/s: the goal in CPU is the portfolio at <= 20x hello-world's CPU)")
     return 0
