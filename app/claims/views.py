@@ -56,7 +56,7 @@ class RHDashboard(RHAuthenticated):
     """Timeline of experiences, coverage per framework (chart + table) and what is missing."""
 
     def _process(self):
-        experiences = experience_ops.experiences_of(current_user)
+        experiences = coverage.timeline_experiences(current_user.id)
         claims = coverage.portfolio_claims(current_user.id)
         items = coverage.coverage(claims)
         hints = coverage.hints(claims, experiences)
@@ -71,10 +71,10 @@ class RHDashboard(RHAuthenticated):
         )
 
 
-def _claim_hint_lines(hints: coverage.Hints) -> list[Markup]:
-    """The hints about claims (no evidence, no narrative) as list items' HTML: each sentence translated once and
-    filled here with the escaped code; per claim in the template (hundreds), Markup's % and url_for were most of
-    the dashboard."""
+def _claim_hint_lines(hints: coverage.Hints) -> Markup:
+    """The hints about claims (no evidence, no narrative) as list items' HTML, in one piece: each sentence
+    translated once and filled here with the escaped code; per claim in the template (hundreds), Markup's %,
+    url_for and the escaping of each item were most of the dashboard."""
     edit_url = url_for("claims.edit", claim_id=2147483647).replace("2147483647", "%d")
     lines = []
     for claims, sentence, action in (
@@ -90,10 +90,10 @@ def _claim_hint_lines(hints: coverage.Hints) -> list[Markup]:
         ),
     ):
         for claim in claims:
-            values = {"code": escape(claim.code)}
-            # The translations are trusted markup (as in a template); the only value, the code, is escaped above.
-            lines.append(Markup(f'{sentence % values} <a href="{edit_url % claim.id}">{action % values}</a>'))  # noqa: S704
-    return lines
+            values = {"code": str(escape(claim.code))}
+            lines.append(f'<li>{sentence % values} <a href="{edit_url % claim.id}">{action % values}</a></li>\n')
+    # The translations are trusted markup (as in a template); the only value, the code, is escaped above.
+    return Markup("".join(lines))  # noqa: S704
 
 
 class RHExperienceClaimBase(RHAuthenticated):

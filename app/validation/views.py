@@ -3,6 +3,7 @@ referent's confirmation page and in-app notifications."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import flash, make_response, redirect, render_template, request, send_file, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -12,9 +13,9 @@ from markupsafe import Markup, escape
 
 from app.auth.forms import EmptyForm
 from app.claims import operations as claim_ops
-from app.claims.models import NARRATIVE_PARTS, ClaimState
+from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.claims.narrative import NARRATIVE_LABELS
-from app.claims.validations import validation_lines
+from app.claims.validations import ValidationLine, validation_lines
 from app.core import notifications as notices
 from app.core import storage
 from app.core.db import utcnow
@@ -584,9 +585,13 @@ def _claim_validation_panel(*, claim, **kwargs):
 
 
 def _dashboard_validation_panel(*, claims, **kwargs):
-    """The standing validations of the dashboard's claims (:class:`app.claims.coverage.PortfolioClaim` rows), read
-    as plain lines in one statement: a 300-claim portfolio lists hundreds."""
-    validations = validation_lines([c.id for c in claims], superseded=False)
+    """The standing validations of the dashboard's claims (:class:`app.claims.coverage.PortfolioClaim` rows: every
+    claim of the signed-in volunteer), read as plain lines in one statement: a 300-claim portfolio lists hundreds."""
+    validations = validation_lines(
+        [c.id for c in claims],
+        superseded=False,
+        same_claims=sa.select(Claim.id).where(Claim.owner_id == current_user.id),
+    )
     under_review = sum(1 for c in claims if c.state == ClaimState.SUBMITTED)
     if not under_review and not any(validations.values()):
         return None
@@ -595,10 +600,11 @@ def _dashboard_validation_panel(*, claims, **kwargs):
     )
 
 
-def _dashboard_rows(claims, validations) -> list[tuple]:
-    """(claim URL, code, experience title, the sentence of a standing validation as HTML or None, validation) per
-    line. The sentences are translated once and filled here with escaped values: per line in the template,
-    Markup's % and a locale lookup per date were most of a 300-claim dashboard."""
+def _dashboard_rows(claims, validations) -> list[tuple[Markup, ValidationLine | None]]:
+    """The list items of the panel as (HTML, None) for runs of standing validations written here, and (the item's
+    start, validation) for each of the rarer ones the shared ``validation_line`` macro writes (revoked, awaiting or
+    with a countersignature). The sentences are translated once and filled with escaped values, each distinct value
+    escaped once: per line in the template, Markup's % and autoescaping were most of a 300-claim dashboard."""
     validated = _("Validated")
     line = _(
         "Version %(version)s validated by %(name)s (%(ngo)s) on %(date)s.",
@@ -612,21 +618,36 @@ def _dashboard_rows(claims, validations) -> list[tuple]:
     day = day_formatter()
     claim_url = url_for("claims.detail", claim_id=2147483647).replace("2147483647", "%d")
     badge = f'<span class="badge badge-validated">{escape(validated)}</span>\n'
-    rows = []
+    escaped: dict[str, str] = {}
+
+    def esc(value: str) -> str:
+        text = escaped.get(value)
+        if text is None:
+            text = escaped[value] = str(escape(value))
+        return text
+
+    rows: list[tuple[Markup, ValidationLine | None]] = []
+    run: list[str] = []
     for claim in claims:
+        start = f'<li><a href="{claim_url % claim.id}">{esc(claim.code)}</a> ({esc(claim.experience_title)}): '
         for v in validations[claim.id]:
-            html = None
-            if not v.revoked_at:  # revoked ones keep the shared macro
+            if v.is_current and not v.countersigned_at:
                 text = line % {
                     "version": v.claim_version,
-                    "name": escape(v.validator_name or former),
-                    "ngo": escape(v.organisation_name),
-                    "date": escape(day(v.validated_at)),
+                    "name": esc(v.validator_name or former),
+                    "ngo": esc(v.organisation_name),
+                    "date": esc(day(v.validated_at)),
                 }
                 if v.level:
                     text += " " + level % {"level": v.level}
-                html = Markup(badge + text)  # noqa: S704 - every value above is escaped
-            rows.append((claim_url % claim.id, claim.code, claim.experience_title, html, v))
+                run.append(f"{start}{badge}{text}</li>\n")
+            else:
+                if run:
+                    rows.append((Markup("".join(run)), None))  # noqa: S704 - every value above is escaped
+                    run = []
+                rows.append((Markup(start), v))  # noqa: S704 - escaped above
+    if run:
+        rows.append((Markup("".join(run)), None))  # noqa: S704 - every value above is escaped
     return rows
 
 
