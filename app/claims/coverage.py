@@ -20,6 +20,7 @@ from pygal.style import Style
 
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState, claim_evidence
 from app.claims.operations import CLAIMABLE_KINDS
+from app.core.i18n import current_language
 from app.experiences.models import Experience, ExperienceKind
 from app.extensions import db
 from app.frameworks.models import FrameworkNode, FrameworkVersion, localized
@@ -49,6 +50,7 @@ class PortfolioClaim:
 
 def portfolio_claims(owner_id: int) -> list[PortfolioClaim]:
     """The owner's claims in creation order, as :class:`PortfolioClaim` rows (one statement)."""
+    db.session.flush()  # what session.execute would do first (autoflush); the connection does not
     # Core execution on the session's connection (same transaction): the ORM layer adds nothing to plain columns.
     rows = db.session.connection().execute(_portfolio_claims_query(), {"owner_id": owner_id})
     return [PortfolioClaim(*row) for row in rows]
@@ -103,6 +105,7 @@ class TimelineExperience:
 
 def timeline_experiences(owner_id: int) -> list[TimelineExperience]:
     """The owner's experiences, most recent first, as :class:`TimelineExperience` rows (one statement)."""
+    db.session.flush()  # as in portfolio_claims
     rows = db.session.connection().execute(_timeline_query(), {"owner_id": owner_id})
     return [TimelineExperience(*row) for row in rows]
 
@@ -129,22 +132,16 @@ def _timeline_query() -> sa.Select:
 
 @dataclass
 class FrameworkCoverage:
-    """How much of one framework version a volunteer has claimed."""
+    """How much of one framework version a volunteer has claimed (the version's title already in the page's
+    language)."""
 
-    version: FrameworkVersion
+    version_id: int
+    title: str
     claimable_total: int
     claimed: set[int] = field(default_factory=set)
     by_level: dict[int | None, int] = field(default_factory=dict)
     with_evidence: int = 0
     without_evidence: int = 0
-
-    @property
-    def title(self) -> str:
-        return localized(self.version.title)[0]
-
-    @property
-    def levels(self) -> list[dict]:
-        return list(self.version.levels or [])
 
 
 @dataclass
@@ -159,18 +156,15 @@ class Hints:
 
 
 def coverage(claims: list[PortfolioClaim]) -> list[FrameworkCoverage]:
-    """Coverage of every framework version the claims point at (two statements: the versions, their totals)."""
+    """Coverage of every framework version the claims point at (one statement: the versions' titles and numbers
+    of claimable competences, as plain values)."""
     result: dict[int, FrameworkCoverage] = {}
     version_ids = {claim.version_id for claim in claims}
-    totals = _claimable_totals(version_ids)
-    versions = (
-        {v.id: v for v in db.session.scalars(sa.select(FrameworkVersion).where(FrameworkVersion.id.in_(version_ids)))}
-        if version_ids
-        else {}
-    )
+    versions = _versions(version_ids)
     for claim in claims:
-        version = versions[claim.version_id]
-        item = result.setdefault(version.id, FrameworkCoverage(version, totals.get(version.id, 0)))
+        item = result.get(claim.version_id)
+        if item is None:
+            item = result[claim.version_id] = versions[claim.version_id]
         if claim.node_id in item.claimed:
             continue  # the same competence claimed in two experiences counts once
         item.claimed.add(claim.node_id)
@@ -182,15 +176,25 @@ def coverage(claims: list[PortfolioClaim]) -> list[FrameworkCoverage]:
     return sorted(result.values(), key=lambda c: c.title.lower())
 
 
-def _claimable_totals(version_ids: set[int]) -> dict[int, int]:
+def _versions(version_ids: set[int]) -> dict[int, FrameworkCoverage]:
+    """An empty :class:`FrameworkCoverage` per version id (its title and claimable total)."""
     if not version_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(FrameworkNode.version_id, sa.func.count())
-        .where(FrameworkNode.version_id.in_(version_ids), FrameworkNode.kind.in_(CLAIMABLE_KINDS))
-        .group_by(FrameworkNode.version_id)
+    total = (
+        sa.select(sa.func.count())
+        .where(FrameworkNode.version_id == FrameworkVersion.id, FrameworkNode.kind.in_(CLAIMABLE_KINDS))
+        .correlate(FrameworkVersion)
+        .scalar_subquery()
     )
-    return dict(rows.all())
+    db.session.flush()  # as in portfolio_claims
+    rows = db.session.connection().execute(
+        sa.select(FrameworkVersion.id, FrameworkVersion.title, total).where(FrameworkVersion.id.in_(version_ids))
+    )
+    language = current_language()
+    return {
+        version_id: FrameworkCoverage(version_id, localized(title, language)[0], claimable or 0)
+        for version_id, title, claimable in rows
+    }
 
 
 def hints(claims: list[PortfolioClaim], experiences: list[TimelineExperience] | list[Experience]) -> Hints:
