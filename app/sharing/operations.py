@@ -313,7 +313,10 @@ def shared_portfolio_lines(share: Share) -> SharedPortfolio:
             claims[experience_id].append(
                 SharedClaimLine(claim_id, experience_id, code, localized(title, language), state)
             )
-    validations = validation_lines([c.id for group in claims.values() for c in group])
+    validations = validation_lines(
+        [c.id for group in claims.values() for c in group],
+        same_claims=sa.select(Claim.id).where(Claim.experience_id.in_(list(claims))),
+    )
     return SharedPortfolio(share, share.owner, experiences, claims, validations)
 
 
