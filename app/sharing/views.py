@@ -11,13 +11,12 @@ from app.auth.forms import EmptyForm
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.claims.operations import download_basename
-from app.claims.validations import ValidationLine
+from app.claims.validations import ValidationLine, validation_day_formatter
 from app.core import storage
 from app.core.dead_ends import explain_dead_end
 from app.core.errors import user_errors
 from app.core.permissions import require
 from app.core.security import canonical_url
-from app.core.templating import day_formatter
 from app.core.views import RHAuthenticated, RHPublic
 from app.documents.files import document_path
 from app.experiences import operations as experience_ops
@@ -193,7 +192,7 @@ def _claim_items(portfolio: ops.SharedPortfolio) -> dict[int, list[tuple[Markup,
     )
     level = _("Level %(level)s.", level="%(level)s")
     former = _("a former trainer")
-    day = day_formatter()
+    day = validation_day_formatter()
     badge = f'<span class="badge badge-validated">{escape(validated)}</span>\n'
     escaped: dict[str, str] = {}
 

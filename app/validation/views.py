@@ -15,7 +15,7 @@ from app.auth.forms import EmptyForm
 from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
 from app.claims.narrative import NARRATIVE_LABELS
-from app.claims.validations import ValidationLine, validation_lines
+from app.claims.validations import ValidationLine, validation_day_formatter, validation_lines
 from app.core import notifications as notices
 from app.core import storage
 from app.core.db import utcnow
@@ -25,7 +25,6 @@ from app.core.hooks import Panel, panel
 from app.core.hooks import register_panels as register
 from app.core.i18n import SESSION_KEY, current_language, is_supported
 from app.core.permissions import require
-from app.core.templating import day_formatter
 from app.core.views import RHAuthenticated, RHPublic
 from app.experiences import operations as experience_ops
 from app.experiences.models import ExperienceKind
@@ -615,7 +614,7 @@ def _dashboard_rows(claims, validations) -> list[tuple[Markup, ValidationLine | 
     )
     level = _("Level %(level)s.", level="%(level)s")
     former = _("a former trainer")
-    day = day_formatter()
+    day = validation_day_formatter()
     claim_url = url_for("claims.detail", claim_id=2147483647).replace("2147483647", "%d")
     badge = f'<span class="badge badge-validated">{escape(validated)}</span>\n'
     escaped: dict[str, str] = {}
