@@ -269,3 +269,23 @@ def test_the_export_gives_back_withdrawn_records(submitted):
     withdrawn = build_export(submitted.volunteer)[0]["records"]["withdrawn_validations"]
     assert [(row["id"], row["content_hash"]) for row in withdrawn] == [(record.id, record.content_hash)]
     assert withdrawn[0]["withdrawn_at"]
+
+
+def test_the_dashboard_says_a_validation_awaits_or_has_its_countersignature(submitted, rule, app, login):
+    """The volunteer's dashboard lists standing validations; one awaiting or bearing a second trainer's
+    countersignature says so (the fast sentence of a plain validation would leave that out)."""
+    world = submitted
+    validate_everything(world.submission, world.trainer, level=2)
+    record = _validations(claim_id=world.claims[0].id)[0]
+    assert record.awaiting_countersignature
+    volunteer = app.test_client()
+    login(volunteer, world.volunteer)
+    page = volunteer.get("/portfolio/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    awaiting = page.count("Awaiting countersignature")
+    assert awaiting == len(_validations(countersignature_required=True)) >= 1
+    assert "Countersigned by" not in page
+    countersign.countersign(record, world.trainer2)
+    db.session.flush()
+    page = volunteer.get("/portfolio/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert page.count("Awaiting countersignature") == awaiting - 1
+    assert page.count("Countersigned by Tess Trainer on") == 1
