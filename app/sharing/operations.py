@@ -306,20 +306,23 @@ def shared_portfolio_lines(share: Share) -> SharedPortfolio:
         db.session.flush()  # what session.execute would do first (autoflush); the connection does not
         # Core execution on the session's connection, all rows in one fetch: the ORM layer and a fetch per row cost
         # more than the hundreds of plain rows themselves.
+        # The title in the page's language as text; the whole map (decoded in Python) only when that text is
+        # missing and localized() must fall back: decoding hundreds of maps was a tenth of the page.
+        in_language = FrameworkNode.title[language].as_string()
+        whole = sa.case((sa.func.coalesce(in_language, "") == "", FrameworkNode.title), else_=sa.null())
         rows = (
             db.session.connection()
             .execute(
-                sa.select(Claim.id, Claim.experience_id, FrameworkNode.code, FrameworkNode.title, Claim.state)
+                sa.select(Claim.id, Claim.experience_id, FrameworkNode.code, in_language, whole, Claim.state)
                 .join(FrameworkNode, FrameworkNode.id == Claim.node_id)
                 .where(Claim.experience_id.in_(list(claims)))
                 .order_by(Claim.id)
             )
             .all()
         )
-        for claim_id, experience_id, code, title, state in rows:
-            claims[experience_id].append(
-                SharedClaimLine(claim_id, experience_id, code, localized(title, language), state)
-            )
+        for claim_id, experience_id, code, text, title, state in rows:
+            shown = (text, None) if text else localized(title, language)
+            claims[experience_id].append(SharedClaimLine(claim_id, experience_id, code, shown, state))
     validations = validation_lines(
         [c.id for group in claims.values() for c in group],
         same_claims=sa.select(Claim.id).where(Claim.experience_id.in_(list(claims))),

@@ -292,3 +292,20 @@ def test_documents_left_out_of_a_share(app, client, login, world, db_session):
     login(adviser, world.adviser)
     assert adviser.get(f"/shared/{share.id}/documents/{document.id}").status_code == 404
     assert adviser.get(f"/documents/{document.id}/download").status_code == 404
+
+
+def test_competence_titles_in_the_advisers_language_or_marked_fallbacks(app, client, login, world, db_session):
+    """The shared portfolio names each competence in the adviser's language; a title missing in it falls back to
+    another language, marked as such (``lang`` and the language in brackets), and an empty one too."""
+    assert _share(client, login, world).status_code == 302
+    share = db_session.scalar(sa.select(Share))
+    first, second = world.nodes[0], world.nodes[1]
+    second.title = {"fr": "Gérer un budget <de projet>", "en": ""}
+    db_session.flush()
+    adviser = app.test_client()
+    login(adviser, world.adviser)
+    page = adviser.get(f"/shared/{share.id}").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert f"{first.code} — Competence {first.code}\n" in page
+    fallback = '<span lang="fr">Gérer un budget &lt;de projet&gt;</span> <span class="lang-fallback">[fr]</span>'
+    assert f"{second.code} — {fallback}" in page
