@@ -180,6 +180,7 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
     from weasyprint.text.fonts import FontConfiguration  # optional dependency
 
     install_structure_attributes()
+    install_page_reference_cache()
     fetcher = fetcher or make_fetcher()
     font_config = FontConfiguration()
     options = {"pdf_variant": variant} if variant else {}
@@ -248,3 +249,27 @@ def install_structure_attributes() -> None:
 
     build_box_tree.acquis_structure_attributes = True
     tags._build_box_tree = build_box_tree
+
+
+def install_page_reference_cache() -> None:
+    """Make pydyf's ``PDF.page_references`` build its tuple once per page count instead of at every access.
+
+    WeasyPrint's tag-tree builder reads ``pdf.page_references[page]`` for every structure element it makes (some
+    12,000 in a 36-page dossier), and pydyf rebuilds the tuple of all page references each time: half a second of
+    a dossier's CPU. Pages are only ever appended (``add_page``), so the page count identifies the tuple. Idempotent.
+    """
+    import pydyf  # optional dependency
+
+    if getattr(pydyf.PDF.page_references.fget, "acquis_cached", False):
+        return
+    original = pydyf.PDF.page_references.fget
+
+    def page_references(pdf):
+        count = len(pdf.pages["Kids"])
+        cached = pdf.__dict__.get("_acquis_page_references")
+        if cached is None or cached[0] != count:
+            cached = pdf.__dict__["_acquis_page_references"] = (count, original(pdf))
+        return cached[1]
+
+    page_references.acquis_cached = True
+    pydyf.PDF.page_references = property(page_references)
