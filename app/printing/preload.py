@@ -14,3 +14,4 @@ from app.printing import pdf, sandbox, signing  # noqa: F401
 sandbox.quiet_logging()
 pdf.install_structure_attributes()
 pdf.install_page_reference_cache()
+pdf.lean_html_class()
