@@ -176,14 +176,17 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
 
     Resources go through the deny-by-default fetcher; the HTML's own attachments are dropped.
     """
-    from weasyprint import HTML, Attachment  # optional dependency
+    from weasyprint import Attachment  # optional dependency
     from weasyprint.text.fonts import FontConfiguration  # optional dependency
 
     install_structure_attributes()
+    install_page_reference_cache()
     fetcher = fetcher or make_fetcher()
     font_config = FontConfiguration()
     options = {"pdf_variant": variant} if variant else {}
-    document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(font_config=font_config, **options)
+    document = lean_html_class()(string=html, url_fetcher=fetcher, base_url=None).render(
+        font_config=font_config, **options
+    )
     # Drop attachments the HTML itself declared: only ours are embedded.
     document.metadata.attachments = []
     for page in document.pages:
@@ -201,6 +204,60 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
     output = io.BytesIO()
     document.write_pdf(output, attachments=embedded, finisher=_unique_associated_files, **options)
     return RenderResult(pdf=output.getvalue(), pages=len(document.pages), denied=list(fetcher.denied))
+
+
+# --- The user-agent style sheet, without the pseudo-elements our documents never have -------------------------------
+
+#: Rules of WeasyPrint's HTML user-agent sheet whose selector is a bare pseudo-element, so that it matches *every*
+#: element: the cascade then computes a style for six pseudo-elements of each of the ~5,000 elements of a dossier
+#: (26,000 computed styles, most of its "style sheet" time), used by none of them. Our documents have no footnotes
+#: or notes (``float: footnote``), and only list items have markers.
+_UNIVERSAL_PSEUDO_RULES = {
+    "::marker {": "li::marker, summary::marker {",
+    "::footnote-call {": None,
+    "::footnote-marker {": None,
+    "::note-call {": None,
+    "::note-marker {": None,
+    "::note-callback {": None,
+}
+_LEAN_HTML_CLASS = None
+
+
+def lean_user_agent_css(text: str) -> str | None:
+    """WeasyPrint's user-agent sheet ``text`` with the rules above scoped or dropped; None when a rule is not found
+    where expected (another WeasyPrint version: keep its own sheet)."""
+    lines = text.splitlines()
+    for prefix, replacement in _UNIVERSAL_PSEUDO_RULES.items():
+        found = [index for index, line in enumerate(lines) if line.startswith(prefix)]
+        if len(found) != 1:
+            return None
+        index = found[0]
+        lines[index] = "" if replacement is None else replacement + lines[index][len(prefix) :]
+    return "\n".join(lines)
+
+
+def lean_html_class():
+    """WeasyPrint's ``HTML`` with the lean user-agent sheet (built once per process: the warm pool's children
+    inherit it); WeasyPrint's own ``HTML`` when its sheet is not the one expected."""
+    global _LEAN_HTML_CLASS
+    if _LEAN_HTML_CLASS is None:
+        from weasyprint import CSS, HTML  # optional dependency
+        from weasyprint import html as weasy_html  # optional dependency
+        from weasyprint.css.counters import CounterStyle  # optional dependency
+
+        lean = lean_user_agent_css(weasy_html.UA)
+        if lean is None:
+            logger.warning("PDF render: unexpected WeasyPrint user-agent sheet, using it as is")
+            _LEAN_HTML_CLASS = HTML
+        else:
+            sheet = CSS(string=lean, counter_style=CounterStyle())
+
+            class LeanHTML(HTML):
+                def _ua_stylesheets(self, forms=False):
+                    return [sheet, weasy_html.UA_FORM_STYLESHEET] if forms else [sheet]
+
+            _LEAN_HTML_CLASS = LeanHTML
+    return _LEAN_HTML_CLASS
 
 
 # --- Tag tree: what WeasyPrint leaves out --------------------------------------------------------------------------
@@ -248,3 +305,27 @@ def install_structure_attributes() -> None:
 
     build_box_tree.acquis_structure_attributes = True
     tags._build_box_tree = build_box_tree
+
+
+def install_page_reference_cache() -> None:
+    """Make pydyf's ``PDF.page_references`` build its tuple once per page count instead of at every access.
+
+    WeasyPrint's tag-tree builder reads ``pdf.page_references[page]`` for every structure element it makes (some
+    12,000 in a 36-page dossier), and pydyf rebuilds the tuple of all page references each time: half a second of
+    a dossier's CPU. Pages are only ever appended (``add_page``), so the page count identifies the tuple. Idempotent.
+    """
+    import pydyf  # optional dependency
+
+    if getattr(pydyf.PDF.page_references.fget, "acquis_cached", False):
+        return
+    original = pydyf.PDF.page_references.fget
+
+    def page_references(pdf):
+        count = len(pdf.pages["Kids"])
+        cached = pdf.__dict__.get("_acquis_page_references")
+        if cached is None or cached[0] != count:
+            cached = pdf.__dict__["_acquis_page_references"] = (count, original(pdf))
+        return cached[1]
+
+    page_references.acquis_cached = True
+    pydyf.PDF.page_references = property(page_references)

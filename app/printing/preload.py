@@ -7,9 +7,13 @@ interpreter needs before it can render.
 
 import pyhanko.sign.signers  # noqa: F401
 import weasyprint  # noqa: F401
+from PIL import Image, ImageChops, ImageSequence  # noqa: F401 - WeasyPrint's image decoding (the QR code)
 from pyhanko.sign.timestamps import aiohttp_client  # noqa: F401
 
 from app.printing import pdf, sandbox, signing  # noqa: F401
 
 sandbox.quiet_logging()
+Image.preinit()  # Pillow's image plugins, else imported by each render child (30 ms)
 pdf.install_structure_attributes()
+pdf.install_page_reference_cache()
+pdf.lean_html_class()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -330,6 +331,7 @@ def warm_child(channel: socket.socket, request: dict) -> None:  # pragma: no cov
     status = 0
     try:
         os.setsid()
+        tune_gc_for_one_render()
         os.environ["HOME"] = request["home"]
         os.environ[MEMORY_LIMIT_ENV] = str(request["memory_bytes"])
         resource.setrlimit(resource.RLIMIT_CPU, (request["cpu_seconds"], request["cpu_seconds"]))
@@ -354,6 +356,21 @@ def warm_child(channel: socket.socket, request: dict) -> None:  # pragma: no cov
         status = 1
     finally:
         os._exit(status)
+
+
+#: Allocations between two young-generation collections in a render child (CPython's default is 700).
+RENDER_GC_THRESHOLD = 50_000
+
+
+def tune_gc_for_one_render() -> None:
+    """Make the cyclic garbage collector run rarely in a render child.
+
+    A render allocates millions of short-lived objects (boxes, styles, PDF objects) that reference counting frees;
+    with the default thresholds the collector ran hundreds of times over the growing layout tree, about a tenth of
+    a dossier's CPU. The child renders one job and exits, and peak memory stayed the same in measurements (the
+    collector still runs, every 50,000 allocations), under the same address-space limit.
+    """
+    gc.set_threshold(RENDER_GC_THRESHOLD, 20, 100)
 
 
 def _usage() -> dict:
@@ -407,6 +424,7 @@ def quiet_logging() -> None:
 def main() -> int:  # pragma: no cover - exercised through render_in_child
     """The cold child: one job on stdin, its result on stdout."""
     quiet_logging()
+    tune_gc_for_one_render()
     job = json.loads(sys.stdin.buffer.read())
     try:
         _load_libraries_then_cap_memory()

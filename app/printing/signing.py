@@ -193,21 +193,56 @@ def sign_pdf(pdf: bytes, signing: SigningConfig, *, reason: str = "", location: 
 
 
 def _load_signer(signing: SigningConfig):
-    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data  # optional dependency
-    from pyhanko.sign import signers  # optional dependency
-    from pyhanko_certvalidator.registry import SimpleCertificateStore  # optional dependency
+    """A pyHanko signer for ``signing``'s key and certificate(s), holding the key loaded once (see
+    :func:`_cached_key_signer`)."""
+    from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder_data  # optional dependency
 
-    passphrase = signing.passphrase.encode() if signing.passphrase else None
     if signing.key_pem:
         chain = list(load_certs_from_pemder_data(signing.cert_pem.encode()))
-        key = load_private_key_from_pemder_data(signing.key_pem.encode(), passphrase=None)
-        return signers.SimpleSigner(
-            signing_cert=chain[0], signing_key=key, cert_registry=SimpleCertificateStore.from_certs(chain)
-        )
-    signer = signers.SimpleSigner.load(signing.key_path, signing.cert_path, key_passphrase=passphrase)
-    if signer is None:
-        raise RuntimeError("could not load the signing key or certificate")
-    return signer
+        return _cached_key_signer(signing.key_pem.encode(), None, chain)
+    passphrase = signing.passphrase.encode() if signing.passphrase else None
+    try:
+        certificate = load_cert_from_pemder(signing.cert_path)
+        key_data = Path(signing.key_path).read_bytes()
+        return _cached_key_signer(key_data, passphrase, [certificate], register_chain=False)
+    except (OSError, ValueError, TypeError) as error:
+        raise RuntimeError("could not load the signing key or certificate") from error
+
+
+def _cached_key_signer(key_data: bytes, passphrase: bytes | None, chain: list, *, register_chain: bool = True):
+    """A ``SimpleSigner`` that signs with one key object, parsed (and checked) once.
+
+    pyHanko's ``SimpleSigner.sign_raw`` parses its key from DER at every call, and a PAdES signature calls it twice
+    (a dry run sizes the signature, then the real one): with OpenSSL 3 each parse of an RSA-3072 key re-runs its
+    consistency check, about a tenth of a second of CPU. Here the key is parsed once and kept; signatures other
+    than RSA PKCS#1 v1.5 (a PKCS#12 an NGO uploaded with another key type) go through pyHanko's own code.
+    """
+    from asn1crypto import pem  # optional dependency (pyHanko's)
+    from cryptography.hazmat.primitives import serialization  # optional dependency
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15  # optional dependency
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey  # optional dependency
+    from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1  # optional dependency
+    from pyhanko.sign import signers  # optional dependency
+    from pyhanko_certvalidator.registry import SimpleCertificateStore  # optional dependency
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash  # optional dependency
+
+    load = serialization.load_pem_private_key if pem.detect(key_data) else serialization.load_der_private_key
+    key = load(key_data, password=passphrase)
+
+    class CachedKeySigner(signers.SimpleSigner):
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            try:
+                mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+            except ValueError:
+                mechanism = ""
+            if isinstance(key, RSAPrivateKey) and mechanism == "rsassa_pkcs1v15":
+                return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+            return super().sign_raw(data, digest_algorithm)
+
+    registry = SimpleCertificateStore.from_certs(chain) if register_chain else SimpleCertificateStore()
+    return CachedKeySigner(
+        signing_cert=chain[0], signing_key=translate_pyca_cryptography_key_to_asn1(key), cert_registry=registry
+    )
 
 
 def _run_async(make_coroutine):
