@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 WATCHED_PREFIXES = ("item.", "validation.revoked", "facts.", "referent.confirmed", "submission.decided", "opinion.")
 #: Audit actions by which people change their own data (the actor is the holder): their documents are marked stale,
 #: nothing is re-rendered.
-OWN_CHANGES = ("experience.", "claim.", "evidence.", "submission.", "user.profile_updated", "portfolio.imported")
+OWN_CHANGES = ("experience.", "claim.", "evidence.", "user.profile_updated", "portfolio.imported")
 #: The session's info key holding the marks of the current transaction.
 MARKS = "documents_refresh_marks"
 #: How many of a holder's latest print requests are refreshed (the documents they are likely to download again).
@@ -93,6 +93,8 @@ def _stale_marks_of(audit: AuditEvent) -> set[tuple[str, int]]:
         marks.add(mark)
     if audit.action.startswith(OWN_CHANGES) and audit.actor_id:
         marks.add(("user", int(audit.actor_id)))
+    elif audit.action.startswith("submission.") and audit.object_type == "Submission" and audit.object_id:
+        marks.add(("submission", int(audit.object_id)))  # returned or withdrawn: the claims' states shown change
     return marks
 
 
