@@ -186,6 +186,7 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
         raise ContextError("language")
     # Read before the snapshot is built: a change committed from now on marks anew, and the mark is then kept.
     marks = stale_marks(request.holder.id)
+    snapshot_at = utcnow()
     snapshot = build_snapshot(request)
     snapshot_hash = content_hash(snapshot)
     key = cache_key(request.kind.value, request.language, snapshot_hash)
@@ -210,7 +211,13 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
         cache_key=key,
         # The request itself, so that the document can be prepared again in the background when what it shows
         # changes (app.documents.refresh).
-        payload={"snapshot": snapshot, "snapshot_hash": snapshot_hash, "request": request_spec(request)},
+        payload={
+            "snapshot": snapshot,
+            "snapshot_hash": snapshot_hash,
+            "request": request_spec(request),
+            # A change marked after this time is not in the snapshot: the document is issued marked (store_render).
+            "snapshot_at": snapshot_at.isoformat(),
+        },
     )
     db.session.add(job)
     db.session.flush()
@@ -472,6 +479,7 @@ def store_render(job: RenderJob, prepared: PreparedRender, output: RenderOutput)
         pages=output.pages,
         storage_key=storage_key,
         signed_by=prepared.payload["signature"]["signer"],
+        stale_at=_marked_since(job),
     )
     db.session.add(document)
     db.session.flush()
@@ -485,6 +493,16 @@ def store_render(job: RenderJob, prepared: PreparedRender, output: RenderOutput)
         data={"kind": job.kind.value, "code": code, "sha256": document.sha256, "seconds": round(output.seconds, 2)},
     )
     return document
+
+
+def _marked_since(job: RenderJob) -> datetime | None:
+    """The latest mark on the holder's documents if a change was marked after the job's snapshot was built (it may
+    not show that change: the new document is issued marked), else ``None``."""
+    taken = (job.payload or {}).get("snapshot_at")
+    if not taken or job.holder_id is None:
+        return None
+    latest = db.session.scalar(sa.select(sa.func.max(Document.stale_at)).where(Document.holder_id == job.holder_id))
+    return latest if latest is not None and latest >= datetime.fromisoformat(taken) else None
 
 
 def _start(job_id: str) -> RenderJob | None:

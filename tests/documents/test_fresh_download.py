@@ -81,16 +81,22 @@ def _latest_section(page: str) -> str:
     return page[start : page.index("</ul>", start)]
 
 
-def test_the_documents_page_links_straight_to_the_latest_current_document(app, client, login, volunteer, stand_in):
+def test_the_documents_page_links_straight_to_the_latest_current_document(
+    app, client, login, volunteer, stand_in, tmp_path
+):
     from app.extensions import db
+    from tests.e2e import html_checker
 
     older = cast.store_document_stand_in(volunteer, stand_in.issuer_organisation, contents=b"%PDF-1.7 older")
     older.created_at = stand_in.created_at.replace(year=stand_in.created_at.year - 1)
     db.session.flush()
     login(client, volunteer)
-    latest = _latest_section(client.get("/documents/").get_data(as_text=True))
+    page = client.get("/documents/").get_data(as_text=True)
+    latest = _latest_section(page)
     assert f"/documents/{stand_in.id}/download" in latest and f"/documents/{older.id}/download" not in latest
     assert "up to date" in latest
+    if html_checker.unavailable_reason() is None:
+        assert html_checker.validate({"/documents/": page}, tmp_path) == []
 
     stand_in.stale_at = stand_in.created_at
     db.session.commit()
@@ -160,3 +166,27 @@ def test_asking_again_clears_the_mark_of_an_unchanged_document_unless_marked_sin
     assert again.id == first.id
     db.session.refresh(first)
     assert first.stale_at is None
+
+
+def test_a_change_marked_while_the_document_renders_leaves_the_new_document_marked(app, client, login, docworld):
+    from app.documents import operations as ops
+    from app.documents import refresh
+    from app.documents.models import Document, DocumentKind, RenderJob
+    from app.extensions import db
+    from tests.documents.conftest import print_document
+
+    login(client, docworld.volunteer)
+    first, _response = print_document(client, "portfolio", language="fr")
+    docworld.mission.title = "Renamed before the render"
+    db.session.flush()
+    request = ops.PrintRequest(DocumentKind.PORTFOLIO, "fr", docworld.volunteer)
+    job = ops.request_document(docworld.volunteer, request)
+    assert isinstance(job, RenderJob)
+    db.session.commit()
+
+    # Something changes after the job's snapshot was built, before its document is stored.
+    refresh.mark_stale(db.session.connection(), {("user", docworld.volunteer.id)})
+    db.session.commit()
+    done = ops.execute(job.id)
+    document = db.session.get(Document, done.document_id)
+    assert document.id != first.id and document.stale_at is not None and not document.is_current
