@@ -116,6 +116,7 @@ def test_a_change_marks_the_holders_documents_in_its_own_transaction(app, client
     assert first.stale_at is None and first.is_current
     page = _latest_section(client.get("/documents/").get_data(as_text=True))
     assert f"/documents/{first.id}/download" in page and "up to date" in page
+    assert "may have changed" not in client.get(f"/documents/{first.id}").get_data(as_text=True)
 
     # The volunteer's own edit: their documents are marked in the same flush (no render started for it).
     mission = docworld.mission
@@ -130,6 +131,7 @@ def test_a_change_marks_the_holders_documents_in_its_own_transaction(app, client
     db.session.commit()
     page = _latest_section(client.get("/documents/").get_data(as_text=True))
     assert "up to date" not in page and "print it again" in page
+    assert "may have changed since it was issued" in client.get(f"/documents/{first.id}").get_data(as_text=True)
 
     # Printed again: the new document is current; the old one stays marked.
     fresher, _response = print_document(client, "portfolio", language="fr")
