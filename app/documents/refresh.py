@@ -9,13 +9,13 @@ are refreshed in the background (RQ when ``REDIS_URL`` is set, a thread otherwis
 latest print requests are asked again, which finds the cached document when nothing changed and queues a render
 otherwise. ``DOCUMENT_REFRESH`` (``on``/``off``; off by default under ``TESTING``) switches it.
 
-The same listener keeps each document's ``stale_at`` mark (always, whatever ``DOCUMENT_REFRESH`` says): in the
-transaction of the change itself, one UPDATE marks the holders' documents, so that no reader ever sees a document
-offered as current after a change has committed. The people's own edits mark too (a mission renamed, a claim edited)
-but start no render: one would start for every edit. Asking again — the refresh, or printing — clears the mark of a
-document found unchanged (:func:`app.documents.operations.confirm_current`). Only audited changes mark: a new
-version of a framework's titles or an NGO's letterhead does not; printing always rebuilds the snapshot and finds
-them.
+The same listeners keep each document's ``stale_at`` mark (always, whatever ``DOCUMENT_REFRESH`` says): in the
+transaction of the change itself, just before it commits, one UPDATE marks the holders' documents, so that no
+reader ever sees a document offered as current after a change has committed. The people's own edits mark too (a
+mission renamed, a claim edited) but start no render: one would start for every edit. Asking again — the refresh,
+or printing — clears the mark of a document found unchanged (:func:`app.documents.operations.confirm_current`).
+Only audited changes mark: a new version of a framework's titles or an NGO's letterhead does not; printing always
+rebuilds the snapshot and finds them.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ WATCHED_PREFIXES = ("item.", "validation.revoked", "facts.", "referent.confirmed
 #: Audit actions by which people change their own data (the actor is the holder): their documents are marked stale,
 #: nothing is re-rendered.
 OWN_CHANGES = ("experience.", "claim.", "evidence.", "user.profile_updated", "portfolio.imported")
-#: The session's info key holding the marks of the current transaction.
+#: The session's info keys holding the marks of the current transaction: to refresh, to mark stale.
 MARKS = "documents_refresh_marks"
+STALE = "documents_stale_marks"
 #: How many of a holder's latest print requests are refreshed (the documents they are likely to download again).
 LATEST_REQUESTS = 10
 
@@ -62,6 +63,8 @@ def init_refresh(app) -> None:
     app.config.setdefault("DOCUMENT_REFRESH", "off" if app.config.get("TESTING") else "on")
     if not event.contains(Session, "after_flush", _collect):
         event.listen(Session, "after_flush", _collect)
+        event.listen(Session, "before_commit", _mark_before_commit)
+        event.listen(Session, "after_soft_rollback", _forget_stale)
 
 
 def enabled() -> bool:
@@ -124,8 +127,7 @@ def _collect(session, _flush_context) -> None:
         return
     stale = {mark for audit in events for mark in _stale_marks_of(audit)}
     if stale:
-        # In the flush, on its connection: part of the very transaction of the change.
-        mark_stale(session.connection(), stale)
+        session.info.setdefault(STALE, set()).update(stale)
     if not enabled():
         return
     marks = {mark for audit in events if (mark := _mark_of(audit))}
@@ -137,6 +139,27 @@ def _collect(session, _flush_context) -> None:
         app = current_app._get_current_object()
         after_commit(partial(_start, app, session), session)
     pending |= marks
+
+
+def _mark_before_commit(session) -> None:
+    """before_commit: mark the documents the transaction's changes concern, in the transaction itself (one UPDATE).
+
+    At the very end of the transaction, after its last flush: the documents' rows are locked last and only until
+    the commit that follows, so two transactions deciding about the same holder wait for each other there without
+    a deadlock (marking at each flush would hold those rows while later flushes lock claims).
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit flushes after this event: its audit events must be seen now
+    stale = session.info.pop(STALE, None)
+    if stale:
+        mark_stale(session.connection(), stale)
+
+
+def _forget_stale(session, previous_transaction) -> None:
+    """after_soft_rollback: a transaction rolled back changed nothing (a SAVEPOINT rolled back keeps the marks of
+    its transaction: one too many is harmless, one missing is not)."""
+    if not previous_transaction.nested:
+        session.info.pop(STALE, None)
 
 
 def _start(app, session) -> None:

@@ -118,17 +118,18 @@ def test_a_change_marks_the_holders_documents_in_its_own_transaction(app, client
     assert f"/documents/{first.id}/download" in page and "up to date" in page
     assert "may have changed" not in client.get(f"/documents/{first.id}").get_data(as_text=True)
 
-    # The volunteer's own edit: their documents are marked in the same flush (no render started for it).
+    # The volunteer's own edit: their documents are marked in its transaction, as it commits (no render started).
     mission = docworld.mission
     data = experience_ops.ExperienceData(
         kind=mission.kind, **{name: getattr(mission, name) for name in experience_ops.EDITABLE_FIELDS}
     )
     experience_ops.update_experience(mission, dataclasses.replace(data, title="Renamed"), actor=docworld.volunteer)
     db.session.flush()
+    assert db.session.scalar(db.select(Document.stale_at).where(Document.id == first.id)) is None  # not yet
+    db.session.commit()
     marked = db.session.scalar(db.select(Document.stale_at).where(Document.id == first.id))
     assert marked is not None
     assert db.session.scalar(db.select(Document.stale_at).where(Document.id == stranger.id)) is None
-    db.session.commit()
     page = _latest_section(client.get("/documents/").get_data(as_text=True))
     assert "up to date" not in page and "print it again" in page
     assert "may have changed since it was issued" in client.get(f"/documents/{first.id}").get_data(as_text=True)
@@ -192,3 +193,31 @@ def test_a_change_marked_while_the_document_renders_leaves_the_new_document_mark
     done = ops.execute(job.id)
     document = db.session.get(Document, done.document_id)
     assert document.id != first.id and document.stale_at is not None and not document.is_current
+
+
+def test_a_rolled_back_change_marks_nothing(app, docworld, stand_in_of_docworld):
+    from app.documents.models import Document
+    from app.experiences import operations as experience_ops
+    from app.extensions import db
+
+    mission = docworld.mission
+    data = experience_ops.ExperienceData(
+        kind=mission.kind, **{name: getattr(mission, name) for name in experience_ops.EDITABLE_FIELDS}
+    )
+    experience_ops.update_experience(mission, dataclasses.replace(data, title="Undone"), actor=docworld.volunteer)
+    db.session.flush()
+    db.session.rollback()
+    db.session.commit()
+    assert db.session.scalar(db.select(Document.stale_at).where(Document.id == stand_in_of_docworld.id)) is None
+
+
+@pytest.fixture
+def stand_in_of_docworld(docworld):
+    from app.documents.context import TEMPLATE_VERSION
+    from app.extensions import db
+
+    db.session.commit()  # the cast's own changes (validations) mark the volunteer's documents as they commit
+    document = cast.store_document_stand_in(docworld.volunteer, docworld.ngo, template_version=TEMPLATE_VERSION)
+    db.session.commit()
+    assert document.stale_at is None
+    return document
