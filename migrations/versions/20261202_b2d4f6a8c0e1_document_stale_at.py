@@ -13,7 +13,7 @@ rewrite, no batch mode on SQLite).
 import sqlalchemy as sa
 from alembic import op
 
-import app.core.db  # noqa: F401 - the UTC timestamp type
+import app.core.db
 
 # revision identifiers, used by Alembic.
 revision = "b2d4f6a8c0e1"
