@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.db import Base, utcnow
 from app.core.enums import LabelledEnum
+from app.documents.context import TEMPLATE_VERSION
 from app.organisations.models import Organisation
 
 
@@ -78,6 +79,11 @@ class Document(Base):
     #: The signer certificate's subject (RFC 4514); empty for documents the platform key signed before NGOs
     #: signed in their own name.
     signed_by: Mapped[str] = mapped_column(sa.String(400), default="")
+    #: When something the document shows may have changed since it was issued (an audited change to its holder's
+    #: data, noted in the transaction of the change: see :mod:`app.documents.refresh`); ``None`` while it is known to
+    #: be current. The background refresh clears it when asking again finds the same content; a fresher version,
+    #: once issued, is a new document and this one stays marked.
+    stale_at: Mapped[datetime | None]
 
     holder = relationship(User, foreign_keys=[holder_id])
     issuer_organisation = relationship(Organisation)
@@ -90,7 +96,13 @@ class Document(Base):
     def can_download(self, user) -> bool:
         """The holder, the trainers and admins of the issuing NGO, and whoever a registered grant rule lets read
         this very document (advisers through a share: see :class:`DocumentGrant`)."""
-        return can_render_for(user, self.holder, self.issuer_organisation_id) or self.granted_to(user)
+        return may_print_about(user, self.holder_id, self.issuer_organisation_id) or self.granted_to(user)
+
+    @property
+    def is_current(self) -> bool:
+        """Known to show its holder's data as it is now: nothing changed since it was issued (as far as the audited
+        changes tell, see :attr:`stale_at`) and printed with the current templates."""
+        return self.stale_at is None and self.template_version == TEMPLATE_VERSION
 
     def granted_to(self, user) -> bool:
         """Whether a grant registered on the app lets ``user`` read this document (see :class:`DocumentGrant`)."""
@@ -327,13 +339,16 @@ def can_render_for(user, holder, organisation_id: int | None = None) -> bool:
     """Whether ``user`` may print documents about ``holder``: the holder themself, or a trainer or admin of the
     NGO ``organisation_id`` (the NGO then issues the document in its name). Nobody else — a share never makes its
     adviser print, least of all as an NGO they do not belong to."""
-    if user is None or not user.is_authenticated or holder is None:
+    return holder is not None and may_print_about(user, holder.id, organisation_id)
+
+
+def may_print_about(user, holder_id: int | None, organisation_id: int | None = None) -> bool:
+    """:func:`can_render_for` by ids: no holder to load, and the NGO's staff found among the user's own memberships
+    (one indexed query the first time a request asks, then kept by the session), never the organisation loaded."""
+    if user is None or not user.is_authenticated or holder_id is None:
         return False
-    if user.id == holder.id:
+    if user.id == holder_id:
         return True
     if organisation_id is None:
         return False
-    organisation = next(
-        (m.organisation for m in user.memberships if m.organisation_id == organisation_id and m.is_active), None
-    )
-    return organisation is not None and organisation.is_staff(user)
+    return any(m.organisation_id == organisation_id and m.is_staff for m in user.memberships)

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
@@ -32,7 +32,8 @@ from babel.numbers import format_decimal
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.erased import erased_validators
 from app.auth.models import User
@@ -101,6 +102,23 @@ def cache_key(kind: str, language: str, snapshot_hash: str) -> str:
     return hashlib.sha256(f"{kind}|{language}|{TEMPLATE_VERSION}|{snapshot_hash}".encode()).hexdigest()
 
 
+#: What a download needs of a document. Not the snapshot: its JSON is most of the row (decoding it took ~8 ms of
+#: the ~10 ms of CPU a download of a 30-page dossier cost), nor the holder or the organisation.
+DOWNLOAD_COLUMNS = (
+    Document.id,
+    Document.code,
+    Document.kind,
+    Document.holder_id,
+    Document.issuer_organisation_id,
+    Document.storage_key,
+    Document.sha256,
+    Document.size,
+    Document.created_at,
+)
+#: What the list of a person's documents shows (and whether each is current).
+LISTED_COLUMNS = (*DOWNLOAD_COLUMNS, Document.language, Document.template_version, Document.stale_at)
+
+
 # --- Requests ----------------------------------------------------------------------------------------------------
 
 
@@ -166,13 +184,23 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
     """
     if request.language not in LANGUAGES:
         raise ContextError("language")
+    # Read before the snapshot is built: a change committed from now on marks anew, and the mark is then kept.
+    marks = stale_marks(request.holder.id)
+    snapshot_at = utcnow()
     snapshot = build_snapshot(request)
     snapshot_hash = content_hash(snapshot)
     key = cache_key(request.kind.value, request.language, snapshot_hash)
     existing = db.session.scalar(
-        sa.select(Document).where(Document.cache_key == key).order_by(Document.id.desc()).limit(1)
+        sa.select(Document)
+        .where(Document.cache_key == key)
+        .order_by(Document.id.desc())
+        .limit(1)
+        # Its snapshot is the one just built: decoding the stored copy again would cost as much as a download.
+        .options(load_only(*LISTED_COLUMNS))
     )
     if existing is not None and document_path(existing).exists():
+        if existing.id in marks:
+            confirm_current(existing, marks[existing.id])
         log_event("document.reused", actor=actor, obj=existing, organisation_id=existing.issuer_organisation_id)
         return existing
     job = RenderJob(
@@ -183,7 +211,13 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
         cache_key=key,
         # The request itself, so that the document can be prepared again in the background when what it shows
         # changes (app.documents.refresh).
-        payload={"snapshot": snapshot, "snapshot_hash": snapshot_hash, "request": request_spec(request)},
+        payload={
+            "snapshot": snapshot,
+            "snapshot_hash": snapshot_hash,
+            "request": request_spec(request),
+            # A change marked after this time is not in the snapshot: the document is issued marked (store_render).
+            "snapshot_at": snapshot_at.isoformat(),
+        },
     )
     db.session.add(job)
     db.session.flush()
@@ -195,6 +229,34 @@ def request_document(actor: User, request: PrintRequest) -> Document | RenderJob
         data={"kind": request.kind.value, "language": request.language, "snapshot_hash": snapshot_hash},
     )
     return job
+
+
+def stale_marks(holder_id: int) -> dict[int, datetime]:
+    """The holder's documents marked as possibly out of date, with their marks (see :attr:`Document.stale_at`)."""
+    return dict(
+        db.session.execute(
+            sa.select(Document.id, Document.stale_at).where(
+                Document.holder_id == holder_id, Document.stale_at.is_not(None)
+            )
+        ).all()
+    )
+
+
+def confirm_current(document: Document, mark: datetime) -> bool:
+    """Clear the stale mark of ``document``, found unchanged by a snapshot built after ``mark`` was read.
+
+    A guarded UPDATE: a change committed since (which marks again, with a new time) keeps the document marked,
+    since the snapshot may not have seen it. :returns: whether the mark was cleared.
+    """
+    cleared = db.session.execute(
+        sa.update(Document)
+        .where(Document.id == document.id, Document.stale_at == mark)
+        .values(stale_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if cleared:
+        set_committed_value(document, "stale_at", None)
+    return bool(cleared)
 
 
 def retry_job(actor: User, job: RenderJob) -> Document | RenderJob:
@@ -417,6 +479,7 @@ def store_render(job: RenderJob, prepared: PreparedRender, output: RenderOutput)
         pages=output.pages,
         storage_key=storage_key,
         signed_by=prepared.payload["signature"]["signer"],
+        stale_at=_marked_since(job),
     )
     db.session.add(document)
     db.session.flush()
@@ -430,6 +493,16 @@ def store_render(job: RenderJob, prepared: PreparedRender, output: RenderOutput)
         data={"kind": job.kind.value, "code": code, "sha256": document.sha256, "seconds": round(output.seconds, 2)},
     )
     return document
+
+
+def _marked_since(job: RenderJob) -> datetime | None:
+    """The latest mark on the holder's documents if a change was marked after the job's snapshot was built (it may
+    not show that change: the new document is issued marked), else ``None``."""
+    taken = (job.payload or {}).get("snapshot_at")
+    if not taken or job.holder_id is None:
+        return None
+    latest = db.session.scalar(sa.select(sa.func.max(Document.stale_at)).where(Document.holder_id == job.holder_id))
+    return latest if latest is not None and latest >= datetime.fromisoformat(taken) else None
 
 
 def _start(job_id: str) -> RenderJob | None:
@@ -625,6 +698,39 @@ def get_document(document_id: int) -> Document | None:
         .where(Document.id == document_id)
         .options(selectinload(Document.holder), selectinload(Document.issuer_organisation))
     )
+
+
+def get_downloadable(document_id: int) -> Document | None:
+    """The document ``document_id`` with only what serving its file needs (one indexed row; the other columns
+    load if asked for, e.g. by a share's grant rule that reads the snapshot)."""
+    return db.session.scalar(_downloadable_query(), {"document_id": document_id})
+
+
+@cache
+def _downloadable_query() -> sa.Select:
+    # Built once: composing the statement and its loader options cost a tenth of a download's CPU.
+    return sa.select(Document).where(Document.id == sa.bindparam("document_id")).options(load_only(*DOWNLOAD_COLUMNS))
+
+
+def listed_documents_of(holder: User, limit: int = 50) -> list[Document]:
+    """The holder's documents, most recent first, without their snapshots (for the list of their documents)."""
+    return list(
+        db.session.scalars(
+            sa.select(Document)
+            .where(Document.holder_id == holder.id)
+            .order_by(Document.created_at.desc(), Document.id.desc())
+            .options(load_only(*LISTED_COLUMNS))
+            .limit(limit)
+        )
+    )
+
+
+def latest_of_each_kind(documents: list[Document]) -> list[Document]:
+    """The most recent document of each kind among ``documents`` (most recent first)."""
+    latest: dict[DocumentKind, Document] = {}
+    for document in documents:
+        latest.setdefault(document.kind, document)
+    return list(latest.values())
 
 
 def documents_of(holder: User, limit: int = 50) -> list[Document]:

@@ -8,6 +8,14 @@ listener that notes those events as they are flushed; once the transaction has c
 are refreshed in the background (RQ when ``REDIS_URL`` is set, a thread otherwise, inline in ``sync`` mode): their
 latest print requests are asked again, which finds the cached document when nothing changed and queues a render
 otherwise. ``DOCUMENT_REFRESH`` (``on``/``off``; off by default under ``TESTING``) switches it.
+
+The same listeners keep each document's ``stale_at`` mark (always, whatever ``DOCUMENT_REFRESH`` says): in the
+transaction of the change itself, just before it commits, one UPDATE marks the holders' documents, so that no
+reader ever sees a document offered as current after a change has committed. The people's own edits mark too (a
+mission renamed, a claim edited) but start no render: one would start for every edit. Asking again — the refresh,
+or printing — clears the mark of a document found unchanged (:func:`app.documents.operations.confirm_current`).
+Only audited changes mark: a new version of a framework's titles or an NGO's letterhead does not; printing always
+rebuilds the snapshot and finds them.
 """
 
 from __future__ import annotations
@@ -25,10 +33,10 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.claims.models import Claim
 from app.core.audit import AuditEvent
-from app.core.db import after_commit
+from app.core.db import after_commit, utcnow
 from app.documents import operations as ops
 from app.documents.context import ContextError
-from app.documents.models import DocumentKind, JobState, Opinion, RenderJob
+from app.documents.models import Document, DocumentKind, JobState, Opinion, RenderJob
 from app.experiences.models import Experience
 from app.extensions import db
 from app.organisations.models import Organisation
@@ -40,8 +48,12 @@ logger = logging.getLogger(__name__)
 
 #: Audit actions after which a holder's printed documents may be out of date, and what their object is.
 WATCHED_PREFIXES = ("item.", "validation.revoked", "facts.", "referent.confirmed", "submission.decided", "opinion.")
-#: The session's info key holding the marks of the current transaction.
+#: Audit actions by which people change their own data (the actor is the holder): their documents are marked stale,
+#: nothing is re-rendered.
+OWN_CHANGES = ("experience.", "claim.", "evidence.", "user.profile_updated", "portfolio.imported")
+#: The session's info keys holding the marks of the current transaction: to refresh, to mark stale.
 MARKS = "documents_refresh_marks"
+STALE = "documents_stale_marks"
 #: How many of a holder's latest print requests are refreshed (the documents they are likely to download again).
 LATEST_REQUESTS = 10
 
@@ -51,6 +63,8 @@ def init_refresh(app) -> None:
     app.config.setdefault("DOCUMENT_REFRESH", "off" if app.config.get("TESTING") else "on")
     if not event.contains(Session, "after_flush", _collect):
         event.listen(Session, "after_flush", _collect)
+        event.listen(Session, "before_commit", _mark_before_commit)
+        event.listen(Session, "after_soft_rollback", _forget_stale)
 
 
 def enabled() -> bool:
@@ -74,11 +88,49 @@ def _mark_of(audit: AuditEvent) -> tuple[str, int] | None:
     return (kind, int(audit.object_id)) if kind and audit.object_id else None
 
 
+def _stale_marks_of(audit: AuditEvent) -> set[tuple[str, int]]:
+    """Whose documents an audit event may have made out of date (the marks of :func:`_mark_of`, and the actor
+    of a change to their own data)."""
+    marks = set()
+    if (mark := _mark_of(audit)) is not None:
+        marks.add(mark)
+    if audit.action.startswith(OWN_CHANGES) and audit.actor_id:
+        marks.add(("user", int(audit.actor_id)))
+    elif audit.action.startswith("submission.") and audit.object_type == "Submission" and audit.object_id:
+        marks.add(("submission", int(audit.object_id)))  # returned or withdrawn: the claims' states shown change
+    return marks
+
+
+def mark_stale(connection, marks) -> None:
+    """Mark as possibly out of date the documents of the people the marks concern (one UPDATE)."""
+    by_kind: dict[str, set[int]] = {}
+    for kind, ident in marks:
+        by_kind.setdefault(kind, set()).add(ident)
+    documents = Document.__table__
+    conditions = [documents.c.holder_id.in_(sorted(by_kind["user"]))] if by_kind.get("user") else []
+    for kind, model, column in (
+        ("claim", Claim, Claim.owner_id),
+        ("experience", Experience, Experience.owner_id),
+        ("submission", Submission, Submission.volunteer_id),
+    ):
+        if by_kind.get(kind):
+            conditions.append(documents.c.holder_id.in_(sa.select(column).where(model.id.in_(sorted(by_kind[kind])))))
+    if conditions:
+        connection.execute(sa.update(documents).where(sa.or_(*conditions)).values(stale_at=utcnow()))
+
+
 def _collect(session, _flush_context) -> None:
-    """after_flush: note the changes the flushed audit events announce; refresh once the transaction commits."""
+    """after_flush: mark the documents the flushed audit events may have made out of date; note the changes to
+    refresh them once the transaction commits."""
+    events = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+    if not events:
+        return
+    stale = {mark for audit in events for mark in _stale_marks_of(audit)}
+    if stale:
+        session.info.setdefault(STALE, set()).update(stale)
     if not enabled():
         return
-    marks = {mark for obj in session.new if isinstance(obj, AuditEvent) and (mark := _mark_of(obj))}
+    marks = {mark for audit in events if (mark := _mark_of(audit))}
     if not marks:
         return
     pending = session.info.get(MARKS)
@@ -87,6 +139,27 @@ def _collect(session, _flush_context) -> None:
         app = current_app._get_current_object()
         after_commit(partial(_start, app, session), session)
     pending |= marks
+
+
+def _mark_before_commit(session) -> None:
+    """before_commit: mark the documents the transaction's changes concern, in the transaction itself (one UPDATE).
+
+    At the very end of the transaction, after its last flush: the documents' rows are locked last and only until
+    the commit that follows, so two transactions deciding about the same holder wait for each other there without
+    a deadlock (marking at each flush would hold those rows while later flushes lock claims).
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit flushes after this event: its audit events must be seen now
+    stale = session.info.pop(STALE, None)
+    if stale:
+        mark_stale(session.connection(), stale)
+
+
+def _forget_stale(session, previous_transaction) -> None:
+    """after_soft_rollback: a transaction rolled back changed nothing (a SAVEPOINT rolled back keeps the marks of
+    its transaction: one too many is harmless, one missing is not)."""
+    if not previous_transaction.nested:
+        session.info.pop(STALE, None)
 
 
 def _start(app, session) -> None:
@@ -197,11 +270,15 @@ def refresh(marks) -> list[str]:
     return [job.id for job in queued]
 
 
-def refreshing(holder: User) -> int:
-    """How many fresher versions of the holder's documents are being prepared in the background."""
-    return db.session.scalar(
-        sa.select(sa.func.count(RenderJob.id)).where(
-            RenderJob.holder_id == holder.id,
-            RenderJob.state.in_((JobState.QUEUED, JobState.RUNNING)),
-        )
+def refreshing(holder: User) -> dict[DocumentKind, int]:
+    """How many fresher versions of the holder's documents are being prepared in the background, by kind."""
+    return dict(
+        db.session.execute(
+            sa.select(RenderJob.kind, sa.func.count(RenderJob.id))
+            .where(
+                RenderJob.holder_id == holder.id,
+                RenderJob.state.in_((JobState.QUEUED, JobState.RUNNING)),
+            )
+            .group_by(RenderJob.kind)
+        ).all()
     )

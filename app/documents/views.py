@@ -30,7 +30,15 @@ from app.documents.forms import (
     VerifyCodeForm,
     VerifyUploadForm,
 )
-from app.documents.models import Document, DocumentKind, JobState, Opinion, can_render_for, document_grants
+from app.documents.models import (
+    Document,
+    DocumentKind,
+    JobState,
+    Opinion,
+    can_render_for,
+    document_grants,
+    may_print_about,
+)
 from app.experiences import operations as experience_ops
 from app.extensions import db
 from app.frameworks.models import localized
@@ -54,17 +62,26 @@ class RHDocumentsIndex(RHAuthenticated):
     def _process(self):
         experiences = experience_ops.experiences_of(current_user)
         attestable = ops.attestable_missions(experiences)
-        forms = _print_forms(experiences, attestable)
-        return render_template(
-            "documents/index.html",
-            documents=ops.documents_of(current_user),
-            opinions=ops.opinions_about(current_user),
-            forms=forms,
-            has_experiences=bool(experiences),
-            attestable=attestable,
-            is_reviewer=_reviewer_organisations(current_user) != [],
-            refreshing=refresh.refreshing(current_user),
-        )
+        return _index_page(_print_forms(experiences, attestable), experiences, attestable)
+
+
+def _index_page(forms, experiences, attestable) -> str:
+    """The documents page: the print forms, the latest document of each kind — a direct link to its file when it
+    is current, so the usual download rebuilds no snapshot — and the documents issued."""
+    documents = ops.listed_documents_of(current_user)
+    preparing = refresh.refreshing(current_user)
+    return render_template(
+        "documents/index.html",
+        documents=documents,
+        latest=ops.latest_of_each_kind(documents),
+        opinions=ops.opinions_about(current_user),
+        forms=forms,
+        has_experiences=bool(experiences),
+        attestable=attestable,
+        is_reviewer=_reviewer_organisations(current_user) != [],
+        refreshing=sum(preparing.values()),
+        preparing=preparing,
+    )
 
 
 def _print_forms(experiences, attestable, formdata=None, kind=None):
@@ -145,19 +162,7 @@ class RHPrint(RHAuthenticated):
         return _after_request_for(result)
 
     def _again(self, forms, experiences, attestable):
-        return (
-            render_template(
-                "documents/index.html",
-                documents=ops.documents_of(current_user),
-                opinions=ops.opinions_about(current_user),
-                forms=forms,
-                has_experiences=bool(experiences),
-                attestable=attestable,
-                is_reviewer=_reviewer_organisations(current_user) != [],
-                refreshing=refresh.refreshing(current_user),
-            ),
-            422,
-        )
+        return _index_page(forms, experiences, attestable), 422
 
 
 class RHJobBase(RHAuthenticated):
@@ -248,7 +253,7 @@ class RHDocumentBase(RHAuthenticated):
 
     def _check_access(self):
         document = self.document
-        direct = can_render_for(current_user, document.holder, document.issuer_organisation_id)
+        direct = may_print_about(current_user, document.holder_id, document.issuer_organisation_id)
         # Document.can_download, split so that a read through a grant is known without asking twice.
         self.through_grant = not direct and document.granted_to(current_user)
         require(direct or self.through_grant)
@@ -270,12 +275,41 @@ class RHDocument(RHDocumentBase):
 
 
 class RHDownload(RHDocumentBase):
+    """The stored PDF, as it was signed: one indexed row (no snapshot, holder or organisation loaded), the access
+    rule by ids, then the file streamed — by the front proxy when ``DOCUMENTS_ACCEL_REDIRECT`` names its internal
+    location (nginx, see deploy/nginx/acquis.conf), by Flask otherwise. The SHA-256 recorded at issue is the ETag:
+    the file is never hashed again, and a client that has it already gets 304."""
+
+    def _load(self, document_id):
+        self.document = ops.get_downloadable(document_id)
+        require(self.document is not None)
+
     def _process(self):
         self._note_read()
-        path = ops.document_path(self.document)
+        document = self.document
+        path = ops.document_path(document)
         require(path.exists())
-        name = f"acquis-{self.document.kind.value}-{codes.formatted(self.document.code)}.pdf"
-        response = send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0)
+        name = f"acquis-{document.kind.value}-{codes.formatted(document.code)}.pdf"
+        accel = setting(current_app.config, "DOCUMENTS_ACCEL_REDIRECT")
+        if accel:
+            response = current_app.response_class(mimetype="application/pdf")
+            response.headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{path.name}"
+            response.headers.set("Content-Disposition", "attachment", filename=name)
+            response.set_etag(document.sha256)
+            response.last_modified = document.created_at
+        else:
+            # conditional: ETag/If-None-Match, If-Modified-Since and ranges; X-Sendfile when USE_X_SENDFILE is set.
+            response = send_file(
+                path,
+                mimetype="application/pdf",
+                as_attachment=True,
+                download_name=name,
+                etag=document.sha256,
+                last_modified=document.created_at,
+                conditional=True,
+                max_age=0,
+            )
+        # Personal data: kept by no cache, so the access rule runs on every download (a revoked share stops it).
         response.headers["Cache-Control"] = "private, no-store"
         return response
 

@@ -67,3 +67,11 @@ def test_print_portfolio_in_english_and_verify(live_server, page, new_page):
     expect(guest.get_by_role("heading", level=1)).to_contain_text(code)
     expect(guest.get_by_text("Valentine Imprime")).to_be_visible()
     check_page(guest)
+    # Back on My documents: the latest portfolio links straight to its file (no snapshot rebuilt), up to date.
+    visit(page, "/documents/")
+    latest = page.locator(".documents-latest li").first
+    expect(latest).to_contain_text("up to date")
+    with page.expect_download() as again:
+        latest.get_by_role("link").click()
+    assert open(again.value.path(), "rb").read() == data  # noqa: SIM115
+    check_page(page)
