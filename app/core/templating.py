@@ -13,10 +13,13 @@ from flask_babel import (
     format_decimal,
     get_locale,
     get_timezone,
+    get_translations,
     to_user_timezone,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from app.core.countries import country_name
 from app.core.hooks import template_hook
@@ -117,9 +120,49 @@ def page_has_errors() -> bool:
     return bool(g.get("acquis_page_errors"))
 
 
+def _catalogue(context: Context):
+    """The translations of the language the template is rendered in, looked up once per rendering: Flask-Babel's
+    lookup (request context, domain, locale, cache) costs more than the translation itself, and a page has dozens
+    of ``_()`` and ``{% trans %}``. One rendering has one language (``force_locale`` wraps whole renderings)."""
+    try:
+        return context._acquis_catalogue
+    except AttributeError:
+        catalogue = context._acquis_catalogue = get_translations()
+        return catalogue
+
+
+@pass_context
+def _template_gettext(context: Context, string: str) -> str:
+    return _catalogue(context).ugettext(string)
+
+
+@pass_context
+def _template_ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).ungettext(singular, plural, n)
+
+
+@pass_context
+def _template_pgettext(context: Context, message_context: str, string: str) -> str:
+    return _catalogue(context).upgettext(message_context, string)
+
+
+@pass_context
+def _template_npgettext(context: Context, message_context: str, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).unpgettext(message_context, singular, plural, n)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    # Flask-Babel's callables, with the catalogue looked up once per rendering (same newstyle wrappers: escaping
+    # and %-formatting unchanged).
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
+        newstyle=True,
+        pgettext=_template_pgettext,
+        npgettext=_template_npgettext,
+    )
 
     @app.context_processor
     def _globals():
