@@ -124,10 +124,11 @@ def _catalogue(context: Context):
     """The translations of the language the template is rendered in, looked up once per rendering: Flask-Babel's
     lookup (request context, domain, locale, cache) costs more than the translation itself, and a page has dozens
     of ``_()`` and ``{% trans %}``. One rendering has one language (``force_locale`` wraps whole renderings)."""
+    evaluation = context.eval_ctx  # one per rendering, shared by its blocks' derived contexts
     try:
-        return context._acquis_catalogue
+        return evaluation.acquis_catalogue
     except AttributeError:
-        catalogue = context._acquis_catalogue = get_translations()
+        catalogue = evaluation.acquis_catalogue = get_translations()
         return catalogue
 
 
