@@ -6,7 +6,7 @@ import functools
 from datetime import UTC, date, datetime
 
 from babel import dates as babel_dates
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import (
     format_currency,
     format_datetime,
@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app.core.countries import country_name
 from app.core.hooks import template_hook
@@ -75,7 +76,7 @@ def format_moment(value: datetime | None) -> str:
 TOP_NAVIGATION_ITEMS = 5
 
 
-def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
+def _navigation_items() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
     """(endpoint, label) pairs for the main menu of the current user: the top row, then the "More" menu.
 
     Items are listed by purpose, most used first for the user's roles: the home (with the task list), the
@@ -107,6 +108,30 @@ def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
         items.append(("admin.index", _l("Administration")))
     items.append(("auth.account", _l("My account")))
     return items[:TOP_NAVIGATION_ITEMS], items[TOP_NAVIGATION_ITEMS:]
+
+
+def _navigation() -> tuple[tuple[tuple[str, str, Markup], ...], tuple[tuple[str, str, Markup], ...]]:
+    """(endpoint, URL, label) triples of :func:`_navigation_items`, the URLs and translated labels built once per
+    application, language and menu (a dozen ``url_for`` and translations on every page otherwise). Labels are
+    markup as the lazy strings were (``__html__``): translations of our own messages, never user data."""
+    if not has_request_context():  # e-mails rendered by a command or a worker: no page, no menu
+        return (), ()
+    top, more = _navigation_items()
+    app = current_app._get_current_object()
+    key = (
+        str(get_locale()),
+        request.script_root,
+        tuple(e for e, _ in top),
+        tuple(e for e, _ in more),
+    )
+    menus = app.extensions.setdefault("acquis_menus", {})
+    menu = menus.get(key)
+    if menu is None:
+        menu = menus[key] = tuple(
+            tuple((endpoint, url_for(endpoint), Markup(str(label))) for endpoint, label in items)  # noqa: S704
+            for items in (top, more)
+        )
+    return menu
 
 
 def note_page_errors() -> str:
