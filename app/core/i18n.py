@@ -51,7 +51,8 @@ class RequestCatalogueDomain(Domain):
     most of the cost of a translation, and a page translates dozens of messages (menu labels, state names, task
     list). The catalogue is kept next to the locale Flask-Babel keeps for the request and used while that locale
     is the request's: :func:`force_locale` (e-mails, PDFs) sets another locale object, so the catalogue is looked
-    up again, and again when it restores the request's.
+    up again, and again when it restores the request's. The namespace is Flask-Babel's ``_get_current_context``
+    (where it keeps the locale): not public API, hence the ``<5`` pin of Flask-Babel in pyproject.toml.
     """
 
     def get_translations(self):

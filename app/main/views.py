@@ -117,6 +117,8 @@ def header_csrf_field() -> Markup:
     """The CSRF token's hidden input for the header's forms (language switcher, sign out), exactly as a form's
     ``csrf_token`` field renders it (no ``id``: see ``app.core.forms``), or nothing when CSRF checks are off.
     Building a WTForms form on every page only for this input cost a tenth of the page's CPU."""
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True):
         return Markup("")
-    return Markup('<input name="csrf_token" type="hidden" value="{}">').format(generate_csrf())
+    name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return Markup('<input name="{}" type="hidden" value="{}">').format(name, generate_csrf())
