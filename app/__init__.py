@@ -16,7 +16,7 @@ from app.config import PROJECT_DIR, instance_dir_from_environment, load_config, 
 from app.core.csrf import init_csrf
 from app.core.errors import init_error_handlers
 from app.core.forms import SafeRequest
-from app.core.i18n import select_locale
+from app.core.i18n import RequestCatalogueDomain, select_locale
 from app.core.security import init_security
 from app.core.templating import init_templating
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -64,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(resource_path("migrations")))
     init_csrf(app, csrf)
     babel.init_app(app, locale_selector=select_locale)
+    babel.domain_instance = RequestCatalogueDomain(domain=app.config.get("BABEL_DOMAIN", "messages"))
     limiter.init_app(app)
     login_manager.init_app(app)
 

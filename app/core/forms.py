@@ -18,7 +18,9 @@ import unicodedata
 from functools import cache
 from urllib.parse import parse_qsl
 
-from flask import Request
+from babel import support
+from flask import Request, current_app, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -26,6 +28,7 @@ from werkzeug.formparser import FormDataParser
 from wtforms import Field
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.i18n import messages_path
 from wtforms.validators import Email, InputRequired, Length, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -103,10 +106,44 @@ class _CSRFInput(HiddenInput):
         return super().__call__(field, **kwargs)
 
 
+@cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages (field labels, validator errors) in the request's language, as Flask-WTF gives them,
+    but each catalogue read once per process: Flask-WTF reads the ``.mo`` file again in every request that builds
+    a form, and the header's language switcher builds one on every page."""
+
+    def _catalogue(self):
+        if not request or "babel" not in current_app.extensions:  # untranslated, like Flask-WTF
+            return None
+        return _wtforms_catalogue(str(get_locale()))
+
+    def gettext(self, string):
+        catalogue = self._catalogue()
+        return string if catalogue is None else catalogue.ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        catalogue = self._catalogue()
+        if catalogue is None:
+            return singular if n == 1 else plural
+        return catalogue.ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
 class SafeForm(FlaskForm):
     """FlaskForm (with CSRF) that checks every text field for malformed input before other validators."""
 
     class Meta:
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _WTFORMS_MESSAGES
+
         def bind_field(self, form, unbound_field, options):
             if issubclass(unbound_field.field_class, CSRFTokenField):
                 return unbound_field.bind(form=form, widget=_CSRFInput(), **options)

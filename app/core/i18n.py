@@ -7,10 +7,18 @@ switcher (kept in the session), the browser's ``Accept-Language``, and French.
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import force_locale, get_locale, lazy_gettext
+from flask_babel import Domain, force_locale, get_locale, lazy_gettext
+from flask_babel import _get_current_context as _babel_request_state
 from flask_login import current_user
 
-__all__ = ["LANGUAGE_NAMES", "current_language", "force_locale", "is_supported", "select_locale"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "RequestCatalogueDomain",
+    "current_language",
+    "force_locale",
+    "is_supported",
+    "select_locale",
+]
 
 #: Each language named in itself, as a language switcher shows it.
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "es": "Español"}
@@ -34,6 +42,29 @@ def select_locale() -> str:
         return session[SESSION_KEY]
     best = request.accept_languages.best_match(current_app.config["LANGUAGES"])
     return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+class RequestCatalogueDomain(Domain):
+    """Flask-Babel's message domain, with the catalogue of the request's language remembered for the request.
+
+    Flask-Babel finds the catalogue again for every message (the request's locale, its name, the process cache):
+    most of the cost of a translation, and a page translates dozens of messages (menu labels, state names, task
+    list). The catalogue is kept next to the locale Flask-Babel keeps for the request and used while that locale
+    is the request's: :func:`force_locale` (e-mails, PDFs) sets another locale object, so the catalogue is looked
+    up again, and again when it restores the request's. The namespace is Flask-Babel's ``_get_current_context``
+    (where it keeps the locale): not public API, hence the ``<5`` pin of Flask-Babel in pyproject.toml.
+    """
+
+    def get_translations(self):
+        state = _babel_request_state()
+        if state is None:  # outside an application context
+            return super().get_translations()
+        remembered = getattr(state, "acquis_catalogue", None)
+        if remembered is not None and remembered[0] is getattr(state, "babel_locale", None):
+            return remembered[1]
+        translations = super().get_translations()  # selects the locale first when needed
+        state.acquis_catalogue = (state.babel_locale, translations)
+        return translations
 
 
 def _has_user() -> bool:

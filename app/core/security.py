@@ -48,16 +48,27 @@ def canonical_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+#: The headers every response carries unless its view set its own (in this order).
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+HSTS_HEADER = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def _set_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-    if current_app.config.get("HSTS"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    # What ``headers.setdefault`` does for each, with the response's header names read once (each setdefault
+    # scans them all).
+    present = {name.lower() for name, _value in headers.items()}
+    defaults = (*SECURITY_HEADERS, HSTS_HEADER) if current_app.config.get("HSTS") else SECURITY_HEADERS
+    for name, value in defaults:
+        if name.lower() not in present:
+            headers.add(name, value)
     is_static = request.endpoint == "static"
     if not is_static and (_user_is_authenticated() or "Cache-Control" not in headers):
         headers["Cache-Control"] = "no-store"

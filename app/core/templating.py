@@ -6,17 +6,21 @@ import functools
 from datetime import UTC, date, datetime
 
 from babel import dates as babel_dates
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import (
     format_currency,
     format_datetime,
     format_decimal,
     get_locale,
     get_timezone,
+    get_translations,
     to_user_timezone,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app.core.countries import country_name
 from app.core.hooks import template_hook
@@ -72,7 +76,7 @@ def format_moment(value: datetime | None) -> str:
 TOP_NAVIGATION_ITEMS = 5
 
 
-def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
+def _navigation_items() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
     """(endpoint, label) pairs for the main menu of the current user: the top row, then the "More" menu.
 
     Items are listed by purpose, most used first for the user's roles: the home (with the task list), the
@@ -106,6 +110,30 @@ def _navigation() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
     return items[:TOP_NAVIGATION_ITEMS], items[TOP_NAVIGATION_ITEMS:]
 
 
+def _navigation() -> tuple[tuple[tuple[str, str, Markup], ...], tuple[tuple[str, str, Markup], ...]]:
+    """(endpoint, URL, label) triples of :func:`_navigation_items`, the URLs and translated labels built once per
+    application, language and menu (a dozen ``url_for`` and translations on every page otherwise). Labels are
+    markup as the lazy strings were (``__html__``): translations of our own messages, never user data."""
+    if not has_request_context():  # e-mails rendered by a command or a worker: no page, no menu
+        return (), ()
+    top, more = _navigation_items()
+    app = current_app._get_current_object()
+    key = (
+        str(get_locale()),
+        request.script_root,
+        tuple(e for e, _ in top),
+        tuple(e for e, _ in more),
+    )
+    menus = app.extensions.setdefault("acquis_menus", {})
+    menu = menus.get(key)
+    if menu is None:
+        menu = menus[key] = tuple(
+            tuple((endpoint, url_for(endpoint), Markup(str(label))) for endpoint, label in items)  # noqa: S704
+            for items in (top, more)
+        )
+    return menu
+
+
 def note_page_errors() -> str:
     """Called by the error summary macro: the page reports form errors, so its title starts with "Error:"."""
     g.acquis_page_errors = True
@@ -117,9 +145,50 @@ def page_has_errors() -> bool:
     return bool(g.get("acquis_page_errors"))
 
 
+def _catalogue(context: Context):
+    """The translations of the language the template is rendered in, looked up once per rendering: Flask-Babel's
+    lookup (request context, domain, locale, cache) costs more than the translation itself, and a page has dozens
+    of ``_()`` and ``{% trans %}``. One rendering has one language (``force_locale`` wraps whole renderings)."""
+    evaluation = context.eval_ctx  # one per rendering, shared by its blocks' derived contexts
+    try:
+        return evaluation.acquis_catalogue
+    except AttributeError:
+        catalogue = evaluation.acquis_catalogue = get_translations()
+        return catalogue
+
+
+@pass_context
+def _template_gettext(context: Context, string: str) -> str:
+    return _catalogue(context).ugettext(string)
+
+
+@pass_context
+def _template_ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).ungettext(singular, plural, n)
+
+
+@pass_context
+def _template_pgettext(context: Context, message_context: str, string: str) -> str:
+    return _catalogue(context).upgettext(message_context, string)
+
+
+@pass_context
+def _template_npgettext(context: Context, message_context: str, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).unpgettext(message_context, singular, plural, n)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    # Flask-Babel's callables, with the catalogue looked up once per rendering (same newstyle wrappers: escaping
+    # and %-formatting unchanged).
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
+        newstyle=True,
+        pgettext=_template_pgettext,
+        npgettext=_template_npgettext,
+    )
 
     @app.context_processor
     def _globals():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, request, send_file, session, url_for
+from flask import current_app, jsonify, redirect, render_template, send_file, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from app.auth import operations as auth_ops
 from app.auth.forms import EmptyForm, LanguageForm
@@ -111,8 +113,12 @@ bp.add_url_rule("/healthz", view_func=RHHealth.as_view("healthz"))
 
 
 @bp.app_template_global()
-def language_form():
-    """A fresh language-switcher form for the page header."""
-    form = LanguageForm(formdata=None)
-    form.next.data = request.full_path.rstrip("?") if request else "/"
-    return form
+def header_csrf_field() -> Markup:
+    """The CSRF token's hidden input for the header's forms (language switcher, sign out), exactly as a form's
+    ``csrf_token`` field renders it (no ``id``: see ``app.core.forms``), or nothing when CSRF checks are off.
+    Building a WTForms form on every page only for this input cost a tenth of the page's CPU."""
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True):
+        return Markup("")
+    name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return Markup('<input name="{}" type="hidden" value="{}">').format(name, generate_csrf())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from app.auth.models import User
 from app.core.audit import log_event
@@ -429,7 +430,7 @@ def memberships_of(user: User) -> list[Membership]:
             sa.select(Membership)
             .join(Organisation)
             .where(Membership.user_id == user.id)
-            .options(selectinload(Membership.organisation))
+            .options(contains_eager(Membership.organisation))  # the join is there for the order: one statement
             .order_by(Organisation.name)
         )
     )
@@ -447,14 +448,60 @@ def pending_requests_count(organisation_ids: list[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
+@dataclass(frozen=True)
+class OrganisationSummary:
+    """What the home page shows of an organisation."""
+
+    id: int
+    slug: str
+    name: str
+    kind: OrganisationKind
+
+
+@dataclass(frozen=True)
+class HomeMembership:
+    """One line of the home page's "My organisations" (plain data: no ORM object per line)."""
+
+    organisation_id: int
+    role: MembershipRole
+    state: MembershipState
+    organisation: OrganisationSummary
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == MembershipState.ACTIVE
+
+
 @dataclass
 class HomeOverview:
-    memberships: list[Membership]
+    memberships: list[HomeMembership]
     pending_by_org: dict[int, int]
 
 
+@functools.cache
+def _home_memberships_statement() -> sa.Select:
+    """Built once per process (every home page runs it), the user as a bound parameter."""
+    return (
+        sa.select(
+            Membership.organisation_id,
+            Membership.role,
+            Membership.state,
+            Organisation.slug,
+            Organisation.name,
+            Organisation.kind,
+        )
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == sa.bindparam("user_id", type_=sa.Integer))
+        .order_by(Organisation.name)
+    )
+
+
 def home_overview(user: User) -> HomeOverview:
-    """What the home page shows: the user's organisations and, for their admins, pending requests."""
-    memberships = memberships_of(user)
+    """What the home page shows: the user's organisations by name and, for their admins, pending requests."""
+    rows = db.session.connection().execute(_home_memberships_statement(), {"user_id": user.id})
+    memberships = [
+        HomeMembership(org_id, role, state, OrganisationSummary(org_id, slug, name, kind))
+        for org_id, role, state, slug, name, kind in rows
+    ]
     admin_org_ids = [m.organisation_id for m in memberships if m.is_active and m.role == MembershipRole.ADMIN]
     return HomeOverview(memberships=memberships, pending_by_org=pending_requests_count(admin_org_ids))
