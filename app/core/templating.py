@@ -145,16 +145,14 @@ def page_has_errors() -> bool:
     return bool(g.get("acquis_page_errors"))
 
 
-def _catalogue(context: Context):
-    """The translations of the language the template is rendered in, looked up once per rendering: Flask-Babel's
-    lookup (request context, domain, locale, cache) costs more than the translation itself, and a page has dozens
-    of ``_()`` and ``{% trans %}``. One rendering has one language (``force_locale`` wraps whole renderings)."""
-    evaluation = context.eval_ctx  # one per rendering, shared by its blocks' derived contexts
-    try:
-        return evaluation.acquis_catalogue
-    except AttributeError:
-        catalogue = evaluation.acquis_catalogue = get_translations()
-        return catalogue
+def _catalogue(_context: Context):
+    """The translations of the language the template is rendered in.
+
+    Through :class:`app.core.i18n.RequestCatalogueDomain`, which remembers the catalogue for the request's locale and
+    looks it up again under :func:`force_locale`. Not remembered on the template's context: a macro module imported
+    without context is built once and kept by Jinja for every later rendering, whatever its language.
+    """
+    return get_translations()
 
 
 @pass_context
