@@ -65,10 +65,12 @@ def _portfolio_claims_query() -> sa.Select:
         sa.select(claim_evidence.c.claim_id).where(claim_evidence.c.claim_id == Claim.id).exists().correlate(Claim)
     )
     # The first 64 characters decide for nearly every text (ltrim copies the whole of a long narrative); the whole
-    # text is trimmed only when they are blank.
+    # text is trimmed only when they are blank. One bound parameter for the blank characters, used a dozen times:
+    # sent (and converted by the driver) once, not as twelve copies of the same long string.
+    blank = sa.bindparam("blank", _BLANK, type_=sa.String)
     has_narrative = sa.or_(
-        *(sa.func.length(sa.func.ltrim(sa.func.substr(getattr(Claim, p), 1, 64), _BLANK)) > 0 for p in NARRATIVE_PARTS),
-        *(sa.func.length(sa.func.ltrim(getattr(Claim, part), _BLANK)) > 0 for part in NARRATIVE_PARTS),
+        *(sa.func.length(sa.func.ltrim(sa.func.substr(getattr(Claim, p), 1, 64), blank)) > 0 for p in NARRATIVE_PARTS),
+        *(sa.func.length(sa.func.ltrim(getattr(Claim, part), blank)) > 0 for part in NARRATIVE_PARTS),
     )
     return (
         sa.select(
@@ -181,21 +183,27 @@ def _versions(version_ids: set[int]) -> dict[int, FrameworkCoverage]:
     """An empty :class:`FrameworkCoverage` per version id (its title and claimable total)."""
     if not version_ids:
         return {}
+    db.session.flush()  # as in portfolio_claims
+    rows = db.session.connection().execute(_versions_query(), {"version_ids": sorted(version_ids)})
+    language = current_language()
+    return {
+        version_id: FrameworkCoverage(version_id, localized(title, language)[0], claimable or 0)
+        for version_id, title, claimable in rows
+    }
+
+
+@functools.cache
+def _versions_query() -> sa.Select:
+    """The statement of :func:`_versions`, built once (the ids are the expanding parameter ``version_ids``)."""
     total = (
         sa.select(sa.func.count())
         .where(FrameworkNode.version_id == FrameworkVersion.id, FrameworkNode.kind.in_(CLAIMABLE_KINDS))
         .correlate(FrameworkVersion)
         .scalar_subquery()
     )
-    db.session.flush()  # as in portfolio_claims
-    rows = db.session.connection().execute(
-        sa.select(FrameworkVersion.id, FrameworkVersion.title, total).where(FrameworkVersion.id.in_(version_ids))
+    return sa.select(FrameworkVersion.id, FrameworkVersion.title, total).where(
+        FrameworkVersion.id.in_(sa.bindparam("version_ids", expanding=True))
     )
-    language = current_language()
-    return {
-        version_id: FrameworkCoverage(version_id, localized(title, language)[0], claimable or 0)
-        for version_id, title, claimable in rows
-    }
 
 
 def hints(claims: list[PortfolioClaim], experiences: list[TimelineExperience] | list[Experience]) -> Hints:

@@ -11,6 +11,7 @@ row, a SQL condition in a query).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,18 +163,51 @@ class ValidationLine:
 
 
 def validation_lines(
-    claim_ids, *, superseded: bool = True, same_claims: sa.Select | None = None
+    claim_ids, *, superseded: bool = True, same_claims: sa.Select | OwnerClaims | None = None
 ) -> dict[int, list[ValidationLine]]:
     """claim id -> its validations as :class:`ValidationLine` (newest first), for every id of ``claim_ids`` (one
     statement; ``superseded=False`` leaves out those replaced by the validation of a newer version).
 
     ``same_claims``, a select of the ids of the same claims (say, every claim of one owner), is sent instead of the
     ids: a statement listing hundreds of ids costs more to build and convert than to run (psycopg does not cache
-    the conversion of a long statement); a row of a claim outside ``claim_ids`` is left out all the same."""
+    the conversion of a long statement); a row of a claim outside ``claim_ids`` is left out all the same. An
+    :class:`OwnerClaims` (every claim of one user) uses a statement built once per process."""
     ids = list(claim_ids)
     result: dict[int, list[ValidationLine]] = {claim_id: [] for claim_id in ids}
     if not ids:
         return result
+    if same_claims is None:
+        query = _validation_lines_query(superseded).where(ClaimValidation.claim_id.in_(ids))
+        parameters = {}
+    elif isinstance(same_claims, OwnerClaims):
+        # Built once per process: the statement and its cache key cost more than its hundreds of rows.
+        query = _owner_validation_lines_query(superseded)
+        parameters = {"owner_id": same_claims.owner_id}
+    else:
+        query = _validation_lines_query(superseded).where(ClaimValidation.claim_id.in_(same_claims.scalar_subquery()))
+        parameters = {}
+    db.session.flush()  # what session.execute would do first (autoflush); the connection does not
+    # Core execution on the session's connection (same transaction): the ORM layer adds nothing to plain columns
+    # and cost more than the hundreds of rows themselves.
+    for row in db.session.connection().execute(query, parameters).all():  # one fetch, not one per row
+        lines = result.get(row[1])
+        if lines is not None:
+            lines.append(ValidationLine(*row))
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerClaims:
+    """``same_claims`` for :func:`validation_lines`: every claim of the user ``owner_id`` (its statement is built
+    once per process, the owner a bound parameter)."""
+
+    owner_id: int
+
+
+def _validation_lines_query(superseded: bool) -> sa.Select:
+    """The statement of :func:`validation_lines` without its claim filter, newest first. Without the superseded
+    lines, ``superseded_at`` is always NULL: a constant, not a column read and converted row by row."""
+    superseded_at = ClaimValidation.superseded_at if superseded else sa.null()
     query = (
         sa.select(
             ClaimValidation.id,
@@ -185,26 +219,25 @@ def validation_lines(
             ClaimValidation.validated_at,
             ClaimValidation.revoked_at,
             ClaimValidation.revoked_reason,
-            ClaimValidation.superseded_at,
+            superseded_at,
             ClaimValidation.withdrawn_at,
             ClaimValidation.countersignature_required,
             ClaimValidation.countersigner_name,
             ClaimValidation.countersigned_at,
         )
         .join(Organisation, Organisation.id == ClaimValidation.organisation_id)
-        .where(ClaimValidation.claim_id.in_(ids if same_claims is None else same_claims.scalar_subquery()))
         .order_by(ClaimValidation.validated_at.desc(), ClaimValidation.id.desc())
     )
     if not superseded:
         query = query.where(ClaimValidation.superseded_at.is_(None))
-    db.session.flush()  # what session.execute would do first (autoflush); the connection does not
-    # Core execution on the session's connection (same transaction): the ORM layer adds nothing to plain columns
-    # and cost more than the hundreds of rows themselves.
-    for row in db.session.connection().execute(query).all():  # one fetch, not one per row
-        lines = result.get(row[1])
-        if lines is not None:
-            lines.append(ValidationLine(*row))
-    return result
+    return query
+
+
+@functools.cache
+def _owner_validation_lines_query(superseded: bool) -> sa.Select:
+    """:func:`_validation_lines_query` for the claims of the owner ``owner_id`` (a bound parameter), built once."""
+    owner_claims = sa.select(Claim.id).where(Claim.owner_id == sa.bindparam("owner_id", type_=sa.Integer))
+    return _validation_lines_query(superseded).where(ClaimValidation.claim_id.in_(owner_claims.scalar_subquery()))
 
 
 def validation_day_formatter() -> Callable[[datetime], str]:

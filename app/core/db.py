@@ -76,6 +76,24 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         return value.replace(tzinfo=UTC)
 
+    def result_processor(self, dialect, coltype):
+        """:meth:`process_result_value` as one closure over the driver's own conversion (if any): the generic
+        TypeDecorator processor adds two Python calls per value, and a page lists hundreds of timestamps."""
+        impl_processor = self.impl_instance.result_processor(dialect, coltype)
+        utc = UTC
+        if impl_processor is None:
+
+            def process(value):
+                return None if value is None else value.replace(tzinfo=utc)
+
+        else:
+
+            def process(value):
+                value = impl_processor(value)
+                return None if value is None else value.replace(tzinfo=utc)
+
+        return process
+
 
 class Base(DeclarativeBase):
     """Base class of every model."""

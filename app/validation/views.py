@@ -3,7 +3,6 @@ referent's confirmation page and in-app notifications."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import flash, make_response, redirect, render_template, request, send_file, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -13,9 +12,9 @@ from markupsafe import Markup, escape
 
 from app.auth.forms import EmptyForm
 from app.claims import operations as claim_ops
-from app.claims.models import NARRATIVE_PARTS, Claim, ClaimState
+from app.claims.models import NARRATIVE_PARTS, ClaimState
 from app.claims.narrative import NARRATIVE_LABELS
-from app.claims.validations import ValidationLine, validation_day_formatter, validation_lines
+from app.claims.validations import OwnerClaims, ValidationLine, validation_day_formatter, validation_lines
 from app.core import notifications as notices
 from app.core import storage
 from app.core.db import utcnow
@@ -589,7 +588,7 @@ def _dashboard_validation_panel(*, claims, **kwargs):
     validations = validation_lines(
         [c.id for c in claims],
         superseded=False,
-        same_claims=sa.select(Claim.id).where(Claim.owner_id == current_user.id),
+        same_claims=OwnerClaims(current_user.id),
     )
     under_review = sum(1 for c in claims if c.state == ClaimState.SUBMITTED)
     if not under_review and not any(validations.values()):
