@@ -181,6 +181,7 @@ def render_full(html: str, *, attachments=(), variant: str | None = DEFAULT_VARI
 
     install_structure_attributes()
     install_page_reference_cache()
+    install_stream_writer()
     fetcher = fetcher or make_fetcher()
     font_config = FontConfiguration()
     options = {"pdf_variant": variant} if variant else {}
@@ -329,3 +330,37 @@ def install_page_reference_cache() -> None:
 
     page_references.acquis_cached = True
     pydyf.PDF.page_references = property(page_references)
+
+
+#: zlib level of the PDF's streams. pydyf deflates every stream at level 9: on a 36-page dossier's 5.2 MB of content
+#: streams that cost 0.29 s of CPU; level 6 (zlib's default) 0.08 s, for streams 4.5 % larger (599 -> 626 kB before
+#: the object streams). Any level is the same /FlateDecode filter to a reader and to PDF/A.
+STREAM_COMPRESSION_LEVEL = 6
+
+
+def install_stream_writer() -> None:
+    """Make pydyf's ``Stream.data`` deflate at :data:`STREAM_COMPRESSION_LEVEL` and skip ``_to_bytes`` for bytes.
+
+    Same output format as pydyf 0.13's (the operators joined by line feeds, then ``/FlateDecode`` when compressed);
+    nearly all of a content stream's half-million operators are already bytes, for which the call was pure cost.
+    Idempotent.
+    """
+    import zlib
+
+    import pydyf  # optional dependency
+
+    if getattr(pydyf.Stream.data.fget, "acquis_stream_writer", False):
+        return
+    to_bytes = pydyf._to_bytes
+
+    def data(stream):
+        body = b"\n".join(item if item.__class__ is bytes else to_bytes(item) for item in stream.stream)
+        extra = pydyf.Dictionary(stream.extra.copy())
+        if stream.compress:
+            extra["Filter"] = "/FlateDecode"
+            body = zlib.compress(body, STREAM_COMPRESSION_LEVEL)
+        extra["Length"] = len(body)
+        return b"\n".join((extra.data, b"stream", body, b"endstream"))
+
+    data.acquis_stream_writer = True
+    pydyf.Stream.data = property(data)
