@@ -42,9 +42,12 @@ def sniff(data: bytes) -> str:
 
 
 def _normalise_image(data: bytes, mime: str, max_pixels: int) -> tuple[bytes, dict]:
-    from PIL import Image, ImageOps  # optional dependency
+    from PIL import Image, ImageFile, ImageOps  # optional dependency
 
     Image.MAX_IMAGE_PIXELS = max_pixels
+    # A truncated image is a broken file: refused, whatever another import decided for this process (importing
+    # WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on). The inspection runs in its own child process.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(io.BytesIO(data)) as image:
             # The header gives the size before any pixel is decoded: refuse bombs here.
