@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from markupsafe import escape
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -254,6 +256,51 @@ def validation_day_formatter() -> Callable[[datetime], str]:
         return text
 
     return memoised
+
+
+class StandingValidationWriter:
+    """Writes, as escaped HTML, what a long list says of a standing validation ("Validated" and "Version 2 validated
+    by … (NGO) on …. Level 3."), for pages listing hundreds of them: the sentences are translated once per page and
+    each distinct value (a validator, an NGO, a day) escaped or formatted once. The rarer revoked, withdrawn or
+    countersigned validations are left to the shared ``validation_line`` macro (:meth:`writes`)."""
+
+    def __init__(self) -> None:
+        self.badge = f'<span class="badge badge-validated">{escape(_("Validated"))}</span>\n'
+        self._line = _(
+            "Version %(version)s validated by %(name)s (%(ngo)s) on %(date)s.",
+            version="%(version)s",
+            name="%(name)s",
+            ngo="%(ngo)s",
+            date="%(date)s",
+        )
+        self._level = _("Level %(level)s.", level="%(level)s")
+        self._former = _("a former trainer")
+        self._day = validation_day_formatter()
+        self._escaped: dict[str, str] = {}
+
+    def escape(self, value: str) -> str:
+        """``value`` escaped for HTML, each distinct value once per page."""
+        text = self._escaped.get(value)
+        if text is None:
+            text = self._escaped[value] = str(escape(value))
+        return text
+
+    @staticmethod
+    def writes(validation: ValidationLine) -> bool:
+        """Whether :meth:`sentence` writes this validation (standing, with no countersignature to mention)."""
+        return validation.is_current and not validation.countersigned_at
+
+    def sentence(self, validation: ValidationLine) -> str:
+        """The escaped sentence of a validation :meth:`writes` accepts (without the badge)."""
+        text = self._line % {
+            "version": validation.claim_version,
+            "name": self.escape(validation.validator_name or self._former),
+            "ngo": self.escape(validation.organisation_name),
+            "date": self.escape(self._day(validation.validated_at)),
+        }
+        if validation.level:
+            text += " " + self._level % {"level": validation.level}
+        return text
 
 
 def withdraw_validations(claim_ids) -> int:

@@ -11,7 +11,7 @@ from app.auth.forms import EmptyForm
 from app.claims.models import NARRATIVE_PARTS
 from app.claims.narrative import NARRATIVE_LABELS
 from app.claims.operations import download_basename
-from app.claims.validations import ValidationLine, validation_day_formatter
+from app.claims.validations import StandingValidationWriter, ValidationLine
 from app.core import storage
 from app.core.dead_ends import explain_dead_end
 from app.core.errors import user_errors
@@ -182,26 +182,8 @@ def _claim_items(portfolio: ops.SharedPortfolio) -> dict[int, list[tuple[Markup,
     validation is given, the shared ``validation_line`` macro for it (the rarer revoked, replaced, withdrawn or
     countersigned ones), then the next HTML. The standing validations' sentences are translated once and filled
     here, each distinct value escaped once: per claim in the template, hundreds of them cost most of the page."""
-    validated = _("Validated")
-    line = _(
-        "Version %(version)s validated by %(name)s (%(ngo)s) on %(date)s.",
-        version="%(version)s",
-        name="%(name)s",
-        ngo="%(ngo)s",
-        date="%(date)s",
-    )
-    level = _("Level %(level)s.", level="%(level)s")
-    former = _("a former trainer")
-    day = validation_day_formatter()
-    badge = f'<span class="badge badge-validated">{escape(validated)}</span>\n'
-    escaped: dict[str, str] = {}
-
-    def esc(value: str) -> str:
-        text = escaped.get(value)
-        if text is None:
-            text = escaped[value] = str(escape(value))
-        return text
-
+    writer = StandingValidationWriter()
+    esc = writer.escape
     states: dict = {}
     items: dict[int, list[tuple[Markup, ValidationLine | None]]] = {}
     for experience_id, claims in portfolio.claims.items():
@@ -217,16 +199,8 @@ def _claim_items(portfolio: ops.SharedPortfolio) -> dict[int, list[tuple[Markup,
             html.append(f"<li>{esc(claim.code)} — {title}\n")
             validations = portfolio.validations[claim.id]
             for v in validations:
-                if v.is_current and not v.countersigned_at:
-                    sentence = line % {
-                        "version": v.claim_version,
-                        "name": esc(v.validator_name or former),
-                        "ngo": esc(v.organisation_name),
-                        "date": esc(day(v.validated_at)),
-                    }
-                    if v.level:
-                        sentence += " " + level % {"level": v.level}
-                    html.append(f"<div>{badge}{sentence}</div>")
+                if writer.writes(v):
+                    html.append(f"<div>{writer.badge}{writer.sentence(v)}</div>")
                 else:
                     html.append("<div>")
                     chunks.append((Markup("".join(html)), v))  # noqa: S704 - every value is escaped

@@ -8,13 +8,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from app.auth.forms import EmptyForm
 from app.claims import operations as claim_ops
 from app.claims.models import NARRATIVE_PARTS, ClaimState
 from app.claims.narrative import NARRATIVE_LABELS
-from app.claims.validations import OwnerClaims, ValidationLine, validation_day_formatter, validation_lines
+from app.claims.validations import OwnerClaims, StandingValidationWriter, ValidationLine, validation_lines
 from app.core import notifications as notices
 from app.core import storage
 from app.core.db import utcnow
@@ -603,42 +603,16 @@ def _dashboard_rows(claims, validations) -> list[tuple[Markup, ValidationLine | 
     start, validation) for each of the rarer ones the shared ``validation_line`` macro writes (revoked, awaiting or
     with a countersignature). The sentences are translated once and filled with escaped values, each distinct value
     escaped once: per line in the template, Markup's % and autoescaping were most of a 300-claim dashboard."""
-    validated = _("Validated")
-    line = _(
-        "Version %(version)s validated by %(name)s (%(ngo)s) on %(date)s.",
-        version="%(version)s",
-        name="%(name)s",
-        ngo="%(ngo)s",
-        date="%(date)s",
-    )
-    level = _("Level %(level)s.", level="%(level)s")
-    former = _("a former trainer")
-    day = validation_day_formatter()
+    writer = StandingValidationWriter()
+    esc = writer.escape
     claim_url = url_for("claims.detail", claim_id=2147483647).replace("2147483647", "%d")
-    badge = f'<span class="badge badge-validated">{escape(validated)}</span>\n'
-    escaped: dict[str, str] = {}
-
-    def esc(value: str) -> str:
-        text = escaped.get(value)
-        if text is None:
-            text = escaped[value] = str(escape(value))
-        return text
-
     rows: list[tuple[Markup, ValidationLine | None]] = []
     run: list[str] = []
     for claim in claims:
         start = f'<li><a href="{claim_url % claim.id}">{esc(claim.code)}</a> ({esc(claim.experience_title)}): '
         for v in validations[claim.id]:
-            if v.is_current and not v.countersigned_at:
-                text = line % {
-                    "version": v.claim_version,
-                    "name": esc(v.validator_name or former),
-                    "ngo": esc(v.organisation_name),
-                    "date": esc(day(v.validated_at)),
-                }
-                if v.level:
-                    text += " " + level % {"level": v.level}
-                run.append(f"{start}{badge}{text}</li>\n")
+            if writer.writes(v):
+                run.append(f"{start}{writer.badge}{writer.sentence(v)}</li>\n")
             else:
                 if run:
                     rows.append((Markup("".join(run)), None))  # noqa: S704 - every value above is escaped
